@@ -1,0 +1,290 @@
+//! Executing a step tree: one [`TraceRun`] per trace, the clock, ids and per-step randomness.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use crate::emit::{Conversation, Emitter, SpanPlace};
+use crate::span::{SpanId, SpanRecord, SpanSink, TraceId};
+use crate::step::{Llm, Tool};
+
+/// Waits for real; supplied by the engine (tokio) so this crate needs no timer of its own.
+pub trait Sleeper: Send + Sync {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+}
+
+/// How simulated latencies pass.
+#[derive(Clone, Copy)]
+pub enum Clock<'a> {
+    /// Timestamps are computed from the declared latencies; nothing waits.
+    Synthetic,
+    /// Latencies are really waited; timestamps are read from the system clock.
+    Real(&'a dyn Sleeper),
+}
+
+impl Clock<'_> {
+    /// When a step that may start at `planned` really starts.
+    fn start(&self, planned: u64) -> u64 {
+        match self {
+            Clock::Synthetic => planned,
+            Clock::Real(_) => unix_nanos_now(),
+        }
+    }
+
+    /// Lets `latency` pass from `start` and returns the end time.
+    async fn advance(&self, start: u64, latency: Duration) -> u64 {
+        match self {
+            Clock::Synthetic => start + latency.as_nanos() as u64,
+            Clock::Real(sleeper) => {
+                sleeper.sleep(latency).await;
+                unix_nanos_now().max(start)
+            }
+        }
+    }
+}
+
+/// Nanoseconds since the Unix epoch, now.
+pub fn unix_nanos_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// One agent's scope: its name and the conversation its `llm` calls share.
+#[derive(Debug)]
+pub struct AgentScope {
+    pub name: &'static str,
+    pub conversation: Mutex<Conversation>,
+}
+
+impl AgentScope {
+    pub fn new(name: &'static str) -> Self {
+        Self { name, conversation: Mutex::new(Conversation::default()) }
+    }
+}
+
+/// Where a step runs: its parent span, when it may start, its agent, and a salt that tells
+/// apart the iterations of enclosing `repeat` blocks (so each iteration gets its own content).
+#[derive(Clone, Copy)]
+pub struct At<'a> {
+    pub parent: SpanId,
+    pub start: u64,
+    pub salt: u64,
+    pub agent: &'a AgentScope,
+}
+
+impl<'a> At<'a> {
+    /// The same place, starting at `start`.
+    pub fn after(&self, start: u64) -> Self {
+        Self { start, ..*self }
+    }
+
+    /// The place of iteration `iteration` of the `repeat` step `step_id`.
+    pub fn iteration(&self, step_id: u32, iteration: u32) -> Self {
+        Self {
+            salt: mix(self.salt ^ (u64::from(step_id) << 32), u64::from(iteration) + 1),
+            ..*self
+        }
+    }
+}
+
+/// What a step reports when it ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Done {
+    pub end: u64,
+    /// Whether this step or one below it had an injected failure.
+    pub failed: bool,
+}
+
+/// An `invoke_agent` span that has started and whose children are running.
+pub struct AgentSpan {
+    span_id: SpanId,
+    start: u64,
+    scope: AgentScope,
+}
+
+impl AgentSpan {
+    /// Where the agent's first child runs.
+    pub fn child_at<'s>(&'s self, outer: &At<'_>) -> At<'s> {
+        At { parent: self.span_id, start: self.start, salt: outer.salt, agent: &self.scope }
+    }
+}
+
+/// What one trace needs to run: where spans go, the clock, and how spans are built.
+#[derive(Clone, Copy)]
+pub struct RunSettings<'a> {
+    pub sink: &'a dyn SpanSink,
+    pub clock: Clock<'a>,
+    pub emitter: &'a Emitter,
+}
+
+/// The state of one trace being executed.
+pub struct TraceRun<'a> {
+    settings: RunSettings<'a>,
+    trace_id: TraceId,
+    content_seed: u64,
+    span_base: u64,
+    spans: AtomicU64,
+    failed_steps: AtomicU32,
+}
+
+impl<'a> TraceRun<'a> {
+    /// A run with a fresh `trace_id`; `content_seed` alone decides the content (the same seed
+    /// gives byte-identical text), the trace id decides the span ids.
+    pub fn new(settings: RunSettings<'a>, trace_id: TraceId, content_seed: u64) -> Self {
+        let span_base = u64::from_le_bytes(trace_id[..8].try_into().unwrap_or([0; 8]))
+            ^ u64::from_le_bytes(trace_id[8..].try_into().unwrap_or([0; 8]));
+        Self {
+            settings,
+            trace_id,
+            content_seed,
+            span_base,
+            spans: AtomicU64::new(0),
+            failed_steps: AtomicU32::new(0),
+        }
+    }
+
+    pub fn trace_id(&self) -> TraceId {
+        self.trace_id
+    }
+
+    pub fn emitter(&self) -> &'a Emitter {
+        self.settings.emitter
+    }
+
+    /// Spans emitted so far.
+    pub fn spans_emitted(&self) -> u64 {
+        self.spans.load(Ordering::Relaxed)
+    }
+
+    /// Steps whose injected failure fired so far.
+    pub fn failed_steps(&self) -> u32 {
+        self.failed_steps.load(Ordering::Relaxed)
+    }
+
+    /// A fresh span id, unique within the trace (a bijective mix of a per-trace base and a
+    /// counter), never zero.
+    pub fn next_span_id(&self) -> SpanId {
+        let sequence = self.spans.fetch_add(1, Ordering::Relaxed);
+        let id = splitmix64(self.span_base.wrapping_add(sequence));
+        (if id == 0 { 1 } else { id }).to_be_bytes()
+    }
+
+    /// The deterministic random source of step `step_id` at `salt`.
+    pub fn rng(&self, step_id: u32, salt: u64) -> SmallRng {
+        SmallRng::seed_from_u64(mix(mix(self.content_seed, u64::from(step_id)), salt))
+    }
+
+    /// A deterministic number in `0.0..1.0` for decisions such as route branches.
+    pub fn chance(&self, step_id: u32, at: &At<'_>) -> f64 {
+        self.rng(step_id, at.salt).random::<f64>()
+    }
+
+    /// When a step planned for `planned` starts.
+    pub fn start_time(&self, planned: u64) -> u64 {
+        self.settings.clock.start(planned)
+    }
+
+    fn emit(&self, span: SpanRecord) {
+        self.settings.sink.emit(span);
+    }
+
+    fn place(
+        &self,
+        span_id: SpanId,
+        parent: Option<SpanId>,
+        start: u64,
+        end: u64,
+        salt: u64,
+    ) -> SpanPlace {
+        SpanPlace { trace_id: self.trace_id, span_id, parent_span_id: parent, start, end, salt }
+    }
+
+    pub(crate) async fn run_llm(&self, step: &Llm, at: At<'_>) -> Done {
+        let span_id = self.next_span_id();
+        let mut rng = self.rng(step.id, at.salt);
+        let start = self.start_time(at.start);
+        let end = self.settings.clock.advance(start, step.latency.sample(&mut rng)).await;
+        let failed = self.roll_failure(step.fail, &mut rng);
+        let place = self.place(span_id, Some(at.parent), start, end, at.salt);
+        self.emit(self.settings.emitter.llm(self, &place, step, at.agent, failed, &mut rng));
+        Done { end, failed }
+    }
+
+    pub(crate) async fn run_tool(&self, step: &Tool, at: At<'_>) -> Done {
+        let span_id = self.next_span_id();
+        let mut rng = self.rng(step.id, at.salt);
+        let start = self.start_time(at.start);
+        let end = self.settings.clock.advance(start, step.latency.sample(&mut rng)).await;
+        let failed = self.roll_failure(step.fail, &mut rng);
+        let place = self.place(span_id, Some(at.parent), start, end, at.salt);
+        self.emit(self.settings.emitter.tool(self, &place, step, at.agent, failed, &mut rng));
+        Done { end, failed }
+    }
+
+    fn roll_failure(&self, probability: f64, rng: &mut SmallRng) -> bool {
+        let failed = probability > 0.0 && rng.random::<f64>() < probability;
+        if failed {
+            self.failed_steps.fetch_add(1, Ordering::Relaxed);
+        }
+        failed
+    }
+
+    /// Starts a sub-agent's `invoke_agent` span.
+    pub fn begin_agent(&self, agent: &'static str, at: &At<'_>) -> AgentSpan {
+        AgentSpan {
+            span_id: self.next_span_id(),
+            start: self.start_time(at.start),
+            scope: AgentScope::new(agent),
+        }
+    }
+
+    /// Ends a sub-agent's span once its children are done; a failure below marks it failed.
+    pub fn end_agent(&self, span: AgentSpan, at: &At<'_>, done: Done) -> Done {
+        let place = self.place(span.span_id, Some(at.parent), span.start, done.end, at.salt);
+        self.emit(self.settings.emitter.agent(
+            self,
+            &place,
+            &span.scope,
+            Some(at.agent),
+            done.failed,
+        ));
+        done
+    }
+
+    /// Runs a whole tree under a root `invoke_agent` span starting at `start`.
+    pub async fn run_root<T: crate::Step>(
+        &self,
+        agent: &'static str,
+        tree: &T,
+        start: u64,
+    ) -> Done {
+        let outer = AgentScope::new(agent);
+        let root = AgentSpan {
+            span_id: self.next_span_id(),
+            start: self.start_time(start),
+            scope: AgentScope::new(agent),
+        };
+        let at = At { parent: root.span_id, start: root.start, salt: 0, agent: &outer };
+        let done = tree.run(self, root.child_at(&at)).await;
+        let place = self.place(root.span_id, None, root.start, done.end, 0);
+        self.emit(self.settings.emitter.agent(self, &place, &root.scope, None, done.failed));
+        done
+    }
+}
+
+/// A 64-bit mixing function (splitmix64's finaliser).
+pub fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// Combines two values into one well-mixed seed.
+pub fn mix(a: u64, b: u64) -> u64 {
+    splitmix64(a ^ splitmix64(b))
+}

@@ -1,0 +1,48 @@
+//! Runs scaletest scenarios.
+//!
+//! Write scenarios with [`scenario!`]; it checks them at build time and expands to a typed step
+//! tree ([`step`]) with its [`Shape`] as constants. Executing a tree emits OpenTelemetry spans
+//! ([`span`]) following the GenAI conventions.
+
+pub mod describe;
+pub mod emit;
+pub mod exec;
+pub mod latency;
+pub mod recorder;
+pub mod scenario;
+pub mod shape;
+pub mod span;
+pub mod step;
+
+pub use describe::{StepInfo, StepKind};
+pub use emit::Emitter;
+pub use exec::{Clock, Done, RunSettings, TraceRun};
+pub use latency::Latency;
+pub use recorder::{Recorder, record_trace};
+pub use scenario::{AnyScenario, Meta, Scenario};
+pub use shape::{Range, Shape};
+pub use span::{SpanRecord, SpanSink};
+pub use step::Step;
+
+/// Defines a scenario. See the crate documentation for the language.
+///
+/// This forwards to the procedural macro with the path of this crate, so the expansion works
+/// whatever name the crate is imported under and with no imports at all.
+#[macro_export]
+macro_rules! scenario {
+    ($($tokens:tt)*) => {
+        $crate::__private::scenario_impl! { $crate; $($tokens)* }
+    };
+}
+
+/// What expansions of [`scenario!`] refer to. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::latency::Latency;
+    pub use crate::scenario::{Meta, Scenario};
+    pub use crate::shape::{Range, Shape};
+    pub use crate::step::{
+        Branch, Delegate, Join, Llm, Parallel, Repeat, Route, Seq, Tool, ToolRef,
+    };
+    pub use scenario_macros::scenario_impl;
+}
