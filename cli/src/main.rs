@@ -1,1 +1,45 @@
-fn main() {}
+//! `scaletest`: load-tests AI-observability backends with realistic agent traces.
+//!
+//! Exit codes: 0 success, 1 the run failed (e.g. the target could not be reached at all),
+//! 2 bad input (flags, environment, `.env`), 3 thresholds failed.
+
+mod catalog;
+mod run;
+mod sink_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Load-test an AI-observability backend with realistic OpenTelemetry traces of AI agents.
+#[derive(Debug, Parser)]
+#[command(name = "scaletest", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the compiled scenarios with their shapes.
+    List(catalog::ListArgs),
+    /// Show one scenario's step tree.
+    Describe(catalog::DescribeArgs),
+    /// Run a load test (against the embedded sink unless an endpoint is configured).
+    Run(Box<run::RunArgs>),
+    /// Run the embedded OTLP sink on its own.
+    Sink(sink_cmd::SinkArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::List(args) => catalog::list(&args),
+        Command::Describe(args) => catalog::describe(&args),
+        Command::Run(args) => run::main(*args),
+        Command::Sink(args) => sink_cmd::main(args),
+    }
+}

@@ -4,10 +4,16 @@
 //! tree ([`step`]) with its [`Shape`] as constants. Executing a tree emits OpenTelemetry spans
 //! ([`span`]) following the GenAI conventions.
 
+pub mod console;
+pub mod content;
 pub mod describe;
 pub mod emit;
+#[cfg(feature = "engine")]
+pub mod engine;
+pub mod genai;
 pub mod exec;
 pub mod latency;
+pub mod platform;
 pub mod recorder;
 pub mod scenario;
 pub mod shape;
@@ -39,7 +45,7 @@ macro_rules! scenario {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::latency::Latency;
-    pub use crate::scenario::{Meta, Scenario};
+    pub use crate::scenario::{AnyScenario, Meta, Scenario};
     pub use crate::shape::{Range, Shape};
     pub use crate::step::{
         Branch, Delegate, Join, Llm, Parallel, Repeat, Route, Seq, Tool, ToolRef,

@@ -1,0 +1,1 @@
+//! Renders a trace as a readable tree for the console platform.

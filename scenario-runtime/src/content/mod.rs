@@ -1,0 +1,1 @@
+//! Realistic content: message text, tool results, conversation history.

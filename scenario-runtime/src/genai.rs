@@ -1,0 +1,1 @@
+//! OpenTelemetry GenAI semantic-convention keys used by scaletest.

@@ -1,0 +1,1 @@
+//! Platform profiles: endpoints, auth headers, protocols, limits and extra attributes.
