@@ -12,6 +12,7 @@ pub mod emit;
 pub mod engine;
 pub mod genai;
 pub mod exec;
+pub mod language;
 pub mod latency;
 pub mod platform;
 pub mod recorder;

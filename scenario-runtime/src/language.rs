@@ -1,0 +1,1 @@
+//! The scenario language (documentation only).
