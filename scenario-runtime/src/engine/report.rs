@@ -1,1 +1,240 @@
-//! report
+//! The report of a load run as plain data.
+//!
+//! One serde struct, rendered as text by the CLI and written as JSON by `--json`. The JSON is a
+//! contract: `docs/report-schema.md` documents every field and its unit, and a test checks the
+//! written file against it. Units are in the field names (`_ms`, `_s`, `_bytes`, `_per_s`)
+//! wherever a number has one. Secrets never enter this struct: the configuration part holds
+//! header names only.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the JSON layout; bumped when a field changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How the run ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Ran for its whole duration or count.
+    #[default]
+    Completed,
+    /// Stopped early by Ctrl-C.
+    Interrupted,
+    /// Stopped early because a threshold failed (`--abort-on-fail`).
+    Aborted,
+}
+
+/// The whole report.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub status: RunStatus,
+    pub config: RunConfig,
+    /// Seconds from the first scheduled start to the end of the drain.
+    pub duration_s: f64,
+    pub traces: Traces,
+    pub throughput: Throughput,
+    /// Scenario latency from each trace's intended start to its end, all scenarios.
+    pub scenario_latency: Percentiles,
+    /// Delay between a trace's intended and actual start.
+    pub start_lag: Percentiles,
+    /// Export request latency from send to acknowledgement (retries included).
+    pub export_latency: Percentiles,
+    pub spans: Spans,
+    pub requests: Requests,
+    pub bytes: Bytes,
+    pub scenarios: Vec<ScenarioReport>,
+    /// What the embedded sink received; absent when the target is an external endpoint.
+    pub delivery: Option<Delivery>,
+    pub generator: Generator,
+    pub thresholds: Vec<ThresholdResult>,
+    /// Warnings worth a reader's attention (spans dropped, late starts, ...).
+    pub notes: Vec<String>,
+}
+
+/// The settings the run used (no secrets: header names only).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub platform: String,
+    /// Traces URL, or `embedded` when the built-in sink was the target.
+    pub endpoint: String,
+    pub protocol: String,
+    pub compression: String,
+    pub exporter: String,
+    pub clock: String,
+    /// `open` (arrival rate) or `closed` (concurrent workers).
+    pub model: String,
+    /// Target arrival rate in traces/s (open model with a constant rate).
+    pub target_rate_per_s: Option<f64>,
+    /// Stages as `[duration_s, target traces/s]`.
+    pub stages: Vec<(f64, f64)>,
+    /// Closed model: number of workers.
+    pub concurrency: Option<u64>,
+    /// Open model: cap on traces in flight.
+    pub max_in_flight: Option<u64>,
+    pub planned_duration_s: Option<f64>,
+    pub count: Option<u64>,
+    pub seed: u64,
+    pub mix: Vec<MixEntry>,
+    /// Names of the headers sent (values are never reported).
+    pub header_names: Vec<String>,
+}
+
+/// One scenario of the mix and its weight (normalised to sum to 1).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MixEntry {
+    pub scenario: String,
+    pub weight: f64,
+}
+
+/// Latency distribution in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub mean_ms: f64,
+}
+
+/// Trace counters. `started = completed + failed + unfinished`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Traces {
+    pub started: u64,
+    /// Ended with no injected failure.
+    pub completed: u64,
+    /// Ended with at least one injected step failure (not export failures).
+    pub failed: u64,
+    /// Still running when the drain timed out.
+    pub unfinished: u64,
+    /// Started more than the late threshold (10 ms) after their intended time.
+    pub late: u64,
+    /// Intended starts that never happened before the run ended.
+    pub missed: u64,
+    /// `completed / (completed + failed)`, 0..1.
+    pub success_rate: f64,
+}
+
+/// Achieved rates over `duration_s`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    pub traces_per_s: f64,
+    pub spans_per_s: f64,
+    /// Megabytes (10^6) per second on the wire, after compression.
+    pub wire_mb_per_s: f64,
+    /// Megabytes per second of encoded OTLP before compression.
+    pub raw_mb_per_s: f64,
+}
+
+/// Span counters. `created = exported + dropped + pending`; `rejected` spans are part of
+/// `dropped` when the exporter gives up on them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Spans {
+    pub created: u64,
+    /// Acknowledged by the backend.
+    pub exported: u64,
+    /// Given up on by the exporter (queue full, rejected, shutdown deadline).
+    pub dropped: u64,
+    /// Carried by requests that ended in an error.
+    pub rejected: u64,
+    /// Neither exported nor dropped when the report was made.
+    pub pending: u64,
+}
+
+/// Export requests by outcome.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Requests {
+    pub total: u64,
+    /// 2xx (gRPC OK).
+    pub ok: u64,
+    pub failed: u64,
+    /// `failed / total`, 0..1.
+    pub error_rate: f64,
+    /// Non-2xx HTTP responses by status code.
+    pub by_status: BTreeMap<String, u64>,
+    /// Non-OK gRPC responses by status code.
+    pub by_grpc_status: BTreeMap<String, u64>,
+    pub timeout: u64,
+    pub connect: u64,
+    /// Other transport errors.
+    pub io: u64,
+    /// Retries made in all (not counted in `total`).
+    pub retries: u64,
+}
+
+/// Data volume.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Bytes {
+    /// Request bodies as sent, after compression.
+    pub wire: u64,
+    /// Request bodies before compression.
+    pub raw: u64,
+    /// Span content the scenarios produced: names, attribute keys and values.
+    pub payload: u64,
+    pub avg_payload_per_trace: f64,
+    /// `raw / wire`.
+    pub compression_ratio: f64,
+}
+
+/// One scenario's share of the run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioReport {
+    pub name: String,
+    pub weight: f64,
+    pub started: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub spans: u64,
+    pub payload_bytes: u64,
+    pub avg_payload_bytes: f64,
+    pub avg_spans: f64,
+    pub latency: Percentiles,
+}
+
+/// End-to-end delivery as seen by the embedded sink.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Spans the exporter saw acknowledged.
+    pub spans_sent: u64,
+    pub spans_received: u64,
+    pub traces_received: u64,
+    pub requests_received: u64,
+    pub bytes_received: u64,
+    /// Spans whose parent never arrived.
+    pub orphan_spans: u64,
+    /// Traces with no root span.
+    pub traces_without_root: u64,
+    /// `spans_sent == spans_received` and no orphans.
+    pub verified: bool,
+}
+
+/// The generator's own cost.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Generator {
+    /// CPU time (user + system) during the run, seconds.
+    pub cpu_s: f64,
+    /// `cpu_s / duration_s * 100` (200 = both cores of a 2-core machine busy).
+    pub cpu_percent: f64,
+    /// Peak resident set size of the process.
+    pub peak_rss_bytes: u64,
+}
+
+/// One `--threshold` and its outcome.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdResult {
+    /// As written by the user, e.g. `export_p99_ms<500`.
+    pub expression: String,
+    pub metric: String,
+    pub value: f64,
+    pub passed: bool,
+}
+
+impl Report {
+    /// Whether every threshold passed (true when there are none).
+    pub fn thresholds_passed(&self) -> bool {
+        self.thresholds.iter().all(|t| t.passed)
+    }
+}

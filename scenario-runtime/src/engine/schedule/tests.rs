@@ -1,0 +1,188 @@
+//! Scheduler tests on a hand-built two-span scenario (an `llm` step under the root).
+
+use super::*;
+use crate::Recorder;
+use crate::latency::Latency;
+use crate::scenario::{Meta, Scenario};
+use crate::shape::{Range, Shape};
+use crate::step::Llm;
+
+fn scenario(name: &'static str, latency_ms: u64, fail: f64) -> &'static dyn AnyScenario {
+    let shape = Shape {
+        spans: Range::exact(2),
+        depth: 2,
+        payload_bytes: Range::exact(0),
+        llm_calls: Range::exact(1),
+        tool_calls: Range::exact(0),
+        tokens: Range::exact(0),
+    };
+    Box::leak(Box::new(Scenario {
+        meta: Meta {
+            name,
+            description: "test",
+            agent: "assistant",
+            model: "gpt-4o",
+            provider: "openai",
+            shape,
+        },
+        tree: Llm {
+            id: 0,
+            name: "answer",
+            input_tokens: 10,
+            output_tokens: 10,
+            latency: Latency::fixed_micros(latency_ms * 1000),
+            model: "gpt-4o",
+            provider: "openai",
+            fail,
+            tool_calls: &[],
+        },
+    }))
+}
+
+struct Setup {
+    recorder: Arc<Recorder>,
+    metrics: Arc<Metrics>,
+    stop: Arc<StopSignal>,
+}
+
+fn setup(mix: &Mix) -> Setup {
+    Setup {
+        recorder: Arc::new(Recorder::new()),
+        metrics: Arc::new(Metrics::new(&mix.weights())),
+        stop: Arc::new(StopSignal::default()),
+    }
+}
+
+async fn go(workload: Workload, s: &Setup) -> Outcome {
+    run(
+        workload,
+        Arc::clone(&s.recorder) as Arc<dyn SpanSink>,
+        Arc::new(Emitter::default()),
+        Arc::clone(&s.metrics),
+        Arc::clone(&s.stop),
+    )
+    .await
+}
+
+fn workload(load: Load, mix: Mix, clock: ClockKind) -> Workload {
+    Workload {
+        load,
+        duration: None,
+        count: None,
+        mix,
+        seed: 7,
+        clock,
+        drain_timeout: Duration::from_secs(5),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_model_count_is_exact_and_books_balance() {
+    let mix = Mix::new(&[(scenario("a", 5, 0.3), 1.0)]).unwrap_or_else(|| unreachable!());
+    let s = setup(&mix);
+    let mut w = workload(
+        Load::Open { plan: RatePlan::constant(2000.0), max_in_flight: None },
+        mix,
+        ClockKind::Synthetic,
+    );
+    w.count = Some(300);
+    let outcome = go(w, &s).await;
+    assert_eq!(outcome.started, 300);
+    assert_eq!(outcome.missed, 0);
+    let report = s.metrics.snapshot();
+    assert_eq!(report.traces.started, 300);
+    assert_eq!(report.traces.completed + report.traces.failed, 300);
+    assert!(report.traces.failed > 30 && report.traces.failed < 150, "{:?}", report.traces);
+    assert_eq!(report.spans.created, 600);
+    assert_eq!(s.recorder.take().len(), 600);
+    // Synthetic latency is the simulated 5 ms plus the start lag.
+    assert!(report.scenario_latency.p50_ms >= 5.0, "{:?}", report.scenario_latency);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_model_rate_is_accurate_with_real_clock() {
+    let mix = Mix::new(&[(scenario("a", 20, 0.0), 1.0)]).unwrap_or_else(|| unreachable!());
+    let s = setup(&mix);
+    let mut w = workload(
+        Load::Open { plan: RatePlan::constant(500.0), max_in_flight: None },
+        mix,
+        ClockKind::Real,
+    );
+    w.duration = Some(Duration::from_secs(1));
+    let outcome = go(w, &s).await;
+    // Exactly the arrivals intended before the end: 500, started or counted as missed.
+    assert_eq!(outcome.started + outcome.missed, 500);
+    assert!(outcome.started >= 490, "{outcome:?}");
+    let report = s.metrics.snapshot();
+    assert_eq!(report.traces.completed, outcome.started);
+    assert!(report.scenario_latency.p50_ms >= 20.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_cap_makes_starts_late_not_skipped() {
+    let mix = Mix::new(&[(scenario("a", 100, 0.0), 1.0)]).unwrap_or_else(|| unreachable!());
+    let s = setup(&mix);
+    let mut w = workload(
+        Load::Open { plan: RatePlan::constant(100.0), max_in_flight: Some(2) },
+        mix,
+        ClockKind::Real,
+    );
+    w.duration = Some(Duration::from_millis(500));
+    let outcome = go(w, &s).await;
+    // Two slots of 100 ms each: about 10 traces fit in 500 ms out of 50 intended.
+    assert_eq!(outcome.started + outcome.missed, 50);
+    assert!(outcome.started <= 14, "{outcome:?}");
+    let report = s.metrics.snapshot();
+    assert!(report.traces.late >= outcome.started - 3, "{:?}", report.traces);
+    assert_eq!(report.traces.missed, outcome.missed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_model_runs_workers_until_count() {
+    let mix = Mix::new(&[(scenario("a", 2, 0.0), 1.0), (scenario("b", 2, 0.0), 3.0)])
+        .unwrap_or_else(|| unreachable!());
+    let s = setup(&mix);
+    let mut w =
+        workload(Load::Closed { workers: 4, ramp_up: Duration::ZERO }, mix, ClockKind::Real);
+    w.count = Some(200);
+    let outcome = go(w, &s).await;
+    assert_eq!(outcome.started, 200);
+    let report = s.metrics.snapshot();
+    assert_eq!(report.traces.completed, 200);
+    let (a, b) = (report.scenarios[0].started, report.scenarios[1].started);
+    assert_eq!(a + b, 200);
+    assert!(a > 25 && a < 80, "a={a} b={b}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_ends_the_run_early() {
+    let mix = Mix::new(&[(scenario("a", 1, 0.0), 1.0)]).unwrap_or_else(|| unreachable!());
+    let s = setup(&mix);
+    let w = workload(
+        Load::Open { plan: RatePlan::constant(100.0), max_in_flight: None },
+        mix,
+        ClockKind::Real,
+    );
+    let stop = Arc::clone(&s.stop);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop.stop(StopReason::Interrupted);
+    });
+    let outcome = tokio::time::timeout(Duration::from_secs(5), go(w, &s)).await;
+    let outcome = outcome.unwrap_or_else(|_| unreachable!("stop did not end the run"));
+    assert_eq!(outcome.stopped, Some(StopReason::Interrupted));
+    assert!(outcome.started > 15 && outcome.started < 60, "{outcome:?}");
+}
+
+#[test]
+fn mix_picks_by_weight() {
+    let mix = Mix::new(&[(scenario("a", 1, 0.0), 1.0), (scenario("b", 1, 0.0), 3.0)])
+        .unwrap_or_else(|| unreachable!());
+    assert_eq!(mix.pick(0.0), 0);
+    assert_eq!(mix.pick(0.249), 0);
+    assert_eq!(mix.pick(0.25), 1);
+    assert_eq!(mix.pick(0.999_999), 1);
+    assert!(Mix::new(&[(scenario("a", 1, 0.0), 0.0)]).is_none());
+    let w = mix.weights();
+    assert!((w[1].1 - 0.75).abs() < 1e-12);
+}
