@@ -1,0 +1,288 @@
+//! The rules that span more than one token, one function each. Every violation is recorded in
+//! the [`Ctxt`] on the narrowest tokens that show it.
+
+use proc_macro2::Span;
+use syn::{Ident, LitStr};
+
+use crate::ast::{
+    Amount, Block, Expectation, Header, HeaderValue, Metric, NameLit, ParallelAst, RouteAst,
+    ScenarioAst, Step, StepOption,
+};
+use crate::ctxt::Ctxt;
+use crate::shape::{Range, Shape};
+use crate::units;
+
+/// How far route weights may be from summing to 1 (float literals like `0.1` are inexact).
+pub const WEIGHT_TOLERANCE: f64 = 1e-6;
+
+/// The header entries, each taken from its first occurrence.
+#[derive(Default)]
+pub struct HeaderRefs<'a> {
+    pub name: Option<&'a Ident>,
+    pub description: Option<&'a LitStr>,
+    pub agent: Option<&'a NameLit>,
+    pub model: Option<&'a LitStr>,
+    pub provider: Option<&'a NameLit>,
+    pub expect: Option<&'a [Expectation]>,
+}
+
+/// Each header key at most once; `name` and `description` present.
+pub fn header<'a>(ast: &'a ScenarioAst, cx: &Ctxt) -> HeaderRefs<'a> {
+    let mut refs = HeaderRefs::default();
+    for Header { key, value } in &ast.header {
+        let first = match value {
+            HeaderValue::Name(v) => keep_first(&mut refs.name, v),
+            HeaderValue::Description(v) => keep_first(&mut refs.description, v),
+            HeaderValue::Agent(v) => keep_first(&mut refs.agent, v),
+            HeaderValue::Model(v) => keep_first(&mut refs.model, v),
+            HeaderValue::Provider(v) => keep_first(&mut refs.provider, v),
+            HeaderValue::Expect(v) => keep_first(&mut refs.expect, v.as_slice()),
+        };
+        if !first {
+            cx.error(key.span(), format!("duplicate header key `{key}`: give it once"));
+        }
+    }
+    if refs.name.is_none() {
+        cx.error(
+            ast.first_span,
+            "missing `name`: a scenario starts with `name: some_name,` (it becomes a module)",
+        );
+    } else if let Some(name) = refs.name
+        && name.to_string().starts_with("r#")
+    {
+        cx.error(name.span(), "a scenario's name cannot be a raw identifier");
+    }
+    if refs.description.is_none() {
+        cx.error(
+            ast.first_span,
+            "missing `description`: add `description: \"what this scenario does\",`",
+        );
+    }
+    refs
+}
+
+/// Fills `slot` unless it is already set; says whether it was empty.
+fn keep_first<'a, T: ?Sized>(slot: &mut Option<&'a T>, value: &'a T) -> bool {
+    if slot.is_some() {
+        false
+    } else {
+        *slot = Some(value);
+        true
+    }
+}
+
+/// Names of models, providers and agents are not empty.
+pub fn not_blank(value: Option<(String, Span)>, what: &str, cx: &Ctxt) {
+    if let Some((value, span)) = value
+        && value.trim().is_empty()
+    {
+        cx.error(span, format!("the {what} name is empty"));
+    }
+}
+
+/// The name a step is known by among its siblings: an `llm`/`tool` name or a delegate's agent.
+fn step_name(step: &Step) -> Option<&Ident> {
+    match step {
+        Step::Llm(llm) => Some(&llm.name),
+        Step::Tool(tool) => Some(&tool.name),
+        Step::Delegate(delegate) => Some(&delegate.agent),
+        Step::Parallel(_) | Step::Route(_) | Step::Repeat(_) => None,
+    }
+}
+
+/// No two sibling steps share a name; a clash is reported at both places.
+pub fn unique_names(steps: &[Step], cx: &Ctxt) {
+    let names: Vec<&Ident> = steps.iter().filter_map(step_name).collect();
+    let mut reported_first = vec![false; names.len()];
+    for (later, name) in names.iter().enumerate() {
+        if let Some(first) = names[..later].iter().position(|other| other == name) {
+            if !reported_first[first] {
+                reported_first[first] = true;
+                cx.error(
+                    names[first].span(),
+                    format!("step name `{name}` is used more than once in this block (first here)"),
+                );
+            }
+            cx.error(
+                name.span(),
+                format!("duplicate step name `{name}` in this block: give each step its own name"),
+            );
+        }
+    }
+}
+
+/// A block has at least one step.
+pub fn not_empty(block: &Block, what: &str, cx: &Ctxt) {
+    if block.steps.is_empty() {
+        cx.error(block.span, format!("empty block: {what} needs at least one step"));
+    }
+}
+
+/// A `parallel` block runs at least two steps (one would just be a step).
+pub fn parallel_width(parallel: &ParallelAst, cx: &Ctxt) {
+    if parallel.body.steps.len() == 1 {
+        cx.error(
+            parallel.keyword,
+            "a `parallel` block needs at least 2 steps: with one, write the step directly",
+        );
+    }
+}
+
+/// A route has at least two branches whose weights (already checked positive; `None` where
+/// invalid) sum to 1.
+pub fn route_branches(route: &RouteAst, weights: &[Option<f64>], cx: &Ctxt) {
+    match route.branches.len() {
+        0 => cx.error(
+            route.keyword,
+            "a `route` needs at least 2 branches, like `0.9 => { .. } 0.1 => { .. }`",
+        ),
+        1 => cx.error(
+            route.keyword,
+            "a `route` needs at least 2 branches: with one, write its steps directly",
+        ),
+        _ => {
+            let Some(weights) = weights.iter().copied().collect::<Option<Vec<f64>>>() else {
+                return;
+            };
+            let sum: f64 = weights.iter().sum();
+            if (sum - 1.0).abs() > WEIGHT_TOLERANCE {
+                let terms: Vec<String> =
+                    route.branches.iter().map(|b| units::written(&b.weight)).collect();
+                cx.error(
+                    route.keyword,
+                    format!(
+                        "route weights must sum to 1, these sum to {} ({})",
+                        round(sum),
+                        terms.join(" + ")
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn round(value: f64) -> f64 {
+    (value * 1e6).round() / 1e6
+}
+
+/// Each option of a step at most once; returns the options to use (first occurrences).
+pub fn unique_options<'a>(options: &'a [StepOption], cx: &Ctxt) -> Vec<&'a StepOption> {
+    let mut kept: Vec<&StepOption> = Vec::new();
+    for option in options {
+        if kept.iter().any(|k| k.kind == option.kind) {
+            cx.error(option.key.span(), format!("duplicate option `{}`: give it once", option.key));
+        } else {
+            kept.push(option);
+        }
+    }
+    kept
+}
+
+/// One `expect:` entry with its value resolved.
+pub struct ExpectedValue<'a> {
+    pub entry: &'a Expectation,
+    pub range: Range,
+    pub exact: bool,
+}
+
+/// Resolves `expect:` values (units, ranges) and rejects metrics given twice.
+pub fn expectation_values<'a>(entries: &'a [Expectation], cx: &Ctxt) -> Vec<ExpectedValue<'a>> {
+    let mut values = Vec::new();
+    let mut seen: Vec<Metric> = Vec::new();
+    for entry in entries {
+        if seen.contains(&entry.metric) {
+            cx.error(
+                entry.key.span(),
+                format!("duplicate expectation `{}`: give it once", entry.key),
+            );
+            continue;
+        }
+        seen.push(entry.metric);
+        let convert = |n| match entry.metric {
+            Metric::Bytes => units::expected_bytes(n),
+            _ => units::count(n),
+        };
+        let resolved = match &entry.value {
+            Amount::One(n) => convert(n).map(|v| (Range::exact(v), true)),
+            Amount::Range(a, b) => convert(a).and_then(|min| {
+                let max = convert(b)?;
+                if min > max {
+                    return Err(entry.value.error(format!(
+                            "inverted range `{}..{}`: it starts after it ends; write the smaller bound first",
+                            units::written(a),
+                            units::written(b)
+                        )));
+                }
+                Ok((Range { min, max }, false))
+            }),
+        };
+        match resolved {
+            Ok((range, exact)) => values.push(ExpectedValue { entry, range, exact }),
+            Err(error) => cx.push(error),
+        }
+    }
+    values
+}
+
+/// Each expectation holds: an exact value equals the scenario's (which must not vary), a range
+/// `a..b` (inclusive) contains the scenario's whole min..max.
+pub fn expectations(values: &[ExpectedValue<'_>], shape: &Shape, cx: &Ctxt) {
+    for value in values {
+        let metric = value.entry.metric;
+        let actual = match metric {
+            Metric::Spans => shape.spans,
+            Metric::Depth => Range::exact(u64::from(shape.depth)),
+            Metric::Bytes => shape.payload_bytes,
+            Metric::LlmCalls => shape.llm_calls,
+            Metric::ToolCalls => shape.tool_calls,
+            Metric::Tokens => shape.tokens,
+        };
+        let holds = if value.exact {
+            actual == value.range
+        } else {
+            value.range.min <= actual.min && actual.max <= value.range.max
+        };
+        if holds {
+            continue;
+        }
+        let show = |range: Range| match metric {
+            Metric::Bytes if range.min == range.max => {
+                format!("{} ({} bytes)", units::show_bytes(range.min), range.min)
+            }
+            Metric::Bytes => format!(
+                "{}..{} ({}..{} bytes)",
+                units::show_bytes(range.min),
+                units::show_bytes(range.max),
+                range.min,
+                range.max
+            ),
+            _ => range.to_string(),
+        };
+        let written = match &value.entry.value {
+            Amount::One(n) => units::written(n),
+            Amount::Range(a, b) => format!("{}..{}", units::written(a), units::written(b)),
+        };
+        let expected = match metric {
+            Metric::Depth => format!("expected depth {written}"),
+            _ => format!("expected {written} {}", metric.noun()),
+        };
+        let verb = match metric {
+            Metric::Spans => "emits",
+            Metric::Depth => "reaches depth",
+            Metric::Bytes => "declares",
+            Metric::LlmCalls | Metric::ToolCalls => "makes",
+            Metric::Tokens => "uses",
+        };
+        let hint = if value.exact && actual.min != actual.max {
+            " (a `route` makes it vary: expect a range)"
+        } else {
+            ""
+        };
+        cx.push(
+            value
+                .entry
+                .value
+                .error(format!("{expected}, this scenario {verb} {}{hint}", show(actual))),
+        );
+    }
+}
