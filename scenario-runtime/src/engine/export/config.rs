@@ -1,0 +1,217 @@
+//! What the exporter is told: where to send, how to encode and compress, how to batch and retry.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Request body compression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    #[default]
+    None,
+    /// gzip at level 1 (zlib-rs): higher levels cost several times the CPU for a few percent.
+    Gzip,
+    /// zstd at level 1: the fastest setting, still 3-12x on chat JSON.
+    Zstd,
+}
+
+impl Compression {
+    /// The `Content-Encoding` / `grpc-encoding` token, or `None` for no compression.
+    pub fn encoding(self) -> Option<&'static str> {
+        match self {
+            Compression::None => None,
+            Compression::Gzip => Some("gzip"),
+            Compression::Zstd => Some("zstd"),
+        }
+    }
+}
+
+impl fmt::Display for Compression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.encoding().unwrap_or("none"))
+    }
+}
+
+/// A value that is not one of the accepted spellings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseChoiceError {
+    what: &'static str,
+    value: String,
+    expected: &'static str,
+}
+
+impl fmt::Display for ParseChoiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown {} `{}`: expected {}", self.what, self.value, self.expected)
+    }
+}
+
+impl std::error::Error for ParseChoiceError {}
+
+impl FromStr for Compression {
+    type Err = ParseChoiceError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "none" | "" => Ok(Compression::None),
+            "gzip" => Ok(Compression::Gzip),
+            "zstd" => Ok(Compression::Zstd),
+            _ => Err(ParseChoiceError {
+                what: "compression",
+                value: s.to_owned(),
+                expected: "one of none, gzip, zstd",
+            }),
+        }
+    }
+}
+
+/// OTLP transport and encoding.
+///
+/// Defined here until the platform profiles own it; the spellings are those of
+/// `OTEL_EXPORTER_OTLP_PROTOCOL`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize)]
+pub enum Protocol {
+    #[default]
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+    #[serde(rename = "http/json")]
+    HttpJson,
+    #[serde(rename = "grpc")]
+    Grpc,
+}
+
+impl Protocol {
+    /// The `OTEL_EXPORTER_OTLP_PROTOCOL` spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::HttpProtobuf => "http/protobuf",
+            Protocol::HttpJson => "http/json",
+            Protocol::Grpc => "grpc",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Protocol {
+    type Err = ParseChoiceError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "http/protobuf" | "http-protobuf" | "protobuf" => Ok(Protocol::HttpProtobuf),
+            "http/json" | "http-json" | "json" => Ok(Protocol::HttpJson),
+            "grpc" => Ok(Protocol::Grpc),
+            _ => Err(ParseChoiceError {
+                what: "protocol",
+                value: s.to_owned(),
+                expected: "one of http/protobuf, http/json, grpc",
+            }),
+        }
+    }
+}
+
+/// When and how often a failed request is sent again.
+///
+/// Retried: HTTP 429, 502, 503, 504, timeouts and connection failures (gRPC: UNAVAILABLE,
+/// RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, ABORTED and the other transient codes). Never retried:
+/// other 4xx, notably 400, which would fail again. 413 is not retried as is: the batch is split.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries per batch after its first attempt; 0 disables retrying.
+    pub max_retries: u32,
+    /// Backoff before the first retry; doubles each time, with full jitter.
+    pub initial_backoff: Duration,
+    /// Cap on one computed backoff.
+    pub max_backoff: Duration,
+    /// Cap on a server's `Retry-After`: a server asking for an hour must not stall the run.
+    pub max_retry_after: Duration,
+    /// Total time one batch may spend waiting between attempts. The retry budget: once spent,
+    /// the batch's spans are counted as rejected (or failed) instead of waiting longer.
+    pub budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 5,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            max_retry_after: Duration::from_secs(30),
+            budget: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that never retries.
+    pub fn none() -> Self {
+        Self { max_retries: 0, ..Self::default() }
+    }
+}
+
+/// Everything the exporter needs. Build with [`ExportConfig::new`] and adjust fields.
+#[derive(Clone, Debug)]
+pub struct ExportConfig {
+    /// The full traces URL (`https://host/v1/traces`). For gRPC only scheme, host and port count.
+    pub endpoint: String,
+    /// Extra request headers (auth, project routing). Values are never logged.
+    pub headers: Vec<(String, String)>,
+    pub protocol: Protocol,
+    pub compression: Compression,
+    /// Most spans in one request.
+    pub max_batch_spans: usize,
+    /// Most bytes in one request body before compression. Keep it under the platform's limit
+    /// (3 MB by default, 4 MiB for gRPC); a batch that encodes larger is split before sending.
+    pub max_batch_bytes: usize,
+    /// A partial batch is sent after waiting this long for more spans.
+    pub batch_timeout: Duration,
+    /// Requests in flight at once.
+    pub max_in_flight: usize,
+    /// Spans waiting for a batch. Bounded: beyond it spans are dropped and counted, so a slow
+    /// backend never blocks the load generator or grows memory without limit.
+    pub queue_spans: usize,
+    /// Per-attempt timeout, from send to the end of the response.
+    pub request_timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl ExportConfig {
+    /// Defaults: http/protobuf, no compression, 512 spans or 3 MB per request, 200 ms batch
+    /// timeout, 8 requests in flight, 8192 queued spans, 10 s request timeout.
+    pub fn new(endpoint: impl Into<String>) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            headers: Vec::new(),
+            protocol: Protocol::HttpProtobuf,
+            compression: Compression::None,
+            max_batch_spans: 512,
+            max_batch_bytes: 3_000_000,
+            batch_timeout: Duration::from_millis(200),
+            max_in_flight: 8,
+            queue_spans: 8192,
+            request_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_choices_and_names_bad_values() {
+        assert_eq!("ZSTD".parse::<Compression>(), Ok(Compression::Zstd));
+        assert_eq!("grpc".parse::<Protocol>(), Ok(Protocol::Grpc));
+        assert_eq!("http/json".parse::<Protocol>(), Ok(Protocol::HttpJson));
+        let err = "brotli".parse::<Compression>().unwrap_err().to_string();
+        assert_eq!(err, "unknown compression `brotli`: expected one of none, gzip, zstd");
+        let err = "thrift".parse::<Protocol>().unwrap_err().to_string();
+        assert!(err.contains("`thrift`") && err.contains("http/protobuf"), "{err}");
+    }
+}

@@ -1,0 +1,247 @@
+//! `SpanRecord` -> OTLP: conversion that moves every string (no copies of payloads), and one
+//! `ExportTraceServiceRequest` per batch encoded as protobuf or as the OTLP/JSON mapping.
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{
+    AnyValue, ArrayValue, InstrumentationScope, KeyValue, any_value,
+};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, span, status};
+use prost::Message;
+
+use super::config::Protocol;
+use crate::span::{Attribute, SpanKind, SpanRecord, Status, Value};
+
+/// Instrumentation scope name on every exported span.
+pub const SCOPE_NAME: &str = "scaletest";
+
+/// W3C "sampled" flag plus "is-remote is known (false)": what an SDK sets on local spans.
+const SPAN_FLAGS: u32 = 0x01 | 0x100;
+
+/// Converts one span, moving its name, attribute keys that were built at run time and every
+/// string value into the protobuf message.
+pub fn to_proto(record: SpanRecord) -> Span {
+    let SpanRecord {
+        trace_id,
+        span_id,
+        parent_span_id,
+        name,
+        kind,
+        start_unix_nanos,
+        end_unix_nanos,
+        status,
+        attributes,
+    } = record;
+    Span {
+        trace_id: trace_id.to_vec(),
+        span_id: span_id.to_vec(),
+        trace_state: String::new(),
+        parent_span_id: parent_span_id.map(|id| id.to_vec()).unwrap_or_default(),
+        flags: SPAN_FLAGS,
+        name,
+        kind: match kind {
+            SpanKind::Internal => span::SpanKind::Internal as i32,
+            SpanKind::Client => span::SpanKind::Client as i32,
+        },
+        start_time_unix_nano: start_unix_nanos,
+        end_time_unix_nano: end_unix_nanos,
+        attributes: attributes.into_iter().map(key_value).collect(),
+        dropped_attributes_count: 0,
+        events: Vec::new(),
+        dropped_events_count: 0,
+        links: Vec::new(),
+        dropped_links_count: 0,
+        status: match status {
+            Status::Unset => None,
+            Status::Error(message) => Some(opentelemetry_proto::tonic::trace::v1::Status {
+                message,
+                code: status::StatusCode::Error as i32,
+            }),
+        },
+    }
+}
+
+/// One attribute as an OTLP `KeyValue`.
+pub fn key_value(attribute: Attribute) -> KeyValue {
+    KeyValue {
+        key: attribute.key.into_owned(),
+        value: Some(any_value(attribute.value)),
+        key_strindex: 0,
+    }
+}
+
+fn any_value(value: Value) -> AnyValue {
+    let value = match value {
+        Value::Str(s) => any_value::Value::StringValue(s),
+        Value::Int(i) => any_value::Value::IntValue(i),
+        Value::F64(f) => any_value::Value::DoubleValue(f),
+        Value::Bool(b) => any_value::Value::BoolValue(b),
+        Value::StrArray(items) => any_value::Value::ArrayValue(ArrayValue {
+            values: items
+                .into_iter()
+                .map(|s| AnyValue { value: Some(any_value::Value::StringValue(s)) })
+                .collect(),
+        }),
+    };
+    AnyValue { value: Some(value) }
+}
+
+/// Estimated request-body bytes one converted span adds, used to cut batches before encoding.
+///
+/// Exact for protobuf (prost computes the length without encoding). For JSON it is an upper
+/// estimate: hex ids, field names and escaped quotes in JSON-valued attributes; the real size is
+/// checked after encoding and an oversized batch is split.
+pub fn estimated_len(span: &Span, protocol: Protocol) -> usize {
+    let proto = span.encoded_len() + 4;
+    match protocol {
+        Protocol::HttpJson => proto + proto / 4 + 160 + span.attributes.len() * 40,
+        Protocol::HttpProtobuf | Protocol::Grpc => proto,
+    }
+}
+
+/// Builds requests around batches of spans: one `ResourceSpans` with the emitter's resource and
+/// one scope (`scaletest`, crate version).
+#[derive(Clone, Debug)]
+pub struct BatchEncoder {
+    resource: Resource,
+    scope: InstrumentationScope,
+    protocol: Protocol,
+}
+
+impl BatchEncoder {
+    pub fn new(resource: Vec<Attribute>, protocol: Protocol) -> Self {
+        Self {
+            resource: Resource {
+                attributes: resource.into_iter().map(key_value).collect(),
+                dropped_attributes_count: 0,
+                entity_refs: Vec::new(),
+            },
+            scope: InstrumentationScope {
+                name: SCOPE_NAME.to_owned(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                attributes: Vec::new(),
+                dropped_attributes_count: 0,
+            },
+            protocol,
+        }
+    }
+
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
+    /// Wraps `spans` into one request (moving them in).
+    pub fn request(&self, spans: Vec<Span>) -> ExportTraceServiceRequest {
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(self.resource.clone()),
+                scope_spans: vec![ScopeSpans {
+                    scope: Some(self.scope.clone()),
+                    spans,
+                    schema_url: String::new(),
+                }],
+                schema_url: String::new(),
+            }],
+        }
+    }
+
+    /// Encodes `spans` as one request body and gives the spans back (for a later split).
+    pub fn encode(&self, spans: Vec<Span>) -> (Vec<u8>, Vec<Span>) {
+        let mut request = self.request(spans);
+        let body = match self.protocol {
+            Protocol::HttpProtobuf | Protocol::Grpc => request.encode_to_vec(),
+            // Serializing generated OTLP types cannot fail: no maps with non-string keys, no
+            // non-finite floats rejected by serde_json (they serialize as strings).
+            Protocol::HttpJson => serde_json::to_vec(&request).unwrap_or_default(),
+        };
+        (body, take_spans(&mut request))
+    }
+}
+
+/// Takes the spans out of a request built by [`BatchEncoder::request`].
+pub fn take_spans(request: &mut ExportTraceServiceRequest) -> Vec<Span> {
+    request
+        .resource_spans
+        .iter_mut()
+        .flat_map(|rs| rs.scope_spans.iter_mut())
+        .flat_map(|ss| std::mem::take(&mut ss.spans))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    fn record() -> SpanRecord {
+        SpanRecord {
+            trace_id: [0xab; 16],
+            span_id: [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08],
+            parent_span_id: Some([9; 8]),
+            name: "chat gpt-4o".to_owned(),
+            kind: SpanKind::Client,
+            start_unix_nanos: 1_000,
+            end_unix_nanos: 2_000,
+            status: Status::Error("boom".to_owned()),
+            attributes: vec![
+                Attribute { key: Cow::Borrowed("gen_ai.usage.input_tokens"), value: Value::Int(7) },
+                Attribute::new("gen_ai.response.finish_reasons", vec!["stop".to_owned()]),
+            ],
+        }
+    }
+
+    #[test]
+    fn conversion_keeps_every_field() {
+        let span = to_proto(record());
+        assert_eq!(span.trace_id, vec![0xab; 16]);
+        assert_eq!(span.parent_span_id, vec![9; 8]);
+        assert_eq!(span.kind, span::SpanKind::Client as i32);
+        assert_eq!(span.status.as_ref().map(|s| s.code), Some(2));
+        assert_eq!(span.attributes[0].key, "gen_ai.usage.input_tokens");
+        assert_eq!(span.attributes.len(), 2);
+    }
+
+    #[test]
+    fn conversion_moves_string_payloads() {
+        let mut rec = record();
+        rec.attributes.push(Attribute::new("gen_ai.input.messages", "x".repeat(4096)));
+        let ptr = match &rec.attributes[2].value {
+            Value::Str(s) => s.as_ptr(),
+            _ => unreachable!(),
+        };
+        let span = to_proto(rec);
+        match &span.attributes[2].value.as_ref().and_then(|v| v.value.as_ref()) {
+            Some(any_value::Value::StringValue(s)) => assert_eq!(s.as_ptr(), ptr),
+            other => panic!("unexpected value {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_uses_the_otlp_mapping() {
+        let encoder =
+            BatchEncoder::new(vec![Attribute::new("service.name", "t")], Protocol::HttpJson);
+        let (body, spans) = encoder.encode(vec![to_proto(record())]);
+        assert_eq!(spans.len(), 1);
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("valid JSON");
+        let span = &json["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+        assert_eq!(span["traceId"], "abababababababababababababababab");
+        assert_eq!(span["spanId"], "0102030405060708");
+        assert_eq!(span["parentSpanId"], "0909090909090909");
+        assert_eq!(span["kind"], 3, "enums are integers");
+        assert_eq!(span["startTimeUnixNano"], "1000");
+        assert_eq!(span["status"]["code"], 2);
+        assert_eq!(json["resourceSpans"][0]["scopeSpans"][0]["scope"]["name"], SCOPE_NAME);
+        assert!(estimated_len(&spans[0], Protocol::HttpJson) >= body.len() / 2);
+    }
+
+    #[test]
+    fn protobuf_estimate_is_exact_per_span() {
+        let encoder = BatchEncoder::new(Vec::new(), Protocol::HttpProtobuf);
+        let span = to_proto(record());
+        let estimate = estimated_len(&span, Protocol::HttpProtobuf);
+        let (body, _) = encoder.encode(vec![span]);
+        let overhead = encoder.encode(Vec::new()).0.len();
+        assert!(body.len() <= overhead + estimate, "{} > {} + {}", body.len(), overhead, estimate);
+        assert!(body.len() + 8 >= overhead + estimate);
+    }
+}

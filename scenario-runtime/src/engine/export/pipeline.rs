@@ -1,0 +1,302 @@
+//! The batcher and the request tasks, and the books they keep.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::task::JoinSet;
+
+use super::config::{ExportConfig, Protocol};
+use super::encode::{BatchEncoder, estimated_len, to_proto};
+use super::retry::{Verdict, backoff, verdict};
+use super::transport::Transport;
+use super::{ExportObserver, ExportSummary, RequestOutcome, RequestRecord};
+use crate::span::{Attribute, SpanRecord};
+
+/// Spans taken from the queue at once: amortizes the channel's synchronization.
+const RECV_CHUNK: usize = 256;
+
+/// State shared by the handles, the batcher and the request tasks.
+pub struct Shared {
+    pub config: ExportConfig,
+    pub encoder: BatchEncoder,
+    pub transport: Transport,
+    pub observer: Arc<dyn ExportObserver>,
+    /// Spans given to `emit`.
+    pub handed: AtomicU64,
+    /// Spans refused by a full (or closed) queue.
+    pub dropped: AtomicU64,
+    books: Mutex<Books>,
+    permits: Arc<Semaphore>,
+}
+
+/// What request tasks have settled. Behind a mutex (taken once per request, not per span) so
+/// that sealing at shutdown is atomic: a task aborted mid-way cannot count after the seal.
+#[derive(Default)]
+struct Books {
+    sealed: bool,
+    accepted: u64,
+    rejected: u64,
+    failed: u64,
+    requests: u64,
+    retries: u64,
+    splits: u64,
+    bytes_wire: u64,
+    bytes_raw: u64,
+}
+
+impl Shared {
+    pub fn new(
+        config: ExportConfig,
+        resource: Vec<Attribute>,
+        transport: Transport,
+        observer: Arc<dyn ExportObserver>,
+    ) -> Self {
+        let encoder = BatchEncoder::new(resource, config.protocol);
+        let permits = Arc::new(Semaphore::new(config.max_in_flight));
+        Self {
+            config,
+            encoder,
+            transport,
+            observer,
+            handed: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            books: Mutex::new(Books::default()),
+            permits,
+        }
+    }
+
+    fn books(&self) -> std::sync::MutexGuard<'_, Books> {
+        self.books.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Closes the books and returns them; later updates are ignored.
+    pub fn seal(&self, deadline_hit: bool) -> ExportSummary {
+        let mut books = self.books();
+        books.sealed = true;
+        let dropped = self.dropped.load(Ordering::Relaxed);
+        let handed = self.handed.load(Ordering::Relaxed);
+        let settled = books.accepted + books.rejected + books.failed + dropped;
+        ExportSummary {
+            spans_handed: handed.max(settled),
+            spans_accepted: books.accepted,
+            spans_rejected: books.rejected,
+            spans_failed: books.failed,
+            spans_dropped: dropped,
+            spans_unfinished: handed.saturating_sub(settled),
+            requests: books.requests,
+            retries: books.retries,
+            splits: books.splits,
+            bytes_wire: books.bytes_wire,
+            bytes_raw: books.bytes_raw,
+            deadline_hit,
+        }
+    }
+}
+
+/// A batch being filled.
+struct Batch {
+    spans: Vec<Span>,
+    bytes: usize,
+}
+
+/// Pulls spans from the queue, converts them, cuts batches and hands each to a request task once
+/// a slot is free. On `stop` it drains the queue, sends the rest and waits for every task.
+pub async fn run_batcher(
+    shared: Arc<Shared>,
+    mut rx: mpsc::Receiver<SpanRecord>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let mut tasks = JoinSet::new();
+    let mut batch = Batch { spans: Vec::new(), bytes: 0 };
+    let mut incoming = Vec::with_capacity(RECV_CHUNK);
+    let timer = tokio::time::sleep(Duration::from_secs(3600));
+    tokio::pin!(timer);
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut stop, if !stopping => {
+                // No new spans from here on; what is already queued is still sent.
+                rx.close();
+                stopping = true;
+            }
+            received = rx.recv_many(&mut incoming, RECV_CHUNK) => {
+                if received == 0 {
+                    break;
+                }
+                for record in incoming.drain(..) {
+                    let span = to_proto(record);
+                    let len = estimated_len(&span, shared.config.protocol);
+                    if !batch.spans.is_empty() && batch.bytes + len > shared.config.max_batch_bytes {
+                        flush(&shared, &mut batch, &mut tasks).await;
+                    }
+                    if batch.spans.is_empty() {
+                        timer.as_mut().reset(tokio::time::Instant::now() + shared.config.batch_timeout);
+                    }
+                    batch.spans.push(span);
+                    batch.bytes += len;
+                    if batch.spans.len() >= shared.config.max_batch_spans
+                        || batch.bytes >= shared.config.max_batch_bytes
+                    {
+                        flush(&shared, &mut batch, &mut tasks).await;
+                    }
+                }
+            }
+            () = &mut timer, if !batch.spans.is_empty() => {
+                flush(&shared, &mut batch, &mut tasks).await;
+            }
+        }
+        while tasks.try_join_next().is_some() {}
+    }
+    flush(&shared, &mut batch, &mut tasks).await;
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Hands the current batch to a new request task, waiting for a free slot. While it waits the
+/// queue fills and `emit` starts dropping: that is the backpressure, and it is counted.
+async fn flush(shared: &Arc<Shared>, batch: &mut Batch, tasks: &mut JoinSet<()>) {
+    if batch.spans.is_empty() {
+        return;
+    }
+    let spans = std::mem::take(&mut batch.spans);
+    batch.bytes = 0;
+    let Ok(permit) = shared.permits.clone().acquire_owned().await else {
+        return; // The semaphore is never closed.
+    };
+    let shared = shared.clone();
+    tasks.spawn(async move {
+        deliver(&shared, spans).await;
+        drop(permit);
+    });
+}
+
+/// How a batch ended after its retries.
+enum Final {
+    Accepted,
+    Split,
+    Rejected,
+    Failed,
+}
+
+/// Sends one batch to its end: encodes, splits what is too large (before sending, or on 413),
+/// retries what is transient, and settles every span in the books.
+async fn deliver(shared: &Arc<Shared>, spans: Vec<Span>) {
+    let mut pending = vec![spans];
+    while let Some(spans) = pending.pop() {
+        let (body, raw_len, spans) = prepare(shared, spans).await;
+        let count = spans.len() as u64;
+        let outcome = if raw_len > shared.config.max_batch_bytes && spans.len() > 1 {
+            Final::Split
+        } else {
+            match body {
+                Ok(body) => send_with_retry(shared, body, raw_len as u64, count).await,
+                // Compression failing means memory or a bug, not the backend: count as failed.
+                Err(_) => Final::Failed,
+            }
+        };
+        let mut books = shared.books();
+        if books.sealed {
+            return;
+        }
+        match outcome {
+            Final::Accepted => {
+                books.accepted += count;
+                drop(books);
+                shared.observer.on_exported(count);
+            }
+            Final::Split if spans.len() > 1 => {
+                books.splits += 1;
+                let mut left = spans;
+                let right = left.split_off(left.len() / 2);
+                pending.push(right);
+                pending.push(left);
+            }
+            Final::Split | Final::Rejected => books.rejected += count,
+            Final::Failed => books.failed += count,
+        }
+    }
+}
+
+/// Encodes and compresses off the async reactor: a 3 MB body takes milliseconds to compress,
+/// which would stall every other task on that worker thread.
+async fn prepare(
+    shared: &Arc<Shared>,
+    spans: Vec<Span>,
+) -> (std::io::Result<Bytes>, usize, Vec<Span>) {
+    let worker = shared.clone();
+    let fallback_len = spans.len();
+    let job = tokio::task::spawn_blocking(move || {
+        let (raw, spans) = worker.encoder.encode(spans);
+        let raw_len = raw.len();
+        let compression = worker.config.compression;
+        let body = super::compress::compress(compression, raw).map(|packed| {
+            match worker.config.protocol {
+                Protocol::Grpc => Transport::grpc_frame(compression, &packed),
+                Protocol::HttpProtobuf | Protocol::HttpJson => Bytes::from(packed),
+            }
+        });
+        (body, raw_len, spans)
+    });
+    match job.await {
+        Ok(done) => done,
+        // The blocking pool refused or the job panicked: nothing to send, spans are lost.
+        Err(e) => (Err(std::io::Error::other(e.to_string())), 0, Vec::with_capacity(fallback_len)),
+    }
+}
+
+/// Sends one body until it is accepted, refused for good, or the retry budget is spent. Every
+/// attempt is recorded.
+async fn send_with_retry(shared: &Arc<Shared>, body: Bytes, raw_len: u64, spans: u64) -> Final {
+    let policy = &shared.config.retry;
+    let mut waited = Duration::ZERO;
+    let mut retries = 0u32;
+    loop {
+        let sent = Instant::now();
+        let reply = shared.transport.send(body.clone(), shared.config.request_timeout).await;
+        let record = RequestRecord {
+            wire_bytes: body.len() as u64,
+            raw_bytes: raw_len,
+            spans,
+            outcome: reply.outcome,
+            latency: sent.elapsed(),
+            retries,
+        };
+        {
+            let mut books = shared.books();
+            books.requests += 1;
+            books.retries += u64::from(retries > 0);
+            books.bytes_wire += record.wire_bytes;
+            books.bytes_raw += record.raw_bytes;
+        }
+        shared.observer.on_request(&record);
+        let give_up = || match record.outcome {
+            RequestOutcome::Status(_) | RequestOutcome::GrpcStatus(_) => Final::Rejected,
+            RequestOutcome::Timeout | RequestOutcome::Connect | RequestOutcome::Io(_) => {
+                Final::Failed
+            }
+        };
+        match verdict(&record.outcome) {
+            Verdict::Accepted => return Final::Accepted,
+            Verdict::Split => return Final::Split,
+            Verdict::Rejected => return Final::Rejected,
+            Verdict::Retry => {
+                if retries >= policy.max_retries
+                    || reply.retry_after.is_some_and(|after| after > policy.max_retry_after)
+                {
+                    return give_up();
+                }
+                let pause = backoff(policy, retries + 1, reply.retry_after);
+                if waited + pause > policy.budget {
+                    return give_up();
+                }
+                tokio::time::sleep(pause).await;
+                waited += pause;
+                retries += 1;
+            }
+        }
+    }
+}

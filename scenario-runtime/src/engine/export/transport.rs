@@ -1,0 +1,230 @@
+//! Sends one encoded body and reports what happened: HTTP via reqwest, gRPC via a tonic channel.
+//!
+//! gRPC messages are framed here rather than through the generated client so the exporter
+//! compresses them itself (same fast settings as HTTP) and knows the exact bytes on the wire.
+
+use std::time::{Duration, SystemTime};
+
+use bytes::{BufMut, Bytes, BytesMut};
+use http::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use super::config::{Compression, ExportConfig, Protocol};
+use super::retry::parse_retry_after;
+use super::{ExportError, RequestOutcome};
+
+/// The gRPC method OTLP trace export calls.
+pub const GRPC_EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// The answer to one attempt.
+#[derive(Debug)]
+pub struct Reply {
+    pub outcome: RequestOutcome,
+    /// The server's requested pause (`Retry-After`), if any.
+    pub retry_after: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Transport {
+    Http { client: reqwest::Client, url: reqwest::Url, headers: HeaderMap },
+    Grpc { channel: tonic::transport::Channel, uri: http::Uri, headers: HeaderMap },
+}
+
+impl Transport {
+    /// Builds the client for `config`. Connections are made lazily, so a dead endpoint shows up
+    /// as failed requests, not as a start-up error.
+    pub fn new(config: &ExportConfig) -> Result<Self, ExportError> {
+        let url = reqwest::Url::parse(&config.endpoint)
+            .map_err(|e| ExportError::Endpoint(format!("`{}`: {e}", config.endpoint)))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(ExportError::Endpoint(format!(
+                "`{}`: expected an http:// or https:// URL with a host",
+                config.endpoint
+            )));
+        }
+        let mut headers = HeaderMap::new();
+        for (name, value) in &config.headers {
+            let header = HeaderName::from_bytes(name.trim().to_ascii_lowercase().as_bytes())
+                .map_err(|_| ExportError::Header(format!("invalid header name `{name}`")))?;
+            // The value is a secret more often than not: the message names only the header.
+            let value = HeaderValue::from_str(value.trim()).map_err(|_| {
+                ExportError::Header(format!("invalid characters in the value of header `{name}`"))
+            })?;
+            headers.append(header, value);
+        }
+        let connect_timeout = config.request_timeout.min(Duration::from_secs(10));
+        match config.protocol {
+            Protocol::HttpProtobuf | Protocol::HttpJson => {
+                let content_type = match config.protocol {
+                    Protocol::HttpJson => "application/json",
+                    _ => "application/x-protobuf",
+                };
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+                if let Some(encoding) = config.compression.encoding() {
+                    headers.insert(CONTENT_ENCODING, HeaderValue::from_static(encoding));
+                }
+                let client = reqwest::Client::builder()
+                    .pool_max_idle_per_host(config.max_in_flight.max(1))
+                    .pool_idle_timeout(Duration::from_secs(60))
+                    .connect_timeout(connect_timeout)
+                    .timeout(config.request_timeout)
+                    .tcp_nodelay(true)
+                    .user_agent(concat!("scaletest/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| ExportError::Client(e.to_string()))?;
+                Ok(Transport::Http { client, url, headers })
+            }
+            Protocol::Grpc => {
+                let origin = format!(
+                    "{}://{}{}",
+                    url.scheme(),
+                    url.host_str().unwrap_or_default(),
+                    url.port().map(|p| format!(":{p}")).unwrap_or_default()
+                );
+                let mut endpoint = tonic::transport::Endpoint::from_shared(origin.clone())
+                    .map_err(|e| ExportError::Endpoint(format!("`{origin}`: {e}")))?
+                    .connect_timeout(connect_timeout)
+                    .tcp_nodelay(true)
+                    .http2_adaptive_window(true);
+                if url.scheme() == "https" {
+                    endpoint = endpoint
+                        .tls_config(tonic::transport::ClientTlsConfig::new().with_native_roots())
+                        .map_err(|e| ExportError::Client(e.to_string()))?;
+                }
+                let uri: http::Uri = format!("{origin}{GRPC_EXPORT_PATH}")
+                    .parse()
+                    .map_err(|e| ExportError::Endpoint(format!("`{origin}`: {e}")))?;
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+                headers.insert("te", HeaderValue::from_static("trailers"));
+                if let Some(encoding) = config.compression.encoding() {
+                    headers.insert("grpc-encoding", HeaderValue::from_static(encoding));
+                }
+                Ok(Transport::Grpc { channel: endpoint.connect_lazy(), uri, headers })
+            }
+        }
+    }
+
+    /// Wraps an already compressed protobuf message in a gRPC frame (flag + length + message).
+    pub fn grpc_frame(compression: Compression, message: &[u8]) -> Bytes {
+        let mut frame = BytesMut::with_capacity(message.len() + 5);
+        frame.put_u8(u8::from(compression != Compression::None));
+        frame.put_u32(u32::try_from(message.len()).unwrap_or(u32::MAX));
+        frame.put_slice(message);
+        frame.freeze()
+    }
+
+    /// Sends `body` (already encoded, compressed and, for gRPC, framed) once.
+    pub async fn send(&self, body: Bytes, timeout: Duration) -> Reply {
+        match self {
+            Transport::Http { client, url, headers } => {
+                let request = client.post(url.clone()).headers(headers.clone()).timeout(timeout);
+                match request.body(body).send().await {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let retry_after = retry_after(response.headers());
+                        // Read the (small) body to the end so the connection goes back to the pool.
+                        match response.bytes().await {
+                            Ok(_) => Reply { outcome: RequestOutcome::Status(status), retry_after },
+                            Err(e) => Reply { outcome: classify_reqwest(&e), retry_after: None },
+                        }
+                    }
+                    Err(e) => Reply { outcome: classify_reqwest(&e), retry_after: None },
+                }
+            }
+            Transport::Grpc { channel, uri, headers } => {
+                match tokio::time::timeout(timeout, grpc_call(channel, uri, headers, body)).await {
+                    Ok(reply) => reply,
+                    Err(_) => Reply { outcome: RequestOutcome::Timeout, retry_after: None },
+                }
+            }
+        }
+    }
+}
+
+async fn grpc_call(
+    channel: &tonic::transport::Channel,
+    uri: &http::Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Reply {
+    let mut request = http::Request::new(tonic::body::Body::new(http_body_util::Full::new(body)));
+    *request.method_mut() = http::Method::POST;
+    *request.uri_mut() = uri.clone();
+    *request.headers_mut() = headers.clone();
+    let response = match channel.clone().oneshot(request).await {
+        Ok(response) => response,
+        Err(e) => return Reply { outcome: classify_transport(&e), retry_after: None },
+    };
+    let (parts, body) = response.into_parts();
+    if parts.status != http::StatusCode::OK {
+        return Reply {
+            outcome: RequestOutcome::Status(parts.status.as_u16()),
+            retry_after: retry_after(&parts.headers),
+        };
+    }
+    // Trailers-only responses carry the status in the headers.
+    if let Some(code) = grpc_status(&parts.headers) {
+        return Reply {
+            outcome: RequestOutcome::GrpcStatus(code),
+            retry_after: retry_after(&parts.headers),
+        };
+    }
+    match body.collect().await {
+        Ok(collected) => match collected.trailers() {
+            Some(trailers) => match grpc_status(trailers) {
+                Some(code) => Reply {
+                    outcome: RequestOutcome::GrpcStatus(code),
+                    retry_after: retry_after(trailers),
+                },
+                None => Reply {
+                    outcome: RequestOutcome::Io("gRPC response without grpc-status".into()),
+                    retry_after: None,
+                },
+            },
+            None => Reply {
+                outcome: RequestOutcome::Io("gRPC response without trailers".into()),
+                retry_after: None,
+            },
+        },
+        Err(status) => Reply {
+            outcome: RequestOutcome::Io(format!("gRPC response body: {}", status.message())),
+            retry_after: None,
+        },
+    }
+}
+
+fn grpc_status(headers: &HeaderMap) -> Option<i32> {
+    headers.get("grpc-status")?.to_str().ok()?.trim().parse().ok()
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    parse_retry_after(headers.get(http::header::RETRY_AFTER)?.to_str().ok()?, SystemTime::now())
+}
+
+fn classify_reqwest(error: &reqwest::Error) -> RequestOutcome {
+    if error.is_timeout() {
+        RequestOutcome::Timeout
+    } else if error.is_connect() {
+        RequestOutcome::Connect
+    } else {
+        RequestOutcome::Io(error_chain(error))
+    }
+}
+
+fn classify_transport(error: &tonic::transport::Error) -> RequestOutcome {
+    let text = error_chain(error);
+    if text.contains("onnect") { RequestOutcome::Connect } else { RequestOutcome::Io(text) }
+}
+
+/// An error and its sources on one line (reqwest's top-level message alone says little).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}

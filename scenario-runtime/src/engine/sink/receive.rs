@@ -1,0 +1,275 @@
+//! Request handlers: OTLP/HTTP (protobuf or JSON, optionally gzip/zstd) on `/v1/traces` and
+//! OTLP/gRPC on the `TraceService/Export` path, on the same port (HTTP/1.1 and h2c).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Router};
+use bytes::{Buf, Bytes};
+use http::StatusCode;
+use http::header::{
+    CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER,
+};
+use http_body::Frame;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message;
+
+use super::faults::{Action, retry_after_value};
+use super::{ConnKill, SinkState};
+use crate::engine::export::GRPC_EXPORT_PATH;
+use crate::engine::export::compress::{DecompressError, decompress};
+
+pub fn router(state: Arc<SinkState>) -> Router {
+    Router::new()
+        .route("/v1/traces", axum::routing::post(http_traces))
+        .route(GRPC_EXPORT_PATH, axum::routing::post(grpc_export))
+        .with_state(state)
+}
+
+/// Which encoding a request used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wire {
+    Protobuf,
+    Json,
+    Grpc,
+}
+
+/// Why a request was not accepted, in protocol-neutral terms.
+enum Refusal {
+    Status { status: u16, retry_after: Option<std::time::Duration>, message: String },
+    Reset,
+}
+
+fn refusal(status: u16, message: impl Into<String>) -> Refusal {
+    Refusal::Status { status, retry_after: None, message: message.into() }
+}
+
+async fn http_traces(
+    State(state): State<Arc<SinkState>>,
+    Extension(kill): Extension<ConnKill>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let content_type = header_str(&headers, CONTENT_TYPE.as_str()).unwrap_or_default();
+    let wire = match content_type.split(';').next().map(str::trim) {
+        Some("application/x-protobuf" | "application/protobuf") => Wire::Protobuf,
+        Some("application/json") => Wire::Json,
+        _ => {
+            state.count_request_refused();
+            return (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("unsupported Content-Type `{content_type}`: expected application/x-protobuf or application/json"),
+            )
+                .into_response();
+        }
+    };
+    match receive(&state, &headers, body, wire).await {
+        Ok(()) => {
+            let response = ExportTraceServiceResponse { partial_success: None };
+            match wire {
+                Wire::Json => (
+                    [(CONTENT_TYPE, "application/json")],
+                    serde_json::to_vec(&response).unwrap_or_else(|_| b"{}".to_vec()),
+                )
+                    .into_response(),
+                _ => ([(CONTENT_TYPE, "application/x-protobuf")], response.encode_to_vec())
+                    .into_response(),
+            }
+        }
+        Err(Refusal::Reset) => kill.reset().await,
+        Err(Refusal::Status { status, retry_after, message }) => {
+            let mut response =
+                (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), message)
+                    .into_response();
+            if let Some(after) = retry_after
+                && let Ok(value) = HeaderValue::from_str(&retry_after_value(after))
+            {
+                response.headers_mut().insert(RETRY_AFTER, value);
+            }
+            response
+        }
+    }
+}
+
+async fn grpc_export(
+    State(state): State<Arc<SinkState>>,
+    Extension(kill): Extension<ConnKill>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match receive(&state, &headers, body, Wire::Grpc).await {
+        Ok(()) => {
+            let message = ExportTraceServiceResponse { partial_success: None }.encode_to_vec();
+            let mut frame = Vec::with_capacity(message.len() + 5);
+            frame.push(0);
+            frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
+            frame.extend_from_slice(&message);
+            let mut trailers = HeaderMap::new();
+            trailers.insert("grpc-status", HeaderValue::from_static("0"));
+            let frames = futures_util::stream::iter([
+                Ok::<_, Infallible>(Frame::data(Bytes::from(frame))),
+                Ok(Frame::trailers(trailers)),
+            ]);
+            let mut response = Response::new(Body::new(http_body_util::StreamBody::new(frames)));
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+            response
+        }
+        Err(Refusal::Reset) => kill.reset().await,
+        Err(Refusal::Status { status, retry_after, message }) => {
+            // Trailers-only response: the status travels in the headers.
+            let code = match status {
+                429 | 413 => 8, // RESOURCE_EXHAUSTED
+                503 => 14,      // UNAVAILABLE
+                415 => 12,      // UNIMPLEMENTED
+                _ => 3,         // INVALID_ARGUMENT
+            };
+            let mut response = Response::new(Body::empty());
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+            headers.insert("grpc-status", HeaderValue::from(code));
+            if let Ok(value) = HeaderValue::from_str(
+                &message.replace(|c: char| !c.is_ascii_graphic() && c != ' ', "_"),
+            ) {
+                headers.insert("grpc-message", value);
+            }
+            if let Some(after) = retry_after
+                && let Ok(value) = HeaderValue::from_str(&retry_after_value(after))
+            {
+                headers.insert(RETRY_AFTER, value);
+            }
+            response
+        }
+    }
+}
+
+/// Applies faults, reads and decodes one request, and records it.
+async fn receive(
+    state: &SinkState,
+    headers: &HeaderMap,
+    body: Body,
+    wire: Wire,
+) -> Result<(), Refusal> {
+    let request = state.requests.fetch_add(1, Ordering::Relaxed) + 1;
+    let refused = |r: Refusal| {
+        state.count_request_refused();
+        Err(r)
+    };
+    if state.check_stop(request) {
+        state.faults.counts.refused_after_stop.fetch_add(1, Ordering::Relaxed);
+        return refused(Refusal::Reset);
+    }
+    if let Some(delay) = state.faults.delay() {
+        tokio::time::sleep(delay).await;
+    }
+    let declared_len =
+        header_str(headers, CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<usize>().ok());
+    match state.faults.decide(request, declared_len) {
+        Action::Proceed => {}
+        Action::Reset => return refused(Refusal::Reset),
+        Action::Respond { status, retry_after } => {
+            return refused(Refusal::Status {
+                status,
+                retry_after,
+                message: format!("injected fault: {status}"),
+            });
+        }
+    }
+    let limit = state.max_body_bytes;
+    if declared_len.is_some_and(|len| len > limit) {
+        return refused(refusal(413, format!("body larger than the {limit}-byte limit")));
+    }
+    let grpc_overhead = if wire == Wire::Grpc { 5 } else { 0 };
+    let received = match axum::body::to_bytes(body, limit + grpc_overhead).await {
+        Ok(bytes) => bytes,
+        Err(_) => return refused(refusal(413, format!("body larger than the {limit}-byte limit"))),
+    };
+    if declared_len.is_none()
+        && let Action::Respond { status, retry_after } = state.faults.check_size(received.len())
+    {
+        return refused(Refusal::Status {
+            status,
+            retry_after,
+            message: "injected fault: 413".into(),
+        });
+    }
+    let (message, encoding) = match wire {
+        Wire::Grpc => match grpc_message(&received) {
+            Some((compressed, message)) => {
+                let encoding =
+                    compressed.then(|| header_str(headers, "grpc-encoding").unwrap_or("gzip"));
+                (message, encoding)
+            }
+            None => {
+                state.decode_errors.fetch_add(1, Ordering::Relaxed);
+                return refused(refusal(400, "malformed gRPC frame"));
+            }
+        },
+        _ => (received.clone(), header_str(headers, CONTENT_ENCODING.as_str())),
+    };
+    let raw = match decompress(encoding, &message, limit) {
+        Ok(Some(raw)) => Bytes::from(raw),
+        Ok(None) => message,
+        Err(DecompressError::TooLarge) => {
+            return refused(refusal(
+                413,
+                format!("decompressed body larger than the {limit}-byte limit"),
+            ));
+        }
+        Err(e @ DecompressError::UnknownEncoding(_)) => {
+            return refused(refusal(415, e.to_string()));
+        }
+        Err(e @ DecompressError::Invalid(_)) => {
+            state.decode_errors.fetch_add(1, Ordering::Relaxed);
+            return refused(refusal(400, e.to_string()));
+        }
+    };
+    let decoded = match wire {
+        Wire::Json => {
+            serde_json::from_slice::<ExportTraceServiceRequest>(&raw).map_err(|e| e.to_string())
+        }
+        _ => ExportTraceServiceRequest::decode(raw.clone()).map_err(|e| e.to_string()),
+    };
+    let request_body = match decoded {
+        Ok(request) => request,
+        Err(e) => {
+            state.decode_errors.fetch_add(1, Ordering::Relaxed);
+            return refused(refusal(400, format!("undecodable OTLP request: {e}")));
+        }
+    };
+    if let Err(e) = state.record(&request_body, Instant::now()) {
+        state.decode_errors.fetch_add(1, Ordering::Relaxed);
+        return refused(refusal(400, e));
+    }
+    state.bytes_wire.fetch_add(received.len() as u64, Ordering::Relaxed);
+    state.bytes_raw.fetch_add(raw.len() as u64, Ordering::Relaxed);
+    let by_wire = match wire {
+        Wire::Protobuf => &state.requests_http_protobuf,
+        Wire::Json => &state.requests_http_json,
+        Wire::Grpc => &state.requests_grpc,
+    };
+    by_wire.fetch_add(1, Ordering::Relaxed);
+    state.accepted_requests.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// The message of a unary gRPC request body: (compressed flag, message bytes).
+fn grpc_message(body: &Bytes) -> Option<(bool, Bytes)> {
+    let mut header = body.get(..5)?;
+    let compressed = header.get_u8() == 1;
+    let len = usize::try_from(header.get_u32()).ok()?;
+    let message = body.get(5..5 + len)?;
+    (body.len() == 5 + len).then(|| (compressed, body.slice_ref(message)))
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
