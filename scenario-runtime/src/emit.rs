@@ -1,12 +1,37 @@
-//! Building spans from steps: names, kinds, GenAI attributes.
+//! Building spans from steps: names, kinds, GenAI attributes, content and platform extras.
 //!
-//! Minimal for now: span names, kinds and the required GenAI keys.
+//! Span shapes follow the OpenTelemetry GenAI conventions (see [`crate::genai`]):
+//! - every agent is an `invoke_agent <agent>` span of kind INTERNAL, the root included. The
+//!   conventions use CLIENT for an agent reached over the network; the application scaletest
+//!   imitates runs its agents in-process, and a CLIENT root would announce a remote agent whose
+//!   server side never reports.
+//! - `llm` steps are `chat <model>` CLIENT spans (a call to the provider) with the prompt
+//!   (`gen_ai.input.messages`: the agent's growing history, trimmed to the step's input tokens),
+//!   the answer (`gen_ai.output.messages`, with a `tool_call` part per tool the step calls),
+//!   usage, finish reasons, the system instructions and the definitions of the offered tools.
+//! - `tool` steps are `execute_tool <name>` INTERNAL spans with the call's id (the same id as
+//!   the `tool_call` part that asked for it), arguments and a JSON result of the declared size.
+//! - An injected failure sets `error.type` and status Error; the agents above it are marked
+//!   failed too, as an agent whose step failed reports the failure.
+//!
+//! Content is decided by the trace's content seed alone (see [`crate::exec::TraceRun::rng`]),
+//! ids of tool calls and conversations included, so the same seed gives byte-identical
+//! attributes; span and trace ids are fresh per run. With the synthetic clock, parallel branches
+//! run in declaration order, so their additions to a shared conversation are deterministic too.
 
+use std::sync::MutexGuard;
+
+use rand::Rng;
 use rand::rngs::SmallRng;
 
-use crate::exec::{AgentScope, TraceRun};
+use crate::content::{self, BYTES_PER_TOKEN, ToolKind};
+use crate::exec::{AgentScope, TraceRun, mix};
+use crate::genai;
+use crate::platform::{PlatformId, Profile, SpanFacts, SpanRole, decorate};
 use crate::span::{Attribute, SpanId, SpanKind, SpanRecord, Status, TraceId};
 use crate::step::{Llm, Tool};
+
+pub use crate::content::Conversation;
 
 /// Identity and timing of a span being built.
 #[derive(Clone, Copy, Debug)]
@@ -19,23 +44,87 @@ pub struct SpanPlace {
     pub salt: u64,
 }
 
-/// The messages an agent has exchanged so far in a trace.
-#[derive(Debug, Default)]
-pub struct Conversation {
-    pub turns: u32,
+/// Salts that derive a tool call's id and arguments from the tool step, so the `llm` step that
+/// asks for the call and the `tool` step that runs it compute the same values.
+const CALL_ID_SALT: u64 = 0xC411_1D00;
+const ARGUMENTS_SALT: u64 = 0xA265_0000;
+/// Step id and salt of the per-trace conversation id (no step has this id).
+const CONVERSATION_STEP: u32 = u32::MAX;
+const CONVERSATION_SALT: u64 = 0xC0DE_C0DE;
+
+/// At most this much of an agent's first request and last answer goes on its span.
+const AGENT_SUMMARY_BYTES: usize = 1_000;
+
+/// Default `service.name`.
+pub const DEFAULT_SERVICE_NAME: &str = "scaletest";
+
+/// Builds spans for one run configuration: the platform's dialect and the resource.
+#[derive(Debug)]
+pub struct Emitter {
+    platform: PlatformId,
+    genai_content: bool,
+    resource: Vec<Attribute>,
 }
 
-/// Builds spans for one run configuration.
-#[derive(Debug, Default)]
-pub struct Emitter {}
+impl Default for Emitter {
+    /// The generic OTLP profile: current GenAI attributes only, default resource.
+    fn default() -> Self {
+        Self::with_parts(PlatformId::Otlp, true, Vec::new(), Vec::new())
+    }
+}
 
 impl Emitter {
+    /// An emitter for `profile`. The resource is `service.name=scaletest`, `service.version`,
+    /// `telemetry.sdk.*` naming scaletest as the producer, then the profile's own attributes
+    /// (project, entity, ...), then `resource_overrides` (from `OTEL_SERVICE_NAME`,
+    /// `OTEL_RESOURCE_ATTRIBUTES`, flags), which replace attributes of the same key.
+    pub fn new(profile: &Profile, resource_overrides: Vec<(String, String)>) -> Self {
+        Self::with_parts(
+            profile.id,
+            profile.genai_content,
+            profile.resource.clone(),
+            resource_overrides,
+        )
+    }
+
+    fn with_parts(
+        platform: PlatformId,
+        genai_content: bool,
+        profile_resource: Vec<(String, String)>,
+        overrides: Vec<(String, String)>,
+    ) -> Self {
+        let version = env!("CARGO_PKG_VERSION");
+        let mut resource = vec![
+            Attribute::new("service.name", DEFAULT_SERVICE_NAME),
+            Attribute::new("service.version", version),
+            Attribute::new("telemetry.sdk.name", "scaletest"),
+            Attribute::new("telemetry.sdk.language", "rust"),
+            Attribute::new("telemetry.sdk.version", version),
+        ];
+        for (key, value) in profile_resource.into_iter().chain(overrides) {
+            match resource.iter_mut().find(|a| a.key == key.as_str()) {
+                Some(existing) => existing.value = value.into(),
+                None => resource.push(Attribute::new(key, value)),
+            }
+        }
+        Self { platform, genai_content, resource }
+    }
+
+    /// The platform whose dialect the spans speak.
+    pub fn platform(&self) -> PlatformId {
+        self.platform
+    }
+
+    /// Resource attributes of every span this emitter builds.
+    pub fn resource(&self) -> &[Attribute] {
+        &self.resource
+    }
+
     fn record(
         place: &SpanPlace,
         name: String,
         kind: SpanKind,
-        failed: bool,
-        error_type: &str,
+        error: Option<&str>,
         attributes: Vec<Attribute>,
     ) -> SpanRecord {
         SpanRecord {
@@ -46,79 +135,368 @@ impl Emitter {
             kind,
             start_unix_nanos: place.start,
             end_unix_nanos: place.end,
-            status: if failed { Status::Error(error_type.to_owned()) } else { Status::Unset },
+            status: error.map_or(Status::Unset, |e| Status::Error(e.to_owned())),
             attributes,
         }
     }
 
+    /// A `chat <model>` span for an `llm` step; adds its prompt and answer to the agent's
+    /// conversation.
     pub fn llm(
         &self,
-        _run: &TraceRun<'_>,
+        run: &TraceRun<'_>,
         place: &SpanPlace,
         step: &Llm,
-        _agent: &AgentScope,
+        agent: &AgentScope,
         failed: bool,
-        _rng: &mut SmallRng,
+        rng: &mut SmallRng,
     ) -> SpanRecord {
-        let attributes = vec![
-            Attribute::new("gen_ai.operation.name", "chat"),
-            Attribute::new("gen_ai.provider.name", step.provider),
-            Attribute::new("gen_ai.request.model", step.model),
-        ];
-        Self::record(
-            place,
-            format!("chat {}", step.model),
-            SpanKind::Client,
-            failed,
-            "rate_limit_exceeded",
-            attributes,
-        )
+        let budget = step.input_tokens as usize * BYTES_PER_TOKEN;
+        let system = system_prompt(agent.name, budget);
+        let calls: Vec<(String, &str, String)> = step
+            .tool_calls
+            .iter()
+            .map(|call| {
+                (
+                    tool_call_id(run, call.step_id, place.salt),
+                    call.name,
+                    tool_call_arguments(run, call.step_id, call.name, place.salt),
+                )
+            })
+            .collect();
+        let finish_reason = if failed {
+            "error"
+        } else if calls.is_empty() {
+            "stop"
+        } else {
+            "tool_call"
+        };
+        let (prompt, answer) = {
+            let mut conversation = lock(&agent.conversation);
+            let prompt = conversation.prompt(&system, budget, rng);
+            let answer = (!failed).then(|| {
+                let out_budget = step.output_tokens as usize * BYTES_PER_TOKEN;
+                conversation.answer(out_budget, &calls, finish_reason, rng)
+            });
+            (prompt, answer)
+        };
+        let error = failed.then(|| pick(rng, CHAT_ERRORS));
+        let temperature = temperature(agent.name);
+        let max_tokens = step.output_tokens.next_power_of_two().max(1024);
+        let cached_tokens = (prompt.cached_bytes / BYTES_PER_TOKEN) as u32 / 64 * 64;
+        let response_id = response_id(step.provider, rng.random());
+        let conversation_id = conversation_id(run);
+
+        let mut attributes = Vec::with_capacity(24);
+        attributes.push(Attribute::new(genai::OPERATION_NAME, genai::operation::CHAT));
+        attributes.push(Attribute::new(genai::PROVIDER_NAME, step.provider));
+        attributes.push(Attribute::new(genai::REQUEST_MODEL, step.model));
+        attributes.push(Attribute::new(genai::REQUEST_TEMPERATURE, temperature));
+        attributes.push(Attribute::new(genai::REQUEST_MAX_TOKENS, max_tokens));
+        attributes.push(Attribute::new(genai::CONVERSATION_ID, conversation_id.as_str()));
+        attributes.push(Attribute::new(genai::AGENT_NAME, agent.name));
+        attributes.push(Attribute::new(genai::USAGE_INPUT_TOKENS, step.input_tokens));
+        attributes.push(Attribute::new(genai::USAGE_CACHE_READ_INPUT_TOKENS, cached_tokens));
+        attributes
+            .push(Attribute::new(genai::RESPONSE_FINISH_REASONS, vec![finish_reason.to_owned()]));
+        if !failed {
+            attributes.push(Attribute::new(genai::RESPONSE_MODEL, step.model));
+            attributes.push(Attribute::new(genai::RESPONSE_ID, response_id));
+            attributes.push(Attribute::new(genai::USAGE_OUTPUT_TOKENS, step.output_tokens));
+        }
+        if let Some(error) = error {
+            attributes.push(Attribute::new(genai::ERROR_TYPE, error));
+        }
+        let output_text =
+            answer.as_ref().map(|a| &a.output_json[a.text.clone()]).filter(|_| !failed);
+        decorate(
+            self.platform,
+            &SpanFacts {
+                role: SpanRole::Chat,
+                name: step.model,
+                provider: step.provider,
+                conversation_id: &conversation_id,
+                input_tokens: step.input_tokens,
+                output_tokens: if failed { 0 } else { step.output_tokens },
+                temperature,
+                max_tokens,
+                prompt: Some(&prompt),
+                output_text,
+                tool_calls: if failed { &[] } else { &calls },
+                input_value: None,
+                output_value: None,
+                description: "",
+                parameters: "",
+            },
+            &mut attributes,
+        );
+        if self.genai_content {
+            attributes.push(Attribute::new(
+                genai::SYSTEM_INSTRUCTIONS,
+                format!(r#"[{{"type":"text","content":"{system}"}}]"#),
+            ));
+            if !calls.is_empty() {
+                attributes.push(Attribute::new(genai::TOOL_DEFINITIONS, tool_definitions(&calls)));
+            }
+            attributes.push(Attribute::new(genai::INPUT_MESSAGES, prompt.json));
+            if let Some(answer) = answer {
+                attributes.push(Attribute::new(genai::OUTPUT_MESSAGES, answer.output_json));
+            }
+        }
+        Self::record(place, format!("chat {}", step.model), SpanKind::Client, error, attributes)
     }
 
+    /// An `execute_tool <name>` span for a `tool` step; adds its result to the agent's
+    /// conversation as the response to the call.
     pub fn tool(
         &self,
-        _run: &TraceRun<'_>,
+        run: &TraceRun<'_>,
         place: &SpanPlace,
         step: &Tool,
-        _agent: &AgentScope,
+        agent: &AgentScope,
         failed: bool,
-        _rng: &mut SmallRng,
+        rng: &mut SmallRng,
     ) -> SpanRecord {
-        let attributes = vec![
-            Attribute::new("gen_ai.operation.name", "execute_tool"),
-            Attribute::new("gen_ai.tool.name", step.name),
-        ];
+        let kind = ToolKind::for_tool(step.name);
+        let call_id = tool_call_id(run, step.id, place.salt);
+        let arguments = tool_call_arguments(run, step.id, step.name, place.salt);
+        let error = failed.then(|| pick(rng, TOOL_ERRORS));
+        let result = match error {
+            Some(error) => format!(
+                r#"{{"error":{{"type":"{error}","message":"{}"}}}}"#,
+                content::text(rng, 120)
+            ),
+            None => content::tool_result(kind, rng, step.result_bytes as usize),
+        };
+        lock(&agent.conversation).push_tool_result(&call_id, &result);
+        let conversation_id = conversation_id(run);
+
+        let mut attributes = Vec::with_capacity(12);
+        attributes.push(Attribute::new(genai::OPERATION_NAME, genai::operation::EXECUTE_TOOL));
+        attributes.push(Attribute::new(genai::TOOL_NAME, step.name));
+        attributes.push(Attribute::new(genai::TOOL_TYPE, "function"));
+        attributes.push(Attribute::new(genai::TOOL_CALL_ID, call_id));
+        attributes.push(Attribute::new(genai::TOOL_DESCRIPTION, kind.description()));
+        attributes.push(Attribute::new(genai::CONVERSATION_ID, conversation_id.as_str()));
+        if let Some(error) = error {
+            attributes.push(Attribute::new(genai::ERROR_TYPE, error));
+        }
+        decorate(
+            self.platform,
+            &SpanFacts {
+                role: SpanRole::Tool,
+                name: step.name,
+                provider: "",
+                conversation_id: &conversation_id,
+                input_tokens: 0,
+                output_tokens: 0,
+                temperature: 0.0,
+                max_tokens: 0,
+                prompt: None,
+                output_text: None,
+                tool_calls: &[],
+                input_value: Some(&arguments),
+                output_value: Some(&result),
+                description: kind.description(),
+                parameters: kind.parameters_schema(),
+            },
+            &mut attributes,
+        );
+        if self.genai_content {
+            attributes.push(Attribute::new(genai::TOOL_CALL_ARGUMENTS, arguments));
+            attributes.push(Attribute::new(genai::TOOL_CALL_RESULT, result));
+        }
         Self::record(
             place,
             format!("execute_tool {}", step.name),
             SpanKind::Internal,
-            failed,
-            "tool_error",
+            error,
             attributes,
         )
     }
 
+    /// An `invoke_agent <agent>` span, built when the agent's steps are done; a sub-agent's
+    /// final answer joins its parent's conversation.
     pub fn agent(
         &self,
-        _run: &TraceRun<'_>,
+        run: &TraceRun<'_>,
         place: &SpanPlace,
         scope: &AgentScope,
-        _parent: Option<&AgentScope>,
+        parent: Option<&AgentScope>,
         failed: bool,
     ) -> SpanRecord {
-        let attributes = vec![
-            Attribute::new("gen_ai.operation.name", "invoke_agent"),
-            Attribute::new("gen_ai.agent.name", scope.name),
-        ];
-        let kind =
-            if place.parent_span_id.is_none() { SpanKind::Client } else { SpanKind::Internal };
+        let root = place.parent_span_id.is_none();
+        let (request, answer) = {
+            let conversation = lock(&scope.conversation);
+            (
+                conversation.first_user_text().map(|t| cut(t, AGENT_SUMMARY_BYTES).to_owned()),
+                conversation.last_assistant_text().map(|t| cut(t, AGENT_SUMMARY_BYTES).to_owned()),
+            )
+        };
+        if let (Some(parent), Some(answer)) = (parent, &answer)
+            && !root
+        {
+            lock(&parent.conversation).push_agent_answer(scope.name, answer);
+        }
+        let conversation_id = conversation_id(run);
+        let error = failed.then_some("step_failed");
+
+        let mut attributes = Vec::with_capacity(12);
+        attributes.push(Attribute::new(genai::OPERATION_NAME, genai::operation::INVOKE_AGENT));
+        attributes.push(Attribute::new(genai::AGENT_NAME, scope.name));
+        attributes.push(Attribute::new(genai::AGENT_ID, agent_id(scope.name)));
+        attributes.push(Attribute::new(genai::AGENT_DESCRIPTION, agent_description(root)));
+        attributes.push(Attribute::new(genai::CONVERSATION_ID, conversation_id.as_str()));
+        if let Some(error) = error {
+            attributes.push(Attribute::new(genai::ERROR_TYPE, error));
+        }
+        decorate(
+            self.platform,
+            &SpanFacts {
+                role: SpanRole::Agent { root },
+                name: scope.name,
+                provider: "",
+                conversation_id: &conversation_id,
+                input_tokens: 0,
+                output_tokens: 0,
+                temperature: 0.0,
+                max_tokens: 0,
+                prompt: None,
+                output_text: None,
+                tool_calls: &[],
+                input_value: request.as_deref(),
+                output_value: answer.as_deref(),
+                description: "",
+                parameters: "",
+            },
+            &mut attributes,
+        );
+        if self.genai_content {
+            if let Some(request) = &request {
+                attributes.push(Attribute::new(
+                    genai::INPUT_MESSAGES,
+                    format!(
+                        r#"[{{"role":"user","parts":[{{"type":"text","content":"{request}"}}]}}]"#
+                    ),
+                ));
+            }
+            if let Some(answer) = &answer {
+                let finish = if failed { "error" } else { "stop" };
+                attributes.push(Attribute::new(
+                    genai::OUTPUT_MESSAGES,
+                    format!(
+                        r#"[{{"role":"assistant","parts":[{{"type":"text","content":"{answer}"}}],"finish_reason":"{finish}"}}]"#
+                    ),
+                ));
+            }
+        }
         Self::record(
             place,
             format!("invoke_agent {}", scope.name),
-            kind,
-            failed,
-            "agent_error",
+            SpanKind::Internal,
+            error,
             attributes,
         )
     }
+}
+
+/// Low-cardinality error classes of failed model calls, as providers report them.
+const CHAT_ERRORS: &[&str] =
+    &["rate_limit_exceeded", "timeout", "server_error", "context_length_exceeded"];
+/// Error classes of failed tool calls.
+const TOOL_ERRORS: &[&str] = &["timeout", "http_503", "invalid_arguments", "not_found"];
+
+fn pick(rng: &mut SmallRng, list: &'static [&'static str]) -> &'static str {
+    list[rng.random_range(0..list.len())]
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+/// The first `max` bytes of ASCII-safe pool text (cut at a character boundary anyway).
+fn cut(text: &str, max: usize) -> &str {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// A stable hash of a name (FNV-1a), for ids and per-agent choices that must not change
+/// between runs or processes.
+fn name_hash(name: &str) -> u64 {
+    name.bytes()
+        .fold(0xCBF2_9CE4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3))
+}
+
+/// The agent's system prompt: the same text on every call (as in real agents), 600 to 2,000
+/// bytes depending on the agent, at most a quarter of the call's budget.
+fn system_prompt(agent: &str, budget: usize) -> String {
+    let hash = name_hash(agent);
+    let len = (600 + (hash % 1_400) as usize).min(budget / 4).max(16);
+    let mut rng = content::rng(hash);
+    content::text(&mut rng, len)
+}
+
+fn temperature(agent: &str) -> f64 {
+    [0.0, 0.2, 0.3, 0.7, 1.0][(name_hash(agent) % 5) as usize]
+}
+
+fn agent_id(agent: &str) -> String {
+    format!("agent_{:016x}", name_hash(agent))
+}
+
+fn agent_description(root: bool) -> &'static str {
+    if root {
+        "Primary assistant: plans the user's request and delegates to specialists"
+    } else {
+        "Specialist sub-agent invoked by the primary assistant"
+    }
+}
+
+/// The id of the call that runs tool step `step_id`: the same on both sides of the call.
+fn tool_call_id(run: &TraceRun<'_>, step_id: u32, salt: u64) -> String {
+    content::id("call_", run.rng(step_id, mix(salt, CALL_ID_SALT)).random(), 24)
+}
+
+fn tool_call_arguments(run: &TraceRun<'_>, step_id: u32, name: &str, salt: u64) -> String {
+    let mut rng = run.rng(step_id, mix(salt, ARGUMENTS_SALT));
+    content::tool_arguments(ToolKind::for_tool(name), &mut rng)
+}
+
+/// One conversation per trace.
+fn conversation_id(run: &TraceRun<'_>) -> String {
+    content::id("conv_", run.rng(CONVERSATION_STEP, CONVERSATION_SALT).random(), 24)
+}
+
+fn response_id(provider: &str, seed: u64) -> String {
+    match provider {
+        "anthropic" | "aws.bedrock" | "gcp.vertex_ai" => content::id("msg_", seed, 24),
+        "openai" | "azure.ai.openai" => content::id("chatcmpl-", seed, 29),
+        _ => content::id("resp_", seed, 24),
+    }
+}
+
+/// `gen_ai.tool.definitions` for the tools an answer calls (each once).
+fn tool_definitions(calls: &[(String, &str, String)]) -> String {
+    let mut out = String::from("[");
+    let mut seen: Vec<&str> = Vec::new();
+    for (_, name, _) in calls {
+        if seen.contains(name) {
+            continue;
+        }
+        if !seen.is_empty() {
+            out.push(',');
+        }
+        seen.push(name);
+        let kind = ToolKind::for_tool(name);
+        out.push_str(&format!(
+            r#"{{"type":"function","name":"{name}","description":"{}","parameters":{}}}"#,
+            kind.description(),
+            kind.parameters_schema()
+        ));
+    }
+    out.push(']');
+    out
 }

@@ -1,1 +1,265 @@
 //! Realistic content: message text, tool results, conversation history.
+//!
+//! Backends index, store and compress what they receive, so load-test payloads must look like
+//! real traffic: words, numbers, names and JSON with the entropy of chat and API answers (they
+//! gzip 2.5x to 6x; padding like `"xxxx"` gzips 40x and more and makes bandwidth figures lie).
+//!
+//! Generating such text is slow compared with encoding and sending it, so pools are built once
+//! per process from a fixed seed ([`POOL_SEED`]) and every message or tool result is assembled
+//! from slices picked by the step's random source: content is deterministic per seed and costs
+//! little more than a copy.
+//!
+//! ```
+//! use rand::SeedableRng;
+//! use scenario_runtime::content::{self, ToolKind};
+//!
+//! let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+//! let result = content::tool_result(ToolKind::Flights, &mut rng, 4096);
+//! assert_eq!(result.len(), 4096);
+//! assert!(serde_json::from_str::<serde_json::Value>(&result).is_ok());
+//! ```
+
+mod conversation;
+mod records;
+mod text;
+mod vocab;
+
+use std::sync::OnceLock;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+pub use conversation::{Conversation, Prompt};
+pub use records::ToolKind;
+pub use text::TextPool;
+
+/// Seed of the shared pools: fixed, so the same step seed gives the same bytes in every process.
+pub const POOL_SEED: u64 = 0x5CA1_E7E5_7C0D_E5EE;
+
+/// Bytes of prose in the text pool. Large enough that a message rarely shares text with another
+/// in the same request, small enough to build in well under a second.
+pub const TEXT_POOL_BYTES: usize = 4 << 20;
+
+/// Records per tool kind.
+pub const RECORDS_PER_KIND: usize = 3000;
+
+/// About how many bytes of text a token stands for.
+pub const BYTES_PER_TOKEN: usize = crate::shape::BYTES_PER_TOKEN as usize;
+
+pub(crate) fn rng(seed: u64) -> SmallRng {
+    SmallRng::seed_from_u64(seed)
+}
+
+/// The shared prose pool.
+pub fn text_pool() -> &'static TextPool {
+    static POOL: OnceLock<TextPool> = OnceLock::new();
+    POOL.get_or_init(|| TextPool::build(TEXT_POOL_BYTES, POOL_SEED))
+}
+
+/// The record pool of `kind`, built on first use.
+fn record_pool(kind: ToolKind) -> &'static [String] {
+    static POOLS: [OnceLock<Vec<String>>; 8] = [const { OnceLock::new() }; 8];
+    POOLS[kind.index()]
+        .get_or_init(|| records::build_pool(kind, RECORDS_PER_KIND, POOL_SEED, text_pool()))
+}
+
+/// Appends exactly `len` bytes of prose to `out` (ASCII; safe inside a JSON string).
+pub fn push_text(out: &mut String, rng: &mut SmallRng, len: usize) {
+    text_pool().push(out, rng, len);
+}
+
+/// Exactly `len` bytes of prose.
+pub fn text(rng: &mut SmallRng, len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    push_text(&mut out, rng, len);
+    out
+}
+
+/// Arguments of a call to a tool of `kind`: a small JSON object.
+pub fn tool_arguments(kind: ToolKind, rng: &mut SmallRng) -> String {
+    records::arguments(kind, rng, text_pool())
+}
+
+/// Below this size a tool result is a bare JSON string: no room for an envelope.
+const MIN_ENVELOPE: usize = 64;
+
+/// A tool result of `kind`: valid JSON of exactly `size` bytes (`size >= 1`; 0 gives "").
+///
+/// The result is `{"status":"ok","results":[record,...],"count":N,"note":"..."}`: records are
+/// added while they fit, then the note's text takes exactly the bytes left.
+pub fn tool_result(kind: ToolKind, rng: &mut SmallRng, size: usize) -> String {
+    let mut out = String::with_capacity(size);
+    push_tool_result(&mut out, kind, rng, size);
+    out
+}
+
+/// Appends a tool result of exactly `size` bytes to `out`. See [`tool_result`].
+pub fn push_tool_result(out: &mut String, kind: ToolKind, rng: &mut SmallRng, size: usize) {
+    let base = out.len();
+    match size {
+        0 => return,
+        1 => {
+            out.push('0');
+            return;
+        }
+        s if s < MIN_ENVELOPE => {
+            out.push('"');
+            push_text(out, rng, s - 2);
+            out.push('"');
+            return;
+        }
+        _ => {}
+    }
+    const HEAD: &str = r#"{"status":"ok","results":["#;
+    out.push_str(HEAD);
+    let pool = record_pool(kind);
+    let mut count = 0usize;
+    loop {
+        let record = &pool[rng.random_range(0..pool.len())];
+        let separator = usize::from(count > 0);
+        let after = out.len() - base + separator + record.len() + tail_len(count + 1);
+        if after > size {
+            break;
+        }
+        if separator == 1 {
+            out.push(',');
+        }
+        out.push_str(record);
+        count += 1;
+    }
+    out.push_str(r#"],"count":"#);
+    out.push_str(&count.to_string());
+    out.push_str(r#","note":""#);
+    let used = out.len() - base + 2;
+    push_text(out, rng, size.saturating_sub(used));
+    out.push_str("\"}");
+}
+
+/// Bytes after the last record: `],"count":N,"note":""}`.
+fn tail_len(count: usize) -> usize {
+    r#"],"count":,"note":""}"#.len() + decimal_digits(count)
+}
+
+fn decimal_digits(mut n: usize) -> usize {
+    let mut digits = 1;
+    while n >= 10 {
+        n /= 10;
+        digits += 1;
+    }
+    digits
+}
+
+/// Appends `s` to `out` as the inside of a JSON string (quotes, backslashes and control
+/// characters escaped), writing at most `limit` bytes and never half an escape.
+pub fn push_json_escaped(out: &mut String, s: &str, limit: usize) -> usize {
+    let start = out.len();
+    let mut run_start = 0;
+    for (i, c) in s.char_indices() {
+        let control;
+        let escape: Option<&str> = match c {
+            '"' => Some("\\\""),
+            '\\' => Some("\\\\"),
+            '\n' => Some("\\n"),
+            '\r' => Some("\\r"),
+            '\t' => Some("\\t"),
+            c if (c as u32) < 0x20 => {
+                control = format!("\\u{:04x}", c as u32);
+                Some(control.as_str())
+            }
+            _ => None,
+        };
+        let written = out.len() - start;
+        if let Some(escape) = escape {
+            let run = &s[run_start..i];
+            if written + run.len() > limit {
+                push_prefix(out, run, limit - written);
+                return out.len() - start;
+            }
+            out.push_str(run);
+            if out.len() - start + escape.len() > limit {
+                return out.len() - start;
+            }
+            out.push_str(escape);
+            run_start = i + c.len_utf8();
+        }
+    }
+    let written = out.len() - start;
+    let run = &s[run_start..];
+    push_prefix(out, run, limit.saturating_sub(written));
+    out.len() - start
+}
+
+/// Appends at most `limit` bytes of `s`, cut at a character boundary.
+fn push_prefix(out: &mut String, s: &str, limit: usize) {
+    let mut end = limit.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    out.push_str(&s[..end]);
+}
+
+/// An id such as `call_Xy3...`: `prefix` then `len` base-62 characters from `seed`.
+pub fn id(prefix: &str, seed: u64, len: usize) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut rng = rng(seed);
+    let mut out = String::with_capacity(prefix.len() + len);
+    out.push_str(prefix);
+    for _ in 0..len {
+        out.push(ALPHABET[rng.random_range(0..ALPHABET.len())] as char);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_results_have_the_exact_size_and_parse() {
+        let mut rng = rng(1);
+        for kind in ToolKind::ALL {
+            for size in [1, 2, 3, 40, 63, 64, 65, 100, 500, 1000, 4096, 40_000, 100_001] {
+                let result = tool_result(kind, &mut rng, size);
+                assert_eq!(result.len(), size, "{kind:?} at {size}");
+                let parsed: Result<serde_json::Value, _> = serde_json::from_str(&result);
+                assert!(parsed.is_ok(), "{kind:?} at {size}: {result}");
+            }
+        }
+    }
+
+    #[test]
+    fn text_has_the_exact_length_and_no_characters_to_escape() {
+        let mut rng = rng(2);
+        for len in [0, 1, 2, 17, 4000, 3 << 20, 5 << 20] {
+            let t = text(&mut rng, len);
+            assert_eq!(t.len(), len);
+            assert!(!t.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20 || b > 0x7e));
+        }
+    }
+
+    #[test]
+    fn escaping_never_exceeds_its_limit_nor_splits_an_escape() {
+        let input = r#"{"a":"b\c"}"#;
+        for limit in 0..30 {
+            let mut out = String::new();
+            let n = push_json_escaped(&mut out, input, limit);
+            assert_eq!(n, out.len());
+            assert!(n <= limit);
+            let quoted = format!("\"{out}\"");
+            assert!(serde_json::from_str::<String>(&quoted).is_ok(), "{quoted}");
+        }
+    }
+
+    #[test]
+    fn tool_kinds_follow_names() {
+        assert_eq!(ToolKind::for_tool("search_flights"), ToolKind::Flights);
+        assert_eq!(ToolKind::for_tool("book_hotel"), ToolKind::Hotels);
+        assert_eq!(ToolKind::for_tool("fetch_reviews"), ToolKind::Hotels);
+        assert_eq!(ToolKind::for_tool("rent_car"), ToolKind::Cars);
+        assert_eq!(ToolKind::for_tool("get_weather"), ToolKind::Weather);
+        assert_eq!(ToolKind::for_tool("run_tests"), ToolKind::Code);
+        assert_eq!(ToolKind::for_tool("lookup_ticket"), ToolKind::Tickets);
+        assert_eq!(ToolKind::for_tool("rerank"), ToolKind::Documents);
+        assert_eq!(ToolKind::for_tool("price_check"), ToolKind::Generic);
+    }
+}

@@ -1,0 +1,320 @@
+//! The conversation an agent builds up during a trace, and the prompts cut from it.
+//!
+//! Real agents resend their whole history on every model call: the system prompt, the user's
+//! request, each answer with its tool calls, each tool result. So prompts grow through a trace
+//! until the context budget trims the oldest turns, and consecutive prompts share long prefixes
+//! (which is what makes batches of real traces compress well). [`Conversation`] reproduces that:
+//! every message is rendered once into its GenAI JSON form (`{"role":..,"parts":[..]}`) when it
+//! joins the history, and a prompt is the newest messages that fit the step's token budget,
+//! copied into one JSON array.
+
+use std::ops::Range;
+
+use rand::rngs::SmallRng;
+
+/// Where a message's text part starts.
+const USER_PREFIX: &str = r#"{"role":"user","parts":[{"type":"text","content":""#;
+const SYSTEM_PREFIX: &str = r#"{"role":"system","parts":[{"type":"text","content":""#;
+const ASSISTANT_PREFIX: &str = r#"{"role":"assistant","parts":[{"type":"text","content":""#;
+/// Closes a message whose last part is text.
+const TEXT_SUFFIX: &str = r#""}]}"#;
+/// Closes a tool response message.
+const TOOL_SUFFIX: &str = "}]}";
+
+/// A prompt shorter than this is not topped up with a new user message.
+const MIN_FILLER: usize = 24;
+/// An older message is cut to fit only if at least this much room is left for it.
+const MIN_PARTIAL: usize = 256;
+
+/// One message of the history, already rendered.
+#[derive(Debug)]
+struct Entry {
+    role: &'static str,
+    json: String,
+    /// The text (or, for tool responses, the JSON result) inside `json`.
+    content: Range<usize>,
+    /// Whether the content is JSON (a tool result), which must be quoted when cut.
+    json_content: bool,
+}
+
+impl Entry {
+    fn content(&self) -> &str {
+        &self.json[self.content.clone()]
+    }
+}
+
+/// A prompt: the `gen_ai.input.messages` JSON and where each message's content lies in it.
+#[derive(Debug)]
+pub struct Prompt {
+    pub json: String,
+    /// Role and content range (in `json`) of each message, oldest first.
+    pub messages: Vec<(&'static str, Range<usize>)>,
+    /// Bytes at the start of the prompt identical to the previous prompt's start (the system
+    /// message and the history kept whole), which a provider's prompt cache would serve.
+    pub cached_bytes: usize,
+}
+
+impl Prompt {
+    /// The content of message `index`.
+    pub fn content(&self, index: usize) -> &str {
+        self.messages.get(index).map_or("", |(_, range)| &self.json[range.clone()])
+    }
+}
+
+/// An assistant answer: its history form and its `gen_ai.output.messages` form.
+#[derive(Debug)]
+pub struct Answer {
+    /// `[{"role":"assistant","parts":[..],"finish_reason":".."}]`
+    pub output_json: String,
+    /// The answer's text.
+    pub text: Range<usize>,
+}
+
+/// The messages one agent has exchanged so far in a trace.
+#[derive(Debug, Default)]
+pub struct Conversation {
+    entries: Vec<Entry>,
+    first_user: Option<usize>,
+    last_assistant: Option<usize>,
+}
+
+impl Conversation {
+    /// Messages in the history.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The first user message's text, if any: what the agent was asked.
+    pub fn first_user_text(&self) -> Option<&str> {
+        self.first_user.map(|i| self.entries[i].content())
+    }
+
+    /// The last answer's text, if any: what the agent concluded.
+    pub fn last_assistant_text(&self) -> Option<&str> {
+        self.last_assistant.map(|i| self.entries[i].content())
+    }
+
+    fn push(&mut self, entry: Entry) {
+        match entry.role {
+            "user" if self.first_user.is_none() => self.first_user = Some(self.entries.len()),
+            "assistant" => self.last_assistant = Some(self.entries.len()),
+            _ => {}
+        }
+        self.entries.push(entry);
+    }
+
+    /// Builds the prompt of a model call with a budget of `budget` bytes: the system message,
+    /// then the newest history that fits (the message just before it cut to fit when there is
+    /// room), then a new user message filling what is left, which joins the history.
+    pub fn prompt(&mut self, system: &str, budget: usize, rng: &mut SmallRng) -> Prompt {
+        let mut json = String::with_capacity(budget + SYSTEM_PREFIX.len() + 64);
+        let mut messages = Vec::with_capacity(self.entries.len() + 3);
+        json.push('[');
+        json.push_str(SYSTEM_PREFIX);
+        let start = json.len();
+        json.push_str(system);
+        messages.push(("system", start..json.len()));
+        json.push_str(TEXT_SUFFIX);
+
+        // The newest messages that fit whole.
+        let fixed = json.len() + 1; // and the closing bracket
+        let mut first = self.entries.len();
+        let mut history = 0;
+        while first > 0 {
+            let need = 1 + self.entries[first - 1].json.len();
+            if fixed + history + need > budget {
+                break;
+            }
+            history += need;
+            first -= 1;
+        }
+        let mut remaining = budget.saturating_sub(fixed + history);
+        let mut cached_bytes = json.len();
+
+        // The message before them, cut to the room left.
+        if first > 0 && remaining >= MIN_PARTIAL {
+            let entry = &self.entries[first - 1];
+            let (prefix, suffix) =
+                (&entry.json[..entry.content.start], &entry.json[entry.content.end..]);
+            let quotes = if entry.json_content { 2 } else { 0 };
+            let overhead = 1 + prefix.len() + suffix.len() + quotes;
+            if remaining > overhead + MIN_FILLER {
+                let before = json.len();
+                json.push(',');
+                json.push_str(prefix);
+                let content_start = json.len();
+                if entry.json_content {
+                    json.push('"');
+                    super::push_json_escaped(&mut json, entry.content(), remaining - overhead);
+                    json.push('"');
+                } else {
+                    let end = (entry.content.start + remaining - overhead).min(entry.content.end);
+                    json.push_str(&entry.json[entry.content.start..end]);
+                }
+                messages.push((entry.role, content_start..json.len()));
+                json.push_str(suffix);
+                remaining = remaining.saturating_sub(json.len() - before);
+            }
+        }
+        let whole = first;
+        for entry in &self.entries[whole..] {
+            json.push(',');
+            let offset = json.len();
+            json.push_str(&entry.json);
+            messages.push((entry.role, offset + entry.content.start..offset + entry.content.end));
+        }
+        if whole == 0 {
+            cached_bytes = json.len();
+        }
+
+        // A new user turn with what is left.
+        let overhead = 1 + USER_PREFIX.len() + TEXT_SUFFIX.len();
+        if remaining >= overhead + MIN_FILLER || self.entries.is_empty() {
+            let text_len = remaining.saturating_sub(overhead).max(MIN_FILLER);
+            let mut entry_json = String::with_capacity(USER_PREFIX.len() + text_len + 4);
+            entry_json.push_str(USER_PREFIX);
+            let content_start = entry_json.len();
+            super::push_text(&mut entry_json, rng, text_len);
+            let content = content_start..entry_json.len();
+            entry_json.push_str(TEXT_SUFFIX);
+            json.push(',');
+            let offset = json.len();
+            json.push_str(&entry_json);
+            messages.push(("user", offset + content.start..offset + content.end));
+            self.push(Entry { role: "user", json: entry_json, content, json_content: false });
+        }
+        json.push(']');
+        Prompt { json, messages, cached_bytes }
+    }
+
+    /// Builds an answer of about `budget` bytes of output JSON: text, then one `tool_call` part
+    /// per `(id, name, arguments)` call, and adds it to the history.
+    pub fn answer(
+        &mut self,
+        budget: usize,
+        calls: &[(String, &str, String)],
+        finish_reason: &str,
+        rng: &mut SmallRng,
+    ) -> Answer {
+        let mut call_parts = String::new();
+        for (id, name, arguments) in calls {
+            call_parts.push_str(r#",{"type":"tool_call","id":""#);
+            call_parts.push_str(id);
+            call_parts.push_str(r#"","name":""#);
+            call_parts.push_str(name);
+            call_parts.push_str(r#"","arguments":"#);
+            call_parts.push_str(arguments);
+            call_parts.push('}');
+        }
+        let finish = format!(r#","finish_reason":"{finish_reason}"}}]"#);
+        let overhead = 1 + ASSISTANT_PREFIX.len() + 2 + call_parts.len() + 2 + finish.len();
+        let text_len = budget.saturating_sub(overhead).max(MIN_FILLER);
+
+        let mut entry_json = String::with_capacity(overhead + text_len);
+        entry_json.push_str(ASSISTANT_PREFIX);
+        let start = entry_json.len();
+        super::push_text(&mut entry_json, rng, text_len);
+        let content = start..entry_json.len();
+        entry_json.push('"');
+        entry_json.push('}');
+        entry_json.push_str(&call_parts);
+        entry_json.push_str("]}");
+
+        let mut output_json = String::with_capacity(entry_json.len() + finish.len() + 1);
+        output_json.push('[');
+        output_json.push_str(&entry_json[..entry_json.len() - 1]);
+        output_json.push_str(&finish);
+        let text = 1 + content.start..1 + content.end;
+        self.push(Entry { role: "assistant", json: entry_json, content, json_content: false });
+        Answer { output_json, text }
+    }
+
+    /// Adds a tool's result (JSON) as the response to call `call_id`.
+    pub fn push_tool_result(&mut self, call_id: &str, result: &str) {
+        let prefix_len = 64 + call_id.len();
+        let mut json = String::with_capacity(prefix_len + result.len() + TOOL_SUFFIX.len());
+        json.push_str(r#"{"role":"tool","parts":[{"type":"tool_call_response","id":""#);
+        json.push_str(call_id);
+        json.push_str(r#"","response":"#);
+        let start = json.len();
+        json.push_str(result);
+        let content = start..json.len();
+        json.push_str(TOOL_SUFFIX);
+        self.push(Entry { role: "tool", json, content, json_content: true });
+    }
+
+    /// Adds what a sub-agent named `agent` answered.
+    pub fn push_agent_answer(&mut self, agent: &str, text: &str) {
+        let mut json = String::with_capacity(80 + agent.len() + text.len());
+        json.push_str(r#"{"role":"assistant","name":""#);
+        json.push_str(agent);
+        json.push_str(r#"","parts":[{"type":"text","content":""#);
+        let start = json.len();
+        json.push_str(text);
+        let content = start..json.len();
+        json.push_str(TEXT_SUFFIX);
+        self.push(Entry { role: "assistant", json, content, json_content: false });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> serde_json::Value {
+        match serde_json::from_str(json) {
+            Ok(value) => value,
+            Err(error) => panic!("invalid JSON ({error}): {json}"),
+        }
+    }
+
+    #[test]
+    fn prompts_fill_their_budget_and_grow_with_the_history() {
+        let mut rng = super::super::rng(3);
+        let mut conversation = Conversation::default();
+        let system = super::super::text(&mut rng, 400);
+        let mut previous = 0;
+        for (turn, budget) in [4_000usize, 9_000, 14_000, 20_000, 30_000].into_iter().enumerate() {
+            let prompt = conversation.prompt(&system, budget, &mut rng);
+            let value = parse(&prompt.json);
+            let count = value.as_array().map_or(0, Vec::len);
+            assert!(count > previous, "turn {turn}: {count} messages after {previous}");
+            previous = count;
+            assert!(prompt.json.len() <= budget, "{} > {budget}", prompt.json.len());
+            assert!(prompt.json.len() + 200 >= budget, "{} << {budget}", prompt.json.len());
+            let id = format!("call_{turn}");
+            let answer = conversation.answer(
+                600,
+                &[(id.clone(), "search_flights", r#"{"origin":"SFO"}"#.to_owned())],
+                "tool_call",
+                &mut rng,
+            );
+            parse(&answer.output_json);
+            conversation.push_tool_result(&id, r#"{"results":[{"a":"b"}]}"#);
+        }
+    }
+
+    #[test]
+    fn a_small_budget_keeps_the_newest_messages_and_cuts_one_older() {
+        let mut rng = super::super::rng(4);
+        let mut conversation = Conversation::default();
+        conversation.prompt("You help.", 2_000, &mut rng);
+        let big = super::super::tool_result(super::super::ToolKind::Hotels, &mut rng, 20_000);
+        conversation.push_tool_result("call_1", &big);
+        let prompt = conversation.prompt("You help.", 6_000, &mut rng);
+        let value = parse(&prompt.json);
+        assert!(prompt.json.len() <= 6_000);
+        // system, then the tool result cut (as a string) to the room left
+        assert_eq!(value.as_array().map(Vec::len), Some(2), "{}", prompt.json);
+        assert!(prompt.json.len() + 100 >= 6_000);
+        assert_eq!(value[1]["role"], "tool");
+        assert!(value[1]["parts"][0]["response"].is_string());
+        for (index, (role, _)) in prompt.messages.iter().enumerate() {
+            assert_eq!(value[index]["role"], *role);
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! The attributes each platform reads beyond the GenAI conventions.
+//!
+//! What is added, per platform, and why:
+//! - Braintrust: `braintrust.span_attributes` = `{"type":"llm"|"tool"|"task"}`, which gives the
+//!   span its type in Braintrust's UI (it reads content from `gen_ai.*` already).
+//! - LangSmith: `langsmith.span.kind` (`llm`, `tool`, `chain`), and the deprecated
+//!   `gen_ai.system` next to `gen_ai.provider.name` on chat spans: LangSmith still maps the
+//!   provider (and so costs) from the old name. This is the only dual emission.
+//! - Langfuse: `langfuse.observation.type` (`generation`, `tool`, `agent`); on the root,
+//!   `langfuse.trace.name` and `langfuse.session.id`, which name the trace and group it.
+//! - Phoenix: the OpenInference set (`openinference.span.kind`, `llm.*` including flattened
+//!   `llm.input_messages.N.message.*`, `input.value`/`output.value` with their MIME types,
+//!   `tool.*`, `agent.name`, `session.id`). Phoenix does not read `gen_ai.*` content, so its
+//!   profile carries the content here instead (see [`super::Profile::genai_content`]).
+//! - MLflow: `openinference.span.kind`, which MLflow maps to its span types.
+//! - Datadog, Opik, Weave, generic OTLP, console: nothing; they read the current names.
+
+use std::borrow::Cow;
+
+use crate::content::Prompt;
+use crate::span::Attribute;
+
+use super::PlatformId;
+
+/// What kind of span is being decorated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpanRole {
+    Chat,
+    Tool,
+    Agent { root: bool },
+}
+
+/// What a platform may need to know about a span to add its attributes.
+#[derive(Clone, Copy, Debug)]
+pub struct SpanFacts<'a> {
+    pub role: SpanRole,
+    /// Model (chat), tool name (tool) or agent name (agent).
+    pub name: &'a str,
+    /// Provider of a chat span; empty otherwise.
+    pub provider: &'a str,
+    pub conversation_id: &'a str,
+    pub input_tokens: u32,
+    pub output_tokens: u32,
+    pub temperature: f64,
+    pub max_tokens: u32,
+    /// The prompt of a chat span.
+    pub prompt: Option<&'a Prompt>,
+    /// The answer text of a chat span.
+    pub output_text: Option<&'a str>,
+    /// Tool calls of a chat span's answer: (id, name, arguments).
+    pub tool_calls: &'a [(String, &'a str, String)],
+    /// JSON arguments (tool) or the request text (agent).
+    pub input_value: Option<&'a str>,
+    /// JSON result (tool) or the final answer (agent).
+    pub output_value: Option<&'a str>,
+    /// Description of a tool span's tool.
+    pub description: &'a str,
+    /// JSON schema of a tool span's arguments.
+    pub parameters: &'a str,
+}
+
+/// Appends `platform`'s extra attributes for the span described by `facts`.
+pub fn decorate(platform: PlatformId, facts: &SpanFacts<'_>, out: &mut Vec<Attribute>) {
+    match platform {
+        PlatformId::Braintrust => {
+            let kind = match facts.role {
+                SpanRole::Chat => r#"{"type":"llm"}"#,
+                SpanRole::Tool => r#"{"type":"tool"}"#,
+                SpanRole::Agent { .. } => r#"{"type":"task"}"#,
+            };
+            out.push(Attribute::new("braintrust.span_attributes", kind));
+        }
+        PlatformId::Langsmith => {
+            let kind = match facts.role {
+                SpanRole::Chat => "llm",
+                SpanRole::Tool => "tool",
+                SpanRole::Agent { .. } => "chain",
+            };
+            out.push(Attribute::new("langsmith.span.kind", kind));
+            if facts.role == SpanRole::Chat {
+                out.push(Attribute::new(crate::genai::deprecated::SYSTEM, facts.provider));
+            }
+        }
+        PlatformId::Langfuse => {
+            let kind = match facts.role {
+                SpanRole::Chat => "generation",
+                SpanRole::Tool => "tool",
+                SpanRole::Agent { .. } => "agent",
+            };
+            out.push(Attribute::new("langfuse.observation.type", kind));
+            if facts.role == (SpanRole::Agent { root: true }) {
+                out.push(Attribute::new("langfuse.trace.name", facts.name));
+                out.push(Attribute::new("langfuse.session.id", facts.conversation_id));
+            }
+        }
+        PlatformId::Phoenix => openinference(facts, out),
+        PlatformId::Mlflow => out.push(Attribute::new("openinference.span.kind", oi_kind(facts))),
+        PlatformId::Console
+        | PlatformId::Otlp
+        | PlatformId::Datadog
+        | PlatformId::Opik
+        | PlatformId::Weave => {}
+    }
+}
+
+fn oi_kind(facts: &SpanFacts<'_>) -> &'static str {
+    match facts.role {
+        SpanRole::Chat => "LLM",
+        SpanRole::Tool => "TOOL",
+        SpanRole::Agent { .. } => "AGENT",
+    }
+}
+
+fn key(s: String) -> Cow<'static, str> {
+    Cow::Owned(s)
+}
+
+/// The OpenInference attributes of one span.
+fn openinference(facts: &SpanFacts<'_>, out: &mut Vec<Attribute>) {
+    out.push(Attribute::new("openinference.span.kind", oi_kind(facts)));
+    out.push(Attribute::new("session.id", facts.conversation_id));
+    match facts.role {
+        SpanRole::Chat => {
+            out.push(Attribute::new("llm.model_name", facts.name));
+            out.push(Attribute::new("llm.provider", facts.provider));
+            out.push(Attribute::new("llm.system", facts.provider));
+            out.push(Attribute::new(
+                "llm.invocation_parameters",
+                format!(
+                    r#"{{"temperature":{},"max_tokens":{}}}"#,
+                    facts.temperature, facts.max_tokens
+                ),
+            ));
+            out.push(Attribute::new("llm.token_count.prompt", facts.input_tokens));
+            out.push(Attribute::new("llm.token_count.completion", facts.output_tokens));
+            out.push(Attribute::new(
+                "llm.token_count.total",
+                i64::from(facts.input_tokens) + i64::from(facts.output_tokens),
+            ));
+            if let Some(prompt) = facts.prompt {
+                for (i, (role, _)) in prompt.messages.iter().enumerate() {
+                    let prefix = format!("llm.input_messages.{i}.message");
+                    out.push(Attribute::new(key(format!("{prefix}.role")), *role));
+                    out.push(Attribute::new(key(format!("{prefix}.content")), prompt.content(i)));
+                }
+                let last = prompt.messages.len().saturating_sub(1);
+                out.push(Attribute::new("input.value", prompt.content(last)));
+                out.push(Attribute::new("input.mime_type", "text/plain"));
+            }
+            if let Some(text) = facts.output_text {
+                out.push(Attribute::new("llm.output_messages.0.message.role", "assistant"));
+                out.push(Attribute::new("llm.output_messages.0.message.content", text));
+                for (k, (id, name, arguments)) in facts.tool_calls.iter().enumerate() {
+                    let prefix = format!("llm.output_messages.0.message.tool_calls.{k}.tool_call");
+                    out.push(Attribute::new(key(format!("{prefix}.id")), id.as_str()));
+                    out.push(Attribute::new(key(format!("{prefix}.function.name")), *name));
+                    out.push(Attribute::new(
+                        key(format!("{prefix}.function.arguments")),
+                        arguments.as_str(),
+                    ));
+                }
+                out.push(Attribute::new("output.value", text));
+                out.push(Attribute::new("output.mime_type", "text/plain"));
+            }
+        }
+        SpanRole::Tool => {
+            out.push(Attribute::new("tool.name", facts.name));
+            out.push(Attribute::new("tool.description", facts.description));
+            out.push(Attribute::new("tool.parameters", facts.parameters));
+            if let Some(input) = facts.input_value {
+                out.push(Attribute::new("input.value", input));
+                out.push(Attribute::new("input.mime_type", "application/json"));
+            }
+            if let Some(output) = facts.output_value {
+                out.push(Attribute::new("output.value", output));
+                out.push(Attribute::new("output.mime_type", "application/json"));
+            }
+        }
+        SpanRole::Agent { .. } => {
+            out.push(Attribute::new("agent.name", facts.name));
+            if let Some(input) = facts.input_value {
+                out.push(Attribute::new("input.value", input));
+                out.push(Attribute::new("input.mime_type", "text/plain"));
+            }
+            if let Some(output) = facts.output_value {
+                out.push(Attribute::new("output.value", output));
+                out.push(Attribute::new("output.mime_type", "text/plain"));
+            }
+        }
+    }
+}
