@@ -1,0 +1,6 @@
+scenario_runtime::scenario! {
+    name: s,
+    description: "Nothing happens",
+}
+
+fn main() {}

@@ -1,0 +1,42 @@
+// Every construct and option of the language in one scenario, with its computed shape.
+scenario_runtime::scenario! {
+    name: delegated_booking,
+    description: "Book a hotel through a specialist agent",
+    agent: primary_assistant,
+    model: "gpt-4o",
+    provider: openai,
+    expect: { spans: 13..14, depth: 3, bytes: 125kb..126kb, llm_calls: 5..6, tool_calls: 5..6, tokens: 11000..15000 },
+
+    llm(primary_plan, input: 1200, output: 150, latency: 400ms);
+    delegate hotel {
+        llm(hotel_plan, input: 2000, output: 100, latency: 200..800ms, model: "claude-sonnet-4-5", provider: anthropic);
+        tool(search_hotels, 40kb, latency: 250ms, fail: 2%);
+        parallel {
+            tool(fetch_reviews, 20kb);
+            tool(check_availability, 4kb, latency: 1.5s);
+        }
+        route {
+            0.9 => { tool(book_hotel, 10kb); }
+            0.1 => { llm(ask_user_dates, input: 2600, output: 80); }
+        }
+        repeat 2 { llm(refine, input: 2400, output: 120, latency: 200ms..2s); tool(price_check, 3kb); }
+    }
+    llm(primary_confirm, input: 3000, output: 100, fail: 1%, provider: "openai");
+}
+
+fn main() {
+    use delegated_booking as s;
+    assert_eq!((s::SPANS_MIN, s::SPANS_MAX), (13, 13));
+    assert_eq!(s::DEPTH, 3);
+    assert_eq!(s::LLM_CALLS_MIN, 5);
+    assert_eq!(s::LLM_CALLS_MAX, 6);
+    let meta = s::scenario().meta();
+    assert_eq!(meta.agent, "primary_assistant");
+    assert_eq!(meta.description, "Book a hotel through a specialist agent");
+    let lines = s::scenario().describe();
+    assert!(lines.iter().any(|line| line.name == "check_availability"));
+    let hotel_plan = lines.iter().find(|line| line.name == "hotel_plan").expect("hotel_plan");
+    assert_eq!(hotel_plan.model, Some("claude-sonnet-4-5"));
+    let (_, spans) = scenario_runtime::record_trace(s::scenario(), &Default::default(), 1);
+    assert!(s::SHAPE.spans.contains(spans.len() as u64));
+}
