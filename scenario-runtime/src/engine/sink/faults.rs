@@ -171,7 +171,8 @@ impl FaultState {
     }
 
     fn fires(&self, trigger: Trigger, request: u64) -> bool {
-        (trigger.every > 0 && request.is_multiple_of(trigger.every)) || self.chance(trigger.probability)
+        (trigger.every > 0 && request.is_multiple_of(trigger.every))
+            || self.chance(trigger.probability)
     }
 
     /// The delay to add to request number `request` (1-based), if any.

@@ -62,6 +62,7 @@ async fn http_traces(
         Some("application/x-protobuf" | "application/protobuf") => Wire::Protobuf,
         Some("application/json") => Wire::Json,
         _ => {
+            state.requests.fetch_add(1, Ordering::Relaxed);
             state.count_request_refused();
             return (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
