@@ -5,4 +5,5 @@ pub mod export;
 pub mod metrics;
 pub mod report;
 pub mod schedule;
+pub mod sdk;
 pub mod sink;
