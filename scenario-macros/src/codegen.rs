@@ -44,8 +44,10 @@ pub fn expand(krate: &TokenStream, model: &Scenario) -> TokenStream {
         Literal::string(&model.model),
         Literal::string(&model.provider),
     );
+    // Doc comments start with a space; `#[doc]` text is used as is.
+    let doc = Literal::string(&format!(" {}", model.description));
     quote! {
-        #[doc = #description]
+        #[doc = #doc]
         #[allow(non_snake_case, dead_code, missing_docs, unreachable_pub)]
         pub mod #module {
             /// The shape of one run, computed at build time.
