@@ -1,1 +1,218 @@
-//! The scenario language (documentation only).
+//! The scenario language: how to write a scenario with [`scenario!`](crate::scenario).
+//!
+//! This module holds no code; it is the reference of the language. Every example below is
+//! compiled and run as a test.
+//!
+//! # A complete scenario
+//!
+//! ```
+//! scenario_runtime::scenario! {
+//!     name: delegated_booking,
+//!     description: "Book a hotel through a specialist agent",
+//!     agent: primary_assistant,
+//!     model: "gpt-4o",
+//!     provider: openai,
+//!     expect: { spans: 13, depth: 3, llm_calls: 5..6, tool_calls: 5..6 },
+//!
+//!     llm(primary_plan, input: 1200, output: 150, latency: 400ms);
+//!     delegate hotel {
+//!         llm(hotel_plan, input: 2000, output: 100, latency: 200..800ms,
+//!             model: "claude-sonnet-4-5", provider: anthropic);
+//!         tool(search_hotels, 40kb, latency: 250ms, fail: 2%);
+//!         parallel {
+//!             tool(fetch_reviews, 20kb);
+//!             tool(check_availability, 4kb);
+//!         }
+//!         route {
+//!             0.9 => { tool(book_hotel, 10kb); }
+//!             0.1 => { llm(ask_user_dates, input: 2600, output: 80); }
+//!         }
+//!         repeat 2 { llm(refine, input: 2400, output: 120); tool(price_check, 3kb); }
+//!     }
+//!     llm(primary_confirm, input: 3000, output: 100, fail: 1%);
+//! }
+//!
+//! // The shape is known at build time.
+//! assert_eq!(delegated_booking::SPANS, 13);
+//! assert_eq!(delegated_booking::DEPTH, 3);
+//! assert_eq!(delegated_booking::LLM_CALLS_MIN, 5);
+//! assert_eq!(delegated_booking::LLM_CALLS_MAX, 6);
+//! // And running it emits exactly that many spans.
+//! let (_, spans) = scenario_runtime::record_trace(
+//!     delegated_booking::scenario(),
+//!     &scenario_runtime::Emitter::default(),
+//!     42,
+//! );
+//! assert_eq!(spans.len() as u64, delegated_booking::SPANS);
+//! ```
+//!
+//! A scenario is a header of `key: value,` entries followed by steps. The header's entries come
+//! in any order; the comma after the last one is optional. `llm(..)` and `tool(..)` steps end
+//! with `;`; block steps (`delegate`, `parallel`, `route`, `repeat`) end with their braces.
+//!
+//! # Header
+//!
+//! | key | value | default |
+//! |---|---|---|
+//! | `name` | an identifier; becomes the module holding the scenario | required |
+//! | `description` | a string; shown by `scaletest list` | required |
+//! | `agent` | the root agent's name (identifier or string): the root span is `invoke_agent <agent>` | `assistant` |
+//! | `model` | the default model of `llm` steps, a string | `"gpt-4o"` |
+//! | `provider` | the default provider of `llm` steps (identifier or string) | `openai` |
+//! | `expect` | assertions on the shape, see [Expectations](#expectations) | none |
+//!
+//! # Steps
+//!
+//! - **`llm(name, input: N, output: N, [latency: L], [model: "m"], [provider: p], [fail: P]);`**
+//!   One model call, emitted as a `chat <model>` span. `input` and `output` are token counts
+//!   (required, 1 to 2,000,000). `model` and `provider` override the header's. Without
+//!   `latency`, the call takes 200ms plus 2ms per output token (time to first token, then
+//!   generation).
+//! - **`tool(name, SIZE, [latency: L], [fail: P]);`** One tool execution, emitted as an
+//!   `execute_tool <name>` span whose JSON result is `SIZE` bytes. Without `latency`, 100ms.
+//!   The tools that follow an `llm` step in its block (up to the next `llm` or `delegate`,
+//!   including those directly inside a following `parallel`) are the tool calls that step's
+//!   answer requests; the emitted ids match.
+//! - **`delegate agent { .. }`** A sub-agent: an `invoke_agent <agent>` span whose children are
+//!   the block's steps, one level deeper. Delegates nest to any depth.
+//! - **`parallel { .. }`** Its steps (at least 2) start together; the block ends with the last.
+//! - **`route { w => { .. } w => { .. } .. }`** One branch per run, branch *i* with probability
+//!   *w<sub>i</sub>*. At least 2 branches; weights are numbers (`0.9`) or percentages (`90%`),
+//!   each above 0, summing to 1 (within 1e-6).
+//! - **`repeat N { .. }`** The block N times in a row (1 to 10,000), as agent loops do; each
+//!   iteration gets its own content.
+//!
+//! Blocks are never empty. Sibling steps of one block have distinct names (an `llm`/`tool`
+//! name or a delegate's agent); the same name in different blocks is fine.
+//!
+//! # Values
+//!
+//! - **Sizes**: `512b`, `40kb`, `2mb`, `1.5kb`. Units are binary: `1kb` = 1024 bytes,
+//!   `1mb` = 1024kb. More than 0, at most `64mb`.
+//! - **Latencies**: `400ms`, `2s`, `1.5s`, or a range drawn uniformly per run: `200..800ms`
+//!   (the unit at the end applies to both ends), `200ms..2s`. `0ms` is allowed (a step that
+//!   takes no time); the most is one hour; a range must not end before it starts.
+//! - **Probabilities** (`fail:`): `2%` or `0.02`, more than 0 and at most 1. A failed step
+//!   emits an error span (`error.type`, status Error) and marks its parents failed.
+//! - **Token counts** and **repeat counts**: plain whole numbers, no unit.
+//!
+//! ```
+//! scenario_runtime::scenario! {
+//!     name: values,
+//!     description: "Every way to write a value",
+//!     llm(plan, input: 800, output: 40, latency: 1.5s, fail: 0.5%);
+//!     tool(small, 512b, latency: 0ms);
+//!     tool(fraction, 1.5kb, latency: 200ms..2s, fail: 0.02);
+//!     tool(large, 2mb, latency: 1..3s);
+//!     route {
+//!         75% => { llm(answer, input: 900, output: 300); }
+//!         25% => { llm(ask_back, input: 900, output: 30, latency: 100..300ms); }
+//!     }
+//! }
+//!
+//! assert_eq!(values::BYTES_MIN, (800 + 40 + 900 + 30) * 4 + 512 + 1536 + 2 * 1024 * 1024);
+//! assert_eq!(values::TOKENS_MAX, 800 + 40 + 900 + 300);
+//! ```
+//!
+//! # Shape
+//!
+//! The macro computes what one run produces and the module exposes it as constants:
+//!
+//! | constant | meaning |
+//! |---|---|
+//! | `SHAPE` | all of the below, as a [`Shape`](crate::Shape) (also in the scenario's [`Meta`](crate::Meta)) |
+//! | `SPANS_MIN`, `SPANS_MAX` | spans per trace, the root included |
+//! | `SPANS` | the same, defined only when every run emits the same number |
+//! | `DEPTH` | the deepest span; the root is depth 1 |
+//! | `BYTES_MIN`, `BYTES_MAX` | declared content: (input + output) x 4 bytes per `llm`, the size of each `tool` result |
+//! | `LLM_CALLS_MIN/MAX`, `TOOL_CALLS_MIN/MAX` | steps executed |
+//! | `TOKENS_MIN/MAX` | input plus output tokens |
+//!
+//! Counting rules: `llm` and `tool` are one span each; `delegate` is one span plus its block;
+//! `parallel` adds its steps; `repeat N` multiplies its block by N; `route` ranges from its
+//! smallest branch to its largest (so do min and max of every metric); the root adds one span.
+//! A step directly under an agent whose span is at depth d is at depth d + 1; `parallel`,
+//! `route` and `repeat` emit no span and add no depth.
+//!
+//! The module also defines `Tree` (the step tree's type), `SCENARIO` (a static
+//! [`Scenario<Tree>`](crate::Scenario)) and `scenario()`, which returns it as
+//! `&'static dyn` [`AnyScenario`](crate::AnyScenario) for registries. The constants are usable
+//! in const contexts:
+//!
+//! ```
+//! scenario_runtime::scenario! {
+//!     name: lookup,
+//!     description: "One lookup",
+//!     llm(plan, input: 300, output: 20);
+//!     repeat 3 { tool(search, 4kb); }
+//! }
+//! const _: () = assert!(lookup::SPANS == 5);
+//! const _: () = assert!(lookup::SHAPE.tool_calls.max == 3);
+//! ```
+//!
+//! # Expectations
+//!
+//! `expect: { metric: value, .. }` asserts the shape, so that a change of shape is a compile
+//! error on the expectation. Metrics: `spans`, `depth`, `bytes` (a size: `400kb`),
+//! `llm_calls`, `tool_calls`, `tokens`. A value `25` means every run produces exactly 25; a
+//! range `20..30` (both ends included) means every run produces between 20 and 30. With a
+//! `route` whose branches differ, expect a range.
+//!
+//! ```
+//! scenario_runtime::scenario! {
+//!     name: guarded,
+//!     description: "A shape that is checked at build time",
+//!     expect: { spans: 4..5, depth: 2, bytes: 7kb..10kb, llm_calls: 2, tool_calls: 1..2, tokens: 1000 },
+//!     llm(plan, input: 400, output: 100);
+//!     route {
+//!         0.5 => { tool(search, 4kb); }
+//!         0.5 => { tool(search, 4kb); tool(fetch, 2kb); }
+//!     }
+//!     llm(answer, input: 400, output: 100);
+//! }
+//! assert_eq!((guarded::SPANS_MIN, guarded::SPANS_MAX), (4, 5));
+//! ```
+//!
+//! An expectation that does not hold fails the build, saying what the scenario does:
+//!
+//! ```compile_fail
+//! scenario_runtime::scenario! {
+//!     name: guarded,
+//!     description: "One step was removed, the expectation catches it",
+//!     expect: { spans: 4 },
+//!     llm(plan, input: 400, output: 100);
+//!     llm(answer, input: 400, output: 100);
+//! }
+//! // error: expected 4 spans, this scenario emits 3
+//! ```
+//!
+//! # Mistakes
+//!
+//! Every mistake of a scenario is reported in one compile, each on its own tokens: unknown
+//! steps, options, header keys and metrics (listing the valid ones), missing `name`,
+//! `description` or required options, options given twice, missing or unknown units, zero or
+//! absurd sizes and token counts, probabilities outside (0, 1], route weights not positive or
+//! not summing to 1, routes with one branch, `parallel` blocks with one step, empty blocks,
+//! duplicate step names (reported at both places), `repeat 0`, inverted ranges and failing
+//! expectations. A mistaken scenario expands to those errors only.
+//!
+//! ```compile_fail
+//! scenario_runtime::scenario! {
+//!     name: mistaken,
+//!     description: "A size without its unit",
+//!     tool(search, 40);   // error: missing unit on size `40`: write `40b`, `40kb` or `40mb`
+//! }
+//! ```
+//!
+//! # Hygiene
+//!
+//! The expansion refers to everything by absolute path through the runtime crate, so it needs
+//! no imports, works under `#![no_implicit_prelude]` and `#![deny(warnings)]`, and with the
+//! runtime renamed (`extern crate scenario_runtime as rt; rt::scenario! { .. }`).
+//!
+//! # Execution
+//!
+//! Each step has an id, its pre-order index in the scenario; it seeds the step's content and
+//! random draws, so a seed reproduces a run. A route of more than two branches runs as nested
+//! two-way choices, each taking its branch with that branch's share of the weight left, so every
+//! branch is taken with its declared weight.
