@@ -3,9 +3,14 @@
 //! Exit codes: 0 success, 1 the run failed (e.g. the target could not be reached at all),
 //! 2 bad input (flags, environment, `.env`), 3 thresholds failed.
 
+mod bench;
 mod catalog;
+mod config;
+mod progress;
+mod render;
 mod run;
 mod sink_cmd;
+mod threshold;
 
 use std::process::ExitCode;
 
@@ -32,14 +37,24 @@ enum Command {
     Run(Box<run::RunArgs>),
     /// Run the embedded OTLP sink on its own.
     Sink(sink_cmd::SinkArgs),
+    /// Measure what this machine can generate (throughput, rate accuracy, memory).
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `.env` goes into the environment first, so flags read it as environment (never
+    // overriding variables already set).
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Err(e) = config::load_env_file(&args) {
+        eprintln!("error: {e}");
+        return ExitCode::from(run::EXIT_BAD_INPUT);
+    }
+    let cli = Cli::parse_from(args);
     match cli.command {
         Command::List(args) => catalog::list(&args),
         Command::Describe(args) => catalog::describe(&args),
         Command::Run(args) => run::main(*args),
         Command::Sink(args) => sink_cmd::main(args),
+        Command::Bench(args) => bench::main(args),
     }
 }

@@ -1,9 +1,472 @@
-//! `scaletest run`.
+//! `scaletest run`: wires configuration, platform profile, exporter, embedded sink, scheduler,
+//! live view, thresholds and report together.
+//!
+//! Exit codes: 0 ok; 1 the run failed (spans were created but none could be exported); 2 bad
+//! input (printed as one message naming the value); 3 thresholds failed.
+//!
+//! Without an endpoint (platform `otlp`, the default) the embedded sink is started on
+//! 127.0.0.1 and targeted, and the report states delivery as the sink saw it. Platform
+//! `console` prints `--count` traces (default 1) as trees, with the synthetic clock and no
+//! network.
+
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-#[derive(Debug, clap::Args)]
-pub struct RunArgs {}
+use scenario_runtime::Emitter;
+use scenario_runtime::engine::export::{
+    Compression, ExportConfig, ExportObserver, ExportSummary, Exporter, Protocol, RequestOutcome,
+    RequestRecord,
+};
+use scenario_runtime::engine::metrics::{Metrics, RequestClass};
+use scenario_runtime::engine::report::{
+    Delivery, MixEntry, Report, RunConfig, RunStatus, SCHEMA_VERSION,
+};
+use scenario_runtime::engine::schedule::{self, Load, Mix, StopReason, StopSignal, Workload};
+use scenario_runtime::engine::sink::{RunningSink, SinkConfig};
+use scenario_runtime::platform::{PlatformId, PlatformSettings, Profile};
+use scenario_runtime::span::SpanSink;
 
-pub fn main(_args: RunArgs) -> ExitCode {
-    ExitCode::from(1)
+pub use crate::config::RunArgs;
+use crate::config::{ExporterKind, Header, Settings};
+use crate::threshold;
+
+/// Exit code for bad input.
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code when nothing could be exported.
+pub const EXIT_RUN_FAILED: u8 = 1;
+/// Exit code when a threshold failed.
+pub const EXIT_THRESHOLDS: u8 = 3;
+
+/// How long the exporter may take to send what is queued once the traces are done.
+const EXPORT_SHUTDOWN: Duration = Duration::from_secs(10);
+
+fn bad_input(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// Feeds the exporter's measurements into the metrics aggregator.
+pub(crate) struct MetricsObserver(pub(crate) Arc<Metrics>);
+
+impl ExportObserver for MetricsObserver {
+    fn on_request(&self, record: &RequestRecord) {
+        let class = match &record.outcome {
+            RequestOutcome::Status(code) => RequestClass::Http(*code),
+            RequestOutcome::GrpcStatus(code) => RequestClass::Grpc(*code),
+            RequestOutcome::Timeout => RequestClass::Timeout,
+            RequestOutcome::Connect => RequestClass::Connect,
+            RequestOutcome::Io(_) => RequestClass::Io,
+        };
+        self.0.request(
+            class,
+            record.latency,
+            record.wire_bytes,
+            record.raw_bytes,
+            record.retries > 0,
+        );
+    }
+
+    fn on_dropped(&self, spans: u64) {
+        self.0.dropped(spans);
+    }
+
+    fn on_exported(&self, spans: u64) {
+        self.0.exported(spans);
+    }
+}
+
+/// Everything resolved before the runtime starts.
+struct Plan {
+    settings: Settings,
+    platform: PlatformId,
+    profile: Profile,
+    protocol: Protocol,
+    compression: Compression,
+    headers: Vec<Header>,
+}
+
+pub fn main(args: RunArgs) -> ExitCode {
+    let settings = match args.settings() {
+        Ok(settings) => settings,
+        Err(e) => return bad_input(e),
+    };
+    let platform: PlatformId = match settings.platform.parse() {
+        Ok(p) => p,
+        Err(e) => return bad_input(e),
+    };
+    let mut platform_settings =
+        PlatformSettings::from_lookup(platform, |var| std::env::var(var).ok());
+    if platform_settings.project.is_none() {
+        platform_settings.project.clone_from(&settings.project);
+    }
+    let profile = match platform.profile(&platform_settings) {
+        Ok(p) => p,
+        Err(e) => return bad_input(e),
+    };
+    if platform == PlatformId::Console {
+        return console(&settings, &profile);
+    }
+    let protocol: Protocol = match settings.protocol.parse() {
+        Ok(p) => p,
+        Err(e) => return bad_input(e),
+    };
+    if let Ok(p) = settings.protocol.parse::<scenario_runtime::platform::Protocol>()
+        && let Err(e) = profile.check_protocol(p)
+    {
+        return bad_input(e);
+    }
+    let compression: Compression = match settings.compression.parse() {
+        Ok(c) => c,
+        Err(e) => return bad_input(e),
+    };
+    if settings.exporter == ExporterKind::Sdk {
+        return bad_input(
+            "invalid exporter `sdk`: this build measures the direct path only; expected direct",
+        );
+    }
+    // Profile headers first; the user's override those of the same name.
+    let mut headers: Vec<Header> = profile
+        .headers
+        .iter()
+        .map(|h| Header { name: h.name.clone(), value: h.value.clone(), secret: h.secret })
+        .collect();
+    for h in &settings.headers {
+        headers.retain(|p| !p.name.eq_ignore_ascii_case(&h.name));
+        headers.push(h.clone());
+    }
+    let plan = Plan { settings, platform, profile, protocol, compression, headers };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_RUN_FAILED);
+        }
+    };
+    runtime.block_on(load_test(plan))
+}
+
+/// Prints `--count` traces (default 1) as trees: the console platform.
+fn console(settings: &Settings, profile: &Profile) -> ExitCode {
+    let Some(mix) = Mix::new(&settings.mix) else {
+        return bad_input("the scenario mix is empty");
+    };
+    let emitter = emitter(settings, profile);
+    let count = settings.count.unwrap_or(1);
+    for sequence in 0..count {
+        let seed = scenario_runtime::exec::mix(settings.seed, sequence);
+        let scenario = mix.scenario(mix.pick_seeded(seed));
+        let (_, spans) = scenario_runtime::record_trace(scenario, &emitter, seed);
+        println!("{}", scenario_runtime::console::render_trace(&spans));
+    }
+    ExitCode::SUCCESS
+}
+
+/// The span builder for the platform; `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`
+/// override the resource (the service name wins over a `service.name` in the list).
+fn emitter(settings: &Settings, profile: &Profile) -> Emitter {
+    let mut overrides = settings.resource.clone();
+    if let Some(name) = &settings.service_name {
+        overrides.retain(|(k, _)| k != "service.name");
+        overrides.push(("service.name".to_owned(), name.clone()));
+    }
+    Emitter::new(profile, overrides)
+}
+
+async fn load_test(plan: Plan) -> ExitCode {
+    let settings = &plan.settings;
+    // The embedded sink is the target when no endpoint is configured.
+    let (sink, endpoint) = match settings.endpoint.clone().or(plan.profile.default_endpoint.clone())
+    {
+        Some(url) => (None, url),
+        None => {
+            let config = SinkConfig {
+                listen: "127.0.0.1:0".parse().unwrap_or_else(|_| unreachable!()),
+                ..SinkConfig::default()
+            };
+            match RunningSink::start(config).await {
+                Ok(sink) => {
+                    let url = match plan.protocol {
+                        Protocol::Grpc => format!("http://{}", sink.local_addr()),
+                        _ => sink.traces_url(),
+                    };
+                    (Some(sink), url)
+                }
+                Err(e) => {
+                    eprintln!("error: cannot start the embedded sink on 127.0.0.1: {e}");
+                    return ExitCode::from(EXIT_RUN_FAILED);
+                }
+            }
+        }
+    };
+    let Some(mix) = Mix::new(&settings.mix) else {
+        return bad_input("the scenario mix is empty");
+    };
+    let metrics = Arc::new(Metrics::new(&mix.weights()));
+    let mut export = ExportConfig::new(endpoint.clone());
+    export.headers = plan.headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect();
+    export.protocol = plan.protocol;
+    export.compression = plan.compression;
+    export.max_batch_bytes = export.max_batch_bytes.min(plan.profile.max_body_bytes.max(1024));
+    export.max_in_flight = settings.max_requests;
+    export.request_timeout = settings.request_timeout;
+    let observer: Arc<dyn ExportObserver> = Arc::new(MetricsObserver(Arc::clone(&metrics)));
+    let emitter = Arc::new(emitter(settings, &plan.profile));
+    let exporter = match Exporter::start(export, emitter.resource().to_vec(), observer) {
+        Ok(e) => e,
+        Err(e) => return bad_input(e),
+    };
+    let workload = Workload {
+        load: settings.load.clone(),
+        duration: settings.duration,
+        count: settings.count,
+        mix,
+        seed: settings.seed,
+        clock: settings.clock,
+        drain_timeout: settings.drain_timeout,
+    };
+    let stop = Arc::new(StopSignal::default());
+    spawn_ctrl_c(Arc::clone(&stop));
+    let failed_live: Arc<Mutex<Vec<String>>> = Arc::default();
+    let watcher = {
+        let (stop, thresholds, abort) =
+            (Arc::clone(&stop), settings.thresholds.clone(), settings.abort_on_fail);
+        let failed_live = Arc::clone(&failed_live);
+        crate::progress::watch(Arc::clone(&metrics), move |report| {
+            if !abort || thresholds.is_empty() {
+                return false;
+            }
+            let failing: Vec<String> = threshold::evaluate_all(&thresholds, report)
+                .into_iter()
+                .filter(|t| !t.passed)
+                .map(|t| t.expression)
+                .collect();
+            if failing.is_empty() {
+                return false;
+            }
+            *failed_live.lock().unwrap_or_else(|p| p.into_inner()) = failing;
+            stop.stop(StopReason::Aborted);
+            true
+        })
+    };
+    let span_sink: Arc<dyn SpanSink> = Arc::new(exporter.handle());
+    let outcome =
+        schedule::run(workload, span_sink, emitter, Arc::clone(&metrics), Arc::clone(&stop)).await;
+    let summary = exporter.shutdown(EXPORT_SHUTDOWN).await;
+    watcher.abort();
+    let _ = watcher.await;
+    let delivery = match sink {
+        Some(sink) => {
+            let stats = sink.shutdown().await;
+            Some(Delivery {
+                spans_sent: summary.spans_accepted,
+                spans_received: stats.spans,
+                traces_received: stats.traces,
+                requests_received: stats.requests,
+                bytes_received: stats.bytes_wire,
+                orphan_spans: stats.orphan_spans,
+                traces_without_root: stats.traces_without_root,
+                verified: stats.spans == summary.spans_accepted
+                    && stats.orphan_spans == 0
+                    && stats.traces_without_root == 0,
+            })
+        }
+        None => None,
+    };
+    let mut report = metrics.snapshot();
+    finish_report(&mut report, &plan, &endpoint, &summary, delivery, outcome.unfinished);
+    report.status = match outcome.stopped {
+        Some(StopReason::Interrupted) => RunStatus::Interrupted,
+        Some(StopReason::Aborted) => RunStatus::Aborted,
+        None => RunStatus::Completed,
+    };
+    report.thresholds = threshold::evaluate_all(&settings.thresholds, &report);
+    let live_failures = failed_live.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    if !live_failures.is_empty() {
+        report
+            .notes
+            .push(format!("stopped early: {} failed during the run", live_failures.join(", ")));
+    }
+    print!("{}", crate::render::summary(&report));
+    if let Some(path) = &settings.json {
+        let written = serde_json::to_vec_pretty(&report)
+            .map_err(|e| e.to_string())
+            .and_then(|json| std::fs::write(path, json).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            eprintln!("error: cannot write the JSON report to `{}`: {e}", path.display());
+            return ExitCode::from(EXIT_RUN_FAILED);
+        }
+    }
+    if !report.thresholds_passed() || !live_failures.is_empty() {
+        return ExitCode::from(EXIT_THRESHOLDS);
+    }
+    if report.spans.created > 0 && report.spans.exported == 0 {
+        eprintln!("error: no span could be exported to {endpoint}");
+        return ExitCode::from(EXIT_RUN_FAILED);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Fills in what only the end of the run knows: configuration, the exporter's final books,
+/// delivery and notes.
+fn finish_report(
+    report: &mut Report,
+    plan: &Plan,
+    endpoint: &str,
+    summary: &ExportSummary,
+    delivery: Option<Delivery>,
+    unfinished_traces: u64,
+) {
+    let s = &plan.settings;
+    let embedded = delivery.is_some();
+    report.schema_version = SCHEMA_VERSION;
+    report.config = RunConfig {
+        platform: plan.platform.name().to_owned(),
+        endpoint: if embedded {
+            format!("embedded sink ({endpoint})")
+        } else {
+            strip_credentials(endpoint)
+        },
+        protocol: plan.protocol.to_string(),
+        compression: plan.compression.to_string(),
+        exporter: "direct".to_owned(),
+        clock: match s.clock {
+            schedule::ClockKind::Real => "real",
+            schedule::ClockKind::Synthetic => "synthetic",
+        }
+        .to_owned(),
+        model: match s.load {
+            Load::Open { .. } => "open",
+            Load::Closed { .. } => "closed",
+        }
+        .to_owned(),
+        target_rate_per_s: s.rate,
+        stages: s.stages.iter().map(|st| (st.duration.as_secs_f64(), st.target)).collect(),
+        concurrency: match s.load {
+            Load::Closed { workers, .. } => Some(workers as u64),
+            Load::Open { .. } => None,
+        },
+        max_in_flight: match s.load {
+            Load::Open { max_in_flight, .. } => max_in_flight.map(|n| n as u64),
+            Load::Closed { .. } => None,
+        },
+        planned_duration_s: s.duration.map(|d| d.as_secs_f64()),
+        count: s.count,
+        seed: s.seed,
+        mix: {
+            let total: f64 = s.mix.iter().map(|(_, w)| w).sum();
+            s.mix
+                .iter()
+                .map(|(sc, w)| MixEntry { scenario: sc.meta().name.to_owned(), weight: w / total })
+                .collect()
+        },
+        header_names: plan.headers.iter().map(|h| h.name.clone()).collect(),
+    };
+    // The exporter's books are final; the live counters may miss the last callbacks.
+    let spans = &mut report.spans;
+    spans.exported = summary.spans_accepted;
+    spans.queue_full = summary.spans_dropped;
+    spans.rejected = summary.spans_rejected;
+    spans.failed = summary.spans_failed;
+    spans.unfinished = summary.spans_unfinished;
+    spans.dropped = summary.spans_dropped
+        + summary.spans_rejected
+        + summary.spans_failed
+        + summary.spans_unfinished;
+    spans.pending = spans.created.saturating_sub(spans.exported + spans.dropped);
+    report.traces.unfinished = report.traces.unfinished.max(unfinished_traces);
+    report.delivery = delivery;
+    let notes = &mut report.notes;
+    if spans.queue_full > 0 {
+        notes.push(format!(
+            "{} spans dropped because the exporter's queue was full: the backend (or the \
+             exporter) could not keep up with the offered load",
+            spans.queue_full
+        ));
+    }
+    if spans.rejected + spans.failed > 0 {
+        notes.push(format!(
+            "{} spans rejected and {} failed to send: see the errors by class",
+            spans.rejected, spans.failed
+        ));
+    }
+    if report.traces.late + report.traces.missed > 0 {
+        notes.push(format!(
+            "{} late and {} missed starts: the generator or the in-flight cap could not hold \
+             the target rate",
+            report.traces.late, report.traces.missed
+        ));
+    }
+    if summary.deadline_hit {
+        notes.push(format!(
+            "the exporter's shutdown deadline passed with {} spans unsent",
+            summary.spans_unfinished
+        ));
+    }
+    if let Some(d) = &report.delivery
+        && !d.verified
+    {
+        notes.push(format!(
+            "delivery not verified: {} spans acknowledged, {} received, {} orphans, {} traces \
+             without root",
+            d.spans_sent, d.spans_received, d.orphan_spans, d.traces_without_root
+        ));
+    }
+}
+
+/// The URL without `user:password@` or a query string (which may carry a key).
+fn strip_credentials(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    if scheme.is_empty() { rest.to_owned() } else { format!("{scheme}://{rest}") }
+}
+
+/// First Ctrl-C: stop starting traces and drain. Second: stop waiting.
+fn spawn_ctrl_c(stop: Arc<StopSignal>) {
+    tokio::spawn(async move {
+        for _ in 0..2 {
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+            eprintln!("\nstopping: finishing traces in flight (Ctrl-C again to stop waiting)");
+            stop.stop(StopReason::Interrupted);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_stripped_from_urls() {
+        assert_eq!(
+            strip_credentials("https://u:pw@h.io/v1/traces?key=1"),
+            "https://h.io/v1/traces"
+        );
+        assert_eq!(
+            strip_credentials("http://127.0.0.1:4318/v1/traces"),
+            "http://127.0.0.1:4318/v1/traces"
+        );
+    }
+
+    #[test]
+    fn observer_forwards_to_metrics() {
+        let metrics = Arc::new(Metrics::new(&[("a", 1.0)]));
+        let observer = MetricsObserver(Arc::clone(&metrics));
+        observer.on_request(&RequestRecord {
+            wire_bytes: 10,
+            raw_bytes: 40,
+            spans: 3,
+            outcome: RequestOutcome::Status(503),
+            latency: Duration::from_millis(2),
+            retries: 1,
+        });
+        observer.on_exported(3);
+        let r = metrics.snapshot();
+        assert_eq!(r.requests.by_status.get("503"), Some(&1));
+        assert_eq!(r.requests.retries, 1);
+        assert_eq!(r.spans.exported, 3);
+    }
 }

@@ -124,13 +124,15 @@ struct RequestCounts {
     connect: u64,
     io: u64,
     retries: u64,
-    rejected_spans: u64,
 }
 
 /// The run's aggregator.
 #[derive(Debug)]
 pub struct Metrics {
     began: Mutex<Instant>,
+    /// When traces stopped being started, and when the last one ended (seconds from `began`).
+    starts_ended: Mutex<Option<Duration>>,
+    ended: Mutex<Option<Duration>>,
     scenarios: Vec<ScenarioMetrics>,
     latency: LatencyHistogram,
     export_latency: LatencyHistogram,
@@ -151,6 +153,8 @@ impl Metrics {
     pub fn new(scenarios: &[(&'static str, f64)]) -> Self {
         Self {
             began: Mutex::new(Instant::now()),
+            starts_ended: Mutex::new(None),
+            ended: Mutex::new(None),
             scenarios: scenarios
                 .iter()
                 .map(|&(name, weight)| ScenarioMetrics {
@@ -184,8 +188,33 @@ impl Metrics {
         *self.began.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
     }
 
-    pub fn elapsed(&self) -> Duration {
+    /// Marks the end of the start window: no trace starts after this.
+    pub fn mark_starts_ended(&self) {
+        let at = self.now();
+        *self.starts_ended.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
+    }
+
+    /// Marks the end of the run (the last trace ended or the drain timed out); the report's
+    /// duration stops here, whatever the export shutdown takes after.
+    pub fn mark_end(&self) {
+        let at = self.now();
+        *self.ended.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
+    }
+
+    fn now(&self) -> Duration {
         self.began.lock().unwrap_or_else(|p| p.into_inner()).elapsed()
+    }
+
+    /// Time since the start, or the run's length once it has ended.
+    pub fn elapsed(&self) -> Duration {
+        let ended = *self.ended.lock().unwrap_or_else(|p| p.into_inner());
+        ended.unwrap_or_else(|| self.now())
+    }
+
+    /// The time traces were being started (so far).
+    fn start_window(&self) -> Duration {
+        let ended = *self.starts_ended.lock().unwrap_or_else(|p| p.into_inner());
+        ended.unwrap_or_else(|| self.now())
     }
 
     /// A trace of scenario `index` started `lag` after its intended time.
@@ -229,24 +258,20 @@ impl Metrics {
         self.spans_created.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// One export request finished (after its retries).
+    /// One export request attempt finished; `retry`: it resent an earlier attempt's body.
     pub fn request(
         &self,
         class: RequestClass,
         latency: Duration,
         wire_bytes: u64,
         raw_bytes: u64,
-        spans: u64,
-        retries: u32,
+        retry: bool,
     ) {
         self.export_latency.record(latency);
         self.wire_bytes.fetch_add(wire_bytes, Ordering::Relaxed);
         self.raw_bytes.fetch_add(raw_bytes, Ordering::Relaxed);
         let mut r = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-        r.retries += u64::from(retries);
-        if !class.is_success() {
-            r.rejected_spans += spans;
-        }
+        r.retries += u64::from(retry);
         match class {
             RequestClass::Http(code) if (200..300).contains(&code) => r.ok += 1,
             RequestClass::Grpc(0) => r.ok += 1,
@@ -263,7 +288,7 @@ impl Metrics {
         self.spans_exported.fetch_add(spans, Ordering::Relaxed);
     }
 
-    /// Spans the exporter gave up on (queue full, rejected, shut down).
+    /// Spans dropped before sending (the exporter's queue was full).
     pub fn dropped(&self, spans: u64) {
         self.spans_dropped.fetch_add(spans, Ordering::Relaxed);
     }
@@ -332,7 +357,7 @@ impl Metrics {
                 success_rate: if finished == 0 { 0.0 } else { completed as f64 / finished as f64 },
             },
             throughput: Throughput {
-                traces_per_s: started as f64 / secs,
+                traces_per_s: started as f64 / self.start_window().as_secs_f64().max(1e-9),
                 spans_per_s: created as f64 / secs,
                 wire_mb_per_s: wire as f64 / 1e6 / secs,
                 raw_mb_per_s: raw as f64 / 1e6 / secs,
@@ -344,8 +369,9 @@ impl Metrics {
                 created,
                 exported,
                 dropped,
-                rejected: requests.rejected_spans,
+                queue_full: dropped,
                 pending: created.saturating_sub(exported + dropped),
+                ..Spans::default()
             },
             requests: Requests {
                 total: total_requests,
@@ -427,9 +453,9 @@ mod tests {
             m.trace_finished(0, Duration::from_millis(i + 1), i % 10 == 0, 5, 1000);
         }
         m.trace_started(1, Duration::from_millis(50));
-        m.request(RequestClass::Http(200), Duration::from_millis(3), 100, 400, 10, 0);
-        m.request(RequestClass::Http(429), Duration::from_millis(3), 100, 400, 7, 2);
-        m.request(RequestClass::Timeout, Duration::from_millis(3), 100, 400, 7, 0);
+        m.request(RequestClass::Http(200), Duration::from_millis(3), 100, 400, false);
+        m.request(RequestClass::Http(429), Duration::from_millis(3), 100, 400, false);
+        m.request(RequestClass::Timeout, Duration::from_millis(3), 100, 400, true);
         let r = m.snapshot();
         assert_eq!(r.traces.started, 101);
         assert_eq!(r.traces.completed, 90);
@@ -441,8 +467,7 @@ mod tests {
         assert_eq!(r.requests.total, 3);
         assert_eq!(r.requests.failed, 2);
         assert_eq!(r.requests.by_status.get("429"), Some(&1));
-        assert_eq!(r.requests.retries, 2);
-        assert_eq!(r.spans.rejected, 14);
+        assert_eq!(r.requests.retries, 1);
         assert_eq!(r.bytes.wire, 300);
         assert!((r.bytes.compression_ratio - 4.0).abs() < 1e-9);
         assert_eq!(r.scenarios[0].avg_payload_bytes, 1000.0);

@@ -32,7 +32,8 @@ pub struct Report {
     pub schema_version: u32,
     pub status: RunStatus,
     pub config: RunConfig,
-    /// Seconds from the first scheduled start to the end of the drain.
+    /// Seconds from the first scheduled start until the last trace ended (or the drain timed
+    /// out); the export shutdown that follows is not counted.
     pub duration_s: f64,
     pub traces: Traces,
     pub throughput: Throughput,
@@ -118,9 +119,10 @@ pub struct Traces {
     pub success_rate: f64,
 }
 
-/// Achieved rates over `duration_s`.
+/// Achieved rates: traces over the time they were being started, the rest over `duration_s`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Throughput {
+    /// Traces started per second of the start window (the duration, or until a stop).
     pub traces_per_s: f64,
     pub spans_per_s: f64,
     /// Megabytes (10^6) per second on the wire, after compression.
@@ -129,22 +131,29 @@ pub struct Throughput {
     pub raw_mb_per_s: f64,
 }
 
-/// Span counters. `created = exported + dropped + pending`; `rejected` spans are part of
-/// `dropped` when the exporter gives up on them.
+/// Span counters. `created = exported + dropped + pending`, and
+/// `dropped = queue_full + rejected + failed + unfinished`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Spans {
+    /// Handed to the exporter by the scenarios.
     pub created: u64,
     /// Acknowledged by the backend.
     pub exported: u64,
-    /// Given up on by the exporter (queue full, rejected, shutdown deadline).
+    /// Not exported, for any of the reasons below.
     pub dropped: u64,
-    /// Carried by requests that ended in an error.
+    /// Dropped before sending because the exporter's queue was full (it could not keep up).
+    pub queue_full: u64,
+    /// Refused by the backend (non-retryable status, or retries exhausted).
     pub rejected: u64,
-    /// Neither exported nor dropped when the report was made.
+    /// Never answered (timeouts, connection failures) after retries.
+    pub failed: u64,
+    /// Still queued or in flight when the export shutdown deadline passed.
+    pub unfinished: u64,
+    /// Neither exported nor dropped yet (non-zero only in live snapshots).
     pub pending: u64,
 }
 
-/// Export requests by outcome.
+/// Export request attempts by outcome (every attempt counts, retries included).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Requests {
     pub total: u64,
@@ -161,7 +170,7 @@ pub struct Requests {
     pub connect: u64,
     /// Other transport errors.
     pub io: u64,
-    /// Retries made in all (not counted in `total`).
+    /// Attempts that were retries of an earlier attempt (included in `total`).
     pub retries: u64,
 }
 
@@ -228,7 +237,8 @@ pub struct ThresholdResult {
     /// As written by the user, e.g. `export_p99_ms<500`.
     pub expression: String,
     pub metric: String,
-    pub value: f64,
+    /// The metric's value; `None` when the run did not measure it.
+    pub value: Option<f64>,
     pub passed: bool,
 }
 

@@ -104,8 +104,15 @@ impl Mix {
         self.entries.iter().position(|&(_, c)| u < c).unwrap_or(self.entries.len() - 1)
     }
 
-    fn scenario(&self, index: usize) -> &'static dyn AnyScenario {
-        self.entries[index].0
+    /// The scenario index of the trace whose content seed is `content_seed`: the draw every
+    /// path (scheduler, console) makes, so a seed always picks the same scenario.
+    pub fn pick_seeded(&self, content_seed: u64) -> usize {
+        self.pick(SmallRng::seed_from_u64(content_seed).random::<f64>())
+    }
+
+    /// The scenario at `index` (as returned by [`Mix::pick`]).
+    pub fn scenario(&self, index: usize) -> &'static dyn AnyScenario {
+        self.entries[index.min(self.entries.len() - 1)].0
     }
 }
 
@@ -233,7 +240,7 @@ impl Shared {
     /// Runs trace `sequence`, intended to start at `intended`.
     async fn run_trace(&self, sequence: u64, intended: Instant) {
         let content_seed = mix(self.seed, sequence);
-        let index = self.mix.pick(SmallRng::seed_from_u64(content_seed).random::<f64>());
+        let index = self.mix.pick_seeded(content_seed);
         let scenario = self.mix.scenario(index);
         let lag = intended.elapsed();
         self.metrics.trace_started(index, lag);
@@ -316,7 +323,9 @@ pub async fn run(
         }
     };
     metrics.missed(missed);
+    metrics.mark_starts_ended();
     let unfinished = drain(&shared, workload.drain_timeout, &stop).await;
+    metrics.mark_end();
     Outcome { started, missed, unfinished, stopped: stop.reason() }
 }
 

@@ -1,0 +1,194 @@
+//! `scaletest bench`: what this machine can generate, measured end to end against the embedded
+//! sink on loopback (client and sink share the cores, so the figures are a floor).
+//!
+//! Phases, a few seconds each (under a minute in all):
+//! 1. the default mix, synthetic clock, as fast as possible, for compression none, zstd, gzip:
+//!    traces/s and MB/s accepted by the sink;
+//! 2. flat small spans (a root and 100 tiny tool spans per trace): spans/s;
+//! 3. the open-model dispatcher at 100, 1,000 and 5,000 traces/s (tiny traces): achieved vs
+//!    target rate and start-lag p99;
+//! 4. the process's peak RSS.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use scenario_runtime::engine::export::{Compression, ExportConfig, ExportObserver, Exporter};
+use scenario_runtime::engine::metrics::{Metrics, peak_rss_bytes};
+use scenario_runtime::engine::report::Report;
+use scenario_runtime::engine::schedule::{
+    self, ClockKind, Load, Mix, RatePlan, StopSignal, Workload,
+};
+use scenario_runtime::engine::sink::{RunningSink, SinkConfig};
+use scenario_runtime::latency::Latency;
+use scenario_runtime::scenario::{Meta, Scenario};
+use scenario_runtime::shape::{Range, Shape};
+use scenario_runtime::span::{Attribute, SpanSink};
+use scenario_runtime::step::{Repeat, Tool};
+use scenario_runtime::{AnyScenario, Emitter};
+
+use crate::run::MetricsObserver;
+
+/// `scaletest bench` options.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Seconds per throughput phase.
+    #[arg(long, default_value_t = 3)]
+    pub seconds: u64,
+}
+
+/// A trace of a root and `times` tiny tool spans: measures per-span overhead, not content.
+fn flat_scenario(name: &'static str, times: u32) -> &'static dyn AnyScenario {
+    let shape = Shape {
+        spans: Range::exact(u64::from(times) + 1),
+        depth: 2,
+        payload_bytes: Range::exact(u64::from(times) * 16),
+        llm_calls: Range::exact(0),
+        tool_calls: Range::exact(u64::from(times)),
+        tokens: Range::exact(0),
+    };
+    Box::leak(Box::new(Scenario {
+        meta: Meta {
+            name,
+            description: "flat small spans (benchmark)",
+            agent: "bench",
+            model: "none",
+            provider: "none",
+            shape,
+        },
+        tree: Repeat {
+            id: 0,
+            times,
+            body: Tool {
+                id: 1,
+                name: "ping",
+                result_bytes: 16,
+                latency: Latency::fixed_micros(100),
+                fail: 0.0,
+            },
+        },
+    }))
+}
+
+/// One measured phase: returns the report.
+async fn phase(
+    mix: &[(&'static dyn AnyScenario, f64)],
+    load: Load,
+    duration: Duration,
+    compression: Compression,
+) -> Result<Report, String> {
+    let sink = RunningSink::start(SinkConfig {
+        listen: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?,
+        ..SinkConfig::default()
+    })
+    .await
+    .map_err(|e| format!("cannot start the embedded sink: {e}"))?;
+    let mix = Mix::new(mix).ok_or("empty mix")?;
+    let metrics = Arc::new(Metrics::new(&mix.weights()));
+    let mut config = ExportConfig::new(sink.traces_url());
+    config.compression = compression;
+    config.max_in_flight = 4;
+    config.queue_spans = 65_536;
+    let observer: Arc<dyn ExportObserver> = Arc::new(MetricsObserver(Arc::clone(&metrics)));
+    let exporter =
+        Exporter::start(config, vec![Attribute::new("service.name", "scaletest-bench")], observer)
+            .map_err(|e| e.to_string())?;
+    let workload = Workload {
+        load,
+        duration: Some(duration),
+        count: None,
+        mix,
+        seed: 1,
+        clock: ClockKind::Synthetic,
+        drain_timeout: Duration::from_secs(5),
+    };
+    let span_sink: Arc<dyn SpanSink> = Arc::new(exporter.handle());
+    schedule::run(
+        workload,
+        span_sink,
+        Arc::new(Emitter::default()),
+        Arc::clone(&metrics),
+        Arc::new(StopSignal::default()),
+    )
+    .await;
+    let summary = exporter.shutdown(Duration::from_secs(10)).await;
+    let _ = sink.shutdown().await;
+    let mut report = metrics.snapshot();
+    report.spans.exported = summary.spans_accepted;
+    report.spans.dropped = summary.spans_handed - summary.spans_accepted;
+    Ok(report)
+}
+
+fn throughput_line(label: &str, r: &Report) -> String {
+    let secs = r.duration_s.max(1e-9);
+    let raw_mb = r.bytes.raw as f64 / 1e6 / secs;
+    let wire_mb = r.bytes.wire as f64 / 1e6 / secs;
+    let drop_pct = if r.spans.created == 0 {
+        0.0
+    } else {
+        r.spans.dropped as f64 / r.spans.created as f64 * 100.0
+    };
+    format!(
+        "  {label:<22} {:>9.0} traces/s  {:>10.0} spans/s exported  {:>7.1} MB/s raw  {:>7.1} MB/s wire  {:>5.1}% dropped",
+        r.throughput.traces_per_s,
+        r.spans.exported as f64 / secs,
+        raw_mb,
+        wire_mb,
+        drop_pct
+    )
+}
+
+pub fn main(args: BenchArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(bench(Duration::from_secs(args.seconds.clamp(1, 60)))) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn bench(seconds: Duration) -> Result<(), String> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("scaletest bench: {cores} cores, embedded sink on 127.0.0.1, synthetic clock");
+    let default_mix: Vec<(&'static dyn AnyScenario, f64)> = scenarios::DEFAULT_MIX
+        .iter()
+        .filter_map(|&(name, w)| scenarios::find(name).map(|s| (s, w)))
+        .collect();
+    let flat = [(flat_scenario("flat_small_spans", 100), 1.0)];
+    let tiny = [(flat_scenario("tiny", 1), 1.0)];
+    let saturate = Load::Closed { workers: 4, ramp_up: Duration::ZERO };
+
+    println!("\nDefault mix, as fast as possible ({}s each):", seconds.as_secs());
+    for compression in [Compression::None, Compression::Zstd, Compression::Gzip] {
+        let r = phase(&default_mix, saturate.clone(), seconds, compression).await?;
+        println!("{}", throughput_line(&format!("compression {compression}"), &r));
+    }
+
+    println!("\nFlat small spans (root + 100 tool spans per trace):");
+    let r = phase(&flat, saturate.clone(), seconds, Compression::None).await?;
+    println!("{}", throughput_line("compression none", &r));
+
+    println!("\nOpen-model dispatcher (2 s each, tiny traces):");
+    for rate in [100.0, 1000.0, 5000.0] {
+        let load = Load::Open { plan: RatePlan::constant(rate), max_in_flight: None };
+        let r = phase(&tiny, load, Duration::from_secs(2), Compression::None).await?;
+        let achieved = r.traces.started as f64 / 2.0;
+        println!(
+            "  target {rate:>6.0} traces/s: achieved {achieved:>8.1} traces/s ({:+.2}%), start lag p99 {:.2} ms, late {}, missed {}",
+            (achieved / rate - 1.0) * 100.0,
+            r.start_lag.p99_ms,
+            r.traces.late,
+            r.traces.missed
+        );
+    }
+    println!("\nPeak RSS: {:.1} MB", peak_rss_bytes() as f64 / 1e6);
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! The live view of a run: a progress line on a terminal, and the once-a-second check that
+//! `--abort-on-fail` needs.
+//!
+//! The line (elapsed, achieved rate, traces done, errors, scenario p99, MB/s on the wire) goes
+//! to stderr and only when stderr is a terminal, so logs and CI output stay clean.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use scenario_runtime::engine::metrics::Metrics;
+use scenario_runtime::engine::report::Report;
+
+/// How often the line is refreshed and thresholds are checked.
+pub const PERIOD: Duration = Duration::from_secs(1);
+
+/// One progress line from a live snapshot.
+pub fn line(r: &Report) -> String {
+    let done = r.traces.completed + r.traces.failed;
+    format!(
+        "{:>5.0}s | {:.1} traces/s | {} done | {} errors | {} dropped | p99 {:.0} ms | {:.1} MB/s",
+        r.duration_s,
+        r.throughput.traces_per_s,
+        crate::render::thousands(done),
+        crate::render::thousands(r.requests.failed),
+        crate::render::thousands(r.spans.dropped),
+        r.scenario_latency.p99_ms,
+        r.throughput.wire_mb_per_s,
+    )
+}
+
+/// Runs until the returned handle is aborted: every [`PERIOD`] takes a snapshot, shows it (on a
+/// terminal) and hands it to `check`, which returns `true` to stop watching (e.g. a threshold
+/// failed and the run is being stopped).
+pub fn watch(
+    metrics: Arc<Metrics>,
+    mut check: impl FnMut(&Report) -> bool + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar
+    });
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(PERIOD);
+        ticker.tick().await;
+        let _clear = ClearOnDrop(bar.clone());
+        loop {
+            ticker.tick().await;
+            let report = metrics.snapshot();
+            if let Some(bar) = &bar {
+                bar.set_message(line(&report));
+                bar.tick();
+            }
+            if check(&report) {
+                break;
+            }
+        }
+    })
+}
+
+/// Removes the line when the watcher ends (or is aborted), before the summary prints.
+struct ClearOnDrop(Option<ProgressBar>);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}

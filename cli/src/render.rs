@@ -1,0 +1,252 @@
+//! The text rendering of a run's [`Report`]: what a person reads at the end of a run.
+//!
+//! Everything shown comes from the report data, so the text and `--json` never disagree.
+
+use std::fmt::Write;
+
+use scenario_runtime::engine::report::{Percentiles, Report, RunStatus};
+
+/// `1234567` -> `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Bytes with a decimal unit (`747 KB`, `11.2 GB`).
+pub fn bytes(n: f64) -> String {
+    let units = [("GB", 1e9), ("MB", 1e6), ("KB", 1e3)];
+    for (unit, scale) in units {
+        if n >= scale {
+            let v = n / scale;
+            return if v >= 100.0 { format!("{v:.0} {unit}") } else { format!("{v:.1} {unit}") };
+        }
+    }
+    format!("{n:.0} B")
+}
+
+/// Milliseconds with sensible precision.
+pub fn ms(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0} ms")
+    } else if v >= 1.0 {
+        format!("{v:.1} ms")
+    } else {
+        format!("{v:.2} ms")
+    }
+}
+
+fn percentiles(p: &Percentiles) -> String {
+    if p.count == 0 {
+        return "no samples".to_owned();
+    }
+    format!(
+        "P50 {}  P95 {}  P99 {}  max {}",
+        ms(p.p50_ms),
+        ms(p.p95_ms),
+        ms(p.p99_ms),
+        ms(p.max_ms)
+    )
+}
+
+/// The final summary.
+pub fn summary(r: &Report) -> String {
+    let mut o = String::new();
+    let c = &r.config;
+    let status = match r.status {
+        RunStatus::Completed => "completed",
+        RunStatus::Interrupted => "interrupted (Ctrl-C): partial report",
+        RunStatus::Aborted => "aborted: a threshold failed",
+    };
+    let _ = writeln!(o, "\nScale test results: {status}");
+    let _ = writeln!(
+        o,
+        "   Target: {} -> {} ({}, compression {}, {} exporter, {} clock)",
+        c.platform, c.endpoint, c.protocol, c.compression, c.exporter, c.clock
+    );
+    let load = match (c.model.as_str(), c.target_rate_per_s, c.concurrency) {
+        ("closed", _, Some(n)) => format!("closed model, {n} concurrent workers"),
+        (_, Some(rate), _) => format!("open model, {rate} traces/s target"),
+        _ => format!("open model, {} stages", c.stages.len()),
+    };
+    let cap = c.max_in_flight.map_or(String::new(), |n| format!(", at most {n} in flight"));
+    let _ = writeln!(o, "   Load: {load}{cap}; seed {}", c.seed);
+    let _ = writeln!(o, "   Duration: {:.1}s", r.duration_s);
+    let t = &r.traces;
+    let _ = writeln!(
+        o,
+        "   Traces: {} started, {} completed, {} failed (injected), {} unfinished",
+        thousands(t.started),
+        thousands(t.completed),
+        thousands(t.failed),
+        thousands(t.unfinished)
+    );
+    let _ = writeln!(o, "   Success rate: {:.1}%", t.success_rate * 100.0);
+    let _ = writeln!(
+        o,
+        "   Throughput: {:.1} traces/s, {} spans/s, {:.1} MB/s on the wire ({:.1} MB/s raw)",
+        r.throughput.traces_per_s,
+        thousands(r.throughput.spans_per_s.round() as u64),
+        r.throughput.wire_mb_per_s,
+        r.throughput.raw_mb_per_s
+    );
+
+    let _ = writeln!(o, "\nScenario latency (from the intended start):");
+    let _ = writeln!(o, "   {}", percentiles(&r.scenario_latency));
+    let _ = writeln!(o, "Export latency (per request, send to acknowledgement):");
+    let _ = writeln!(o, "   {}", percentiles(&r.export_latency));
+
+    let q = &r.requests;
+    let _ = writeln!(
+        o,
+        "\nRequests: {} sent, {} ok, {} failed ({:.2}% errors), {} retries",
+        thousands(q.total),
+        thousands(q.ok),
+        thousands(q.failed),
+        q.error_rate * 100.0,
+        thousands(q.retries)
+    );
+    let mut classes: Vec<String> =
+        q.by_status.iter().map(|(code, n)| format!("HTTP {code}: {}", thousands(*n))).collect();
+    classes.extend(q.by_grpc_status.iter().map(|(code, n)| format!("gRPC {code}: {n}")));
+    for (name, n) in [("timeout", q.timeout), ("connect", q.connect), ("io", q.io)] {
+        if n > 0 {
+            classes.push(format!("{name}: {}", thousands(n)));
+        }
+    }
+    if !classes.is_empty() {
+        let _ = writeln!(o, "   Errors by class: {}", classes.join(", "));
+    }
+    let s = &r.spans;
+    let _ = writeln!(
+        o,
+        "Spans: {} created = {} exported + {} dropped + {} pending",
+        thousands(s.created),
+        thousands(s.exported),
+        thousands(s.dropped),
+        thousands(s.pending)
+    );
+    if s.dropped > 0 {
+        let _ = writeln!(
+            o,
+            "   Dropped: {} queue full, {} rejected, {} failed to send, {} unsent at shutdown",
+            thousands(s.queue_full),
+            thousands(s.rejected),
+            thousands(s.failed),
+            thousands(s.unfinished)
+        );
+    }
+
+    let b = &r.bytes;
+    let _ = writeln!(o, "\nData volume:");
+    let _ = writeln!(
+        o,
+        "   Total: {} of span content, {} encoded, {} on the wire ({:.1}x compression)",
+        bytes(b.payload as f64),
+        bytes(b.raw as f64),
+        bytes(b.wire as f64),
+        b.compression_ratio
+    );
+    let _ = writeln!(o, "   Avg per trace: {}", bytes(b.avg_payload_per_trace));
+
+    if let Some(d) = &r.delivery {
+        let verdict = if d.verified { "verified" } else { "NOT verified" };
+        let _ = writeln!(o, "\nDelivery (embedded sink): {verdict}");
+        let _ = writeln!(
+            o,
+            "   Spans sent {} / received {}; traces received {}; orphan spans {}; traces \
+             without root {}",
+            thousands(d.spans_sent),
+            thousands(d.spans_received),
+            thousands(d.traces_received),
+            thousands(d.orphan_spans),
+            thousands(d.traces_without_root)
+        );
+    }
+
+    let _ = writeln!(o, "\nScenario mix breakdown:");
+    let width = r.scenarios.iter().map(|s| s.name.len()).max().unwrap_or(8);
+    for sc in &r.scenarios {
+        let _ = writeln!(
+            o,
+            "   {:<width$}  {:>7} traces ({} failed), P50={} P99={}, {} avg, {:.0} spans avg",
+            sc.name,
+            thousands(sc.started),
+            thousands(sc.failed),
+            ms(sc.latency.p50_ms),
+            ms(sc.latency.p99_ms),
+            bytes(sc.avg_payload_bytes),
+            sc.avg_spans
+        );
+    }
+
+    let g = &r.generator;
+    let _ = writeln!(o, "\nGenerator:");
+    let _ = writeln!(
+        o,
+        "   Start lag {}; late starts {} (> 10 ms), missed starts {}",
+        percentiles(&r.start_lag),
+        thousands(t.late),
+        thousands(t.missed)
+    );
+    let _ = writeln!(
+        o,
+        "   CPU {:.1}s ({:.0}% of one core), peak RSS {}",
+        g.cpu_s,
+        g.cpu_percent,
+        bytes(g.peak_rss_bytes as f64)
+    );
+
+    if !r.thresholds.is_empty() {
+        let _ = writeln!(o, "\nThresholds:");
+        for th in &r.thresholds {
+            let verdict = if th.passed { "pass" } else { "FAIL" };
+            let value = th.value.map_or("not measured".to_owned(), |v| format!("{v}"));
+            let _ = writeln!(o, "   {verdict}  {} (value {value})", th.expression);
+        }
+    }
+    if !r.notes.is_empty() {
+        let _ = writeln!(o, "\nNotes:");
+        for note in &r.notes {
+            let _ = writeln!(o, "   - {note}");
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(100), "100");
+        assert_eq!(bytes(747_000.0), "747 KB");
+        assert_eq!(bytes(11_200_000_000.0), "11.2 GB");
+        assert_eq!(ms(0.5), "0.50 ms");
+    }
+
+    #[test]
+    fn summary_shows_what_the_reference_shows() {
+        let mut r = Report::default();
+        r.traces.started = 15000;
+        r.scenario_latency = Percentiles { count: 1, p50_ms: 45.0, ..Percentiles::default() };
+        r.scenarios.push(scenario_runtime::engine::report::ScenarioReport {
+            name: "simple_query".into(),
+            ..Default::default()
+        });
+        let text = summary(&r);
+        for needle in ["Duration", "15,000 started", "Success rate", "Throughput", "P50 45.0 ms"] {
+            assert!(text.contains(needle), "missing {needle}:\n{text}");
+        }
+        assert!(text.contains("Avg per trace") && text.contains("simple_query"));
+    }
+}

@@ -1,0 +1,194 @@
+//! `--threshold 'export_p99_ms<500'`: pass/fail rules on report metrics.
+//!
+//! A rule is `METRIC OP NUMBER` with `OP` one of `<`, `<=`, `>`, `>=`, `==`. Metrics are flat
+//! names for values of the report ([`METRICS`], documented in `docs/report-schema.md`). Rules are
+//! evaluated on the final report (and, with `--abort-on-fail`, every second during the run);
+//! any failing rule makes `scaletest run` exit with code 3.
+
+use scenario_runtime::engine::report::{Report, ThresholdResult};
+
+/// A metric: its name (its meaning is documented in `docs/report-schema.md`) and how to read it off a report (`None`: not measured in
+/// this run, e.g. delivery figures against an external endpoint).
+pub struct Metric {
+    pub name: &'static str,
+    pub read: fn(&Report) -> Option<f64>,
+}
+
+fn ratio(part: u64, whole: u64) -> f64 {
+    if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
+}
+
+fn status_class(r: &Report, class: u16) -> f64 {
+    r.requests
+        .by_status
+        .iter()
+        .filter(|(code, _)| code.parse::<u16>().is_ok_and(|c| c / 100 == class))
+        .map(|(_, n)| *n as f64)
+        .sum()
+}
+
+/// Every metric a threshold may name.
+pub const METRICS: &[Metric] = &[
+    Metric { name: "duration_s", read: |r| Some(r.duration_s) },
+    Metric { name: "traces_started", read: |r| Some(r.traces.started as f64) },
+    Metric { name: "traces_completed", read: |r| Some(r.traces.completed as f64) },
+    Metric { name: "traces_failed", read: |r| Some(r.traces.failed as f64) },
+    Metric { name: "traces_late", read: |r| Some(r.traces.late as f64) },
+    Metric { name: "traces_missed", read: |r| Some(r.traces.missed as f64) },
+    Metric { name: "success_rate", read: |r| Some(r.traces.success_rate) },
+    Metric {
+        name: "late_rate",
+        read: |r| Some(ratio(r.traces.late + r.traces.missed, r.traces.started + r.traces.missed)),
+    },
+    Metric { name: "traces_per_s", read: |r| Some(r.throughput.traces_per_s) },
+    Metric { name: "spans_per_s", read: |r| Some(r.throughput.spans_per_s) },
+    Metric { name: "wire_mb_per_s", read: |r| Some(r.throughput.wire_mb_per_s) },
+    Metric { name: "scenario_p50_ms", read: |r| Some(r.scenario_latency.p50_ms) },
+    Metric { name: "scenario_p95_ms", read: |r| Some(r.scenario_latency.p95_ms) },
+    Metric { name: "scenario_p99_ms", read: |r| Some(r.scenario_latency.p99_ms) },
+    Metric { name: "scenario_max_ms", read: |r| Some(r.scenario_latency.max_ms) },
+    Metric { name: "export_p50_ms", read: |r| Some(r.export_latency.p50_ms) },
+    Metric { name: "export_p95_ms", read: |r| Some(r.export_latency.p95_ms) },
+    Metric { name: "export_p99_ms", read: |r| Some(r.export_latency.p99_ms) },
+    Metric { name: "export_max_ms", read: |r| Some(r.export_latency.max_ms) },
+    Metric { name: "start_lag_p99_ms", read: |r| Some(r.start_lag.p99_ms) },
+    Metric { name: "spans_created", read: |r| Some(r.spans.created as f64) },
+    Metric { name: "spans_exported", read: |r| Some(r.spans.exported as f64) },
+    Metric { name: "spans_dropped", read: |r| Some(r.spans.dropped as f64) },
+    Metric { name: "drop_rate", read: |r| Some(ratio(r.spans.dropped, r.spans.created)) },
+    Metric { name: "requests_total", read: |r| Some(r.requests.total as f64) },
+    Metric { name: "requests_failed", read: |r| Some(r.requests.failed as f64) },
+    Metric { name: "error_rate", read: |r| Some(r.requests.error_rate) },
+    Metric { name: "requests_4xx", read: |r| Some(status_class(r, 4)) },
+    Metric { name: "requests_5xx", read: |r| Some(status_class(r, 5)) },
+    Metric { name: "requests_timeout", read: |r| Some(r.requests.timeout as f64) },
+    Metric { name: "bytes_wire", read: |r| Some(r.bytes.wire as f64) },
+    Metric {
+        name: "delivery_missing_spans",
+        read: |r| r.delivery.as_ref().map(|d| d.spans_sent.saturating_sub(d.spans_received) as f64),
+    },
+    Metric { name: "orphan_spans", read: |r| r.delivery.as_ref().map(|d| d.orphan_spans as f64) },
+    Metric { name: "cpu_percent", read: |r| Some(r.generator.cpu_percent) },
+    Metric { name: "peak_rss_mb", read: |r| Some(r.generator.peak_rss_bytes as f64 / 1e6) },
+];
+
+/// A comparison operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+}
+
+impl Op {
+    fn holds(self, value: f64, limit: f64) -> bool {
+        match self {
+            Op::Lt => value < limit,
+            Op::Le => value <= limit,
+            Op::Gt => value > limit,
+            Op::Ge => value >= limit,
+            Op::Eq => (value - limit).abs() <= f64::EPSILON * limit.abs().max(1.0),
+        }
+    }
+}
+
+/// One parsed rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Threshold {
+    pub expression: String,
+    pub metric: &'static str,
+    pub op: Op,
+    pub limit: f64,
+}
+
+impl Threshold {
+    /// Parses `METRIC OP NUMBER`; the error names the bad part and lists what is expected.
+    pub fn parse(text: &str) -> Result<Threshold, String> {
+        let expression = text.trim().to_owned();
+        // The first comparison character starts the operator; a following `=` extends it.
+        let found = expression.find(['<', '>', '=']).and_then(|at| {
+            let rest = &expression[at..];
+            let op = match (rest.as_bytes()[0], rest.as_bytes().get(1)) {
+                (b'<', Some(b'=')) => (Op::Le, 2),
+                (b'>', Some(b'=')) => (Op::Ge, 2),
+                (b'=', Some(b'=')) => (Op::Eq, 2),
+                (b'<', _) => (Op::Lt, 1),
+                (b'>', _) => (Op::Gt, 1),
+                _ => return None,
+            };
+            Some((at, op.1, op.0))
+        });
+        let Some((at, len, op)) = found else {
+            return Err(format!(
+                "invalid threshold `{expression}`: expected METRIC OP NUMBER with OP one of \
+                 < <= > >= == (e.g. `export_p99_ms<500`)"
+            ));
+        };
+        let name = expression[..at].trim();
+        let limit_text = expression[at + len..].trim();
+        let Some(metric) = METRICS.iter().find(|m| m.name == name) else {
+            return Err(format!(
+                "unknown threshold metric `{name}` in `{expression}`: expected one of {}",
+                METRICS.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
+            ));
+        };
+        let limit = match limit_text.parse::<f64>() {
+            Ok(v) if v.is_finite() => v,
+            _ => {
+                return Err(format!(
+                    "invalid threshold limit `{limit_text}` in `{expression}`: expected a number"
+                ));
+            }
+        };
+        Ok(Threshold { expression, metric: metric.name, op, limit })
+    }
+
+    /// Evaluates the rule on `report`. A metric not measured in this run fails the rule.
+    pub fn evaluate(&self, report: &Report) -> ThresholdResult {
+        let value = METRICS.iter().find(|m| m.name == self.metric).and_then(|m| (m.read)(report));
+        ThresholdResult {
+            expression: self.expression.clone(),
+            metric: self.metric.to_owned(),
+            value,
+            passed: value.is_some_and(|v| self.op.holds(v, self.limit)),
+        }
+    }
+}
+
+/// Evaluates every rule.
+pub fn evaluate_all(thresholds: &[Threshold], report: &Report) -> Vec<ThresholdResult> {
+    thresholds.iter().map(|t| t.evaluate(report)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_evaluates() {
+        let mut report = Report::default();
+        report.export_latency.p99_ms = 120.0;
+        report.requests.error_rate = 0.02;
+        let t = Threshold::parse("export_p99_ms < 500").unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(t.evaluate(&report).passed);
+        let t = Threshold::parse("error_rate<=0.01").unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(t.op, Op::Le);
+        let result = t.evaluate(&report);
+        assert!(!result.passed && result.value.is_some_and(|v| (v - 0.02).abs() < 1e-12));
+        let t = Threshold::parse("traces_started>=0").unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(t.op, Op::Ge);
+        // Delivery is not measured against an external endpoint: the rule fails.
+        let t = Threshold::parse("orphan_spans==0").unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(!t.evaluate(&report).passed);
+    }
+
+    #[test]
+    fn names_what_is_wrong() {
+        let err = Threshold::parse("p99<5").unwrap_err();
+        assert!(err.contains("`p99`") && err.contains("export_p99_ms"), "{err}");
+        assert!(Threshold::parse("error_rate<abc").unwrap_err().contains("`abc`"));
+        assert!(Threshold::parse("error_rate").unwrap_err().contains("OP"));
+    }
+}

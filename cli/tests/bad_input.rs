@@ -1,0 +1,201 @@
+//! Every invalid value gets one message naming it and what is expected, exit code 2, no panic,
+//! and no secret in the output.
+
+mod common;
+
+use common::{run, run_env, text};
+
+/// Runs `scaletest run ARGS` and checks the bad-input contract; returns the output text.
+fn rejects(args: &[&str], env: &[(&str, &str)], names: &str) -> String {
+    // A short synthetic run by default, through the environment so that flags still win.
+    let mut all_env = vec![("SCALE_TEST_CLOCK", "synthetic"), ("SCALE_TEST_DURATION", "1s")];
+    all_env.extend_from_slice(env);
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    let output = run_env(&all, &all_env);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(2), "args {args:?} env {env:?}:\n{out}");
+    assert!(out.contains(names), "message does not name `{names}`:\n{out}");
+    assert!(!out.contains("panicked"), "{out}");
+    assert!(out.lines().filter(|l| l.starts_with("error")).count() <= 1, "{out}");
+    out
+}
+
+#[test]
+fn zero_rate() {
+    let out = rejects(&["--rate", "0"], &[], "`0`");
+    assert!(out.contains("traces/s"), "{out}");
+}
+
+#[test]
+fn negative_rate() {
+    rejects(&["--rate", "-5"], &[], "`-5`");
+}
+
+#[test]
+fn rate_from_the_environment() {
+    rejects(&[], &[("SCALE_TEST_RATE_LIMIT", "fast")], "`fast`");
+}
+
+#[test]
+fn unknown_scenario_lists_known_ones() {
+    let out = rejects(&["--scenario", "no_such_thing"], &[], "`no_such_thing`");
+    assert!(out.contains("simple_query") && out.contains("delegated_booking"), "{out}");
+}
+
+#[test]
+fn unknown_platform() {
+    let out = rejects(&["--platform", "splunkish"], &[], "`splunkish`");
+    assert!(out.contains("langfuse"), "{out}");
+}
+
+#[test]
+fn mix_that_does_not_parse() {
+    rejects(&["--mix", "simple_query:0.5"], &[], "`simple_query:0.5`");
+}
+
+#[test]
+fn mix_that_sums_to_zero() {
+    let out = rejects(&["--mix", "simple_query=0,delegated_booking=0"], &[], "sum to 0");
+    assert!(out.contains("simple_query=0"), "{out}");
+}
+
+#[test]
+fn mix_with_a_bad_weight() {
+    rejects(&["--mix", "simple_query=lots"], &[], "`lots`");
+}
+
+#[test]
+fn bad_url() {
+    rejects(&["--endpoint", "localhost:4318"], &[], "`localhost:4318`");
+}
+
+#[test]
+fn bad_url_from_the_environment() {
+    rejects(&[], &[("OTEL_EXPORTER_OTLP_ENDPOINT", "htp:/oops")], "`htp:/oops`");
+}
+
+#[test]
+fn bad_header_syntax_does_not_echo_a_secret() {
+    let out = rejects(&["--header", "Bearer sk-live-0123456789abcdef0123"], &[], "header");
+    assert!(!out.contains("sk-live-0123456789abcdef0123"), "{out}");
+}
+
+#[test]
+fn bad_header_name() {
+    rejects(&["--header", "x api key=1"], &[], "`x api key`");
+}
+
+#[test]
+fn bad_otlp_headers_list() {
+    let out = rejects(&[], &[("OTEL_EXPORTER_OTLP_HEADERS", "authorization")], "key=value");
+    assert!(out.contains("OTEL_EXPORTER_OTLP_HEADERS"), "{out}");
+}
+
+#[test]
+fn missing_platform_credentials_name_the_variable() {
+    let out = rejects(&["--platform", "langfuse"], &[], "LANGFUSE_");
+    assert!(out.contains("langfuse"), "{out}");
+}
+
+#[test]
+fn unparsable_duration() {
+    let out = rejects(&["--duration", "ten minutes"], &[], "`ten minutes`");
+    assert!(out.contains("10s"), "{out}");
+}
+
+#[test]
+fn unparsable_duration_from_the_environment() {
+    // The flag given by `rejects` wins over the environment, so run without it.
+    let output = run_env(&["run"], &[("SCALE_TEST_DURATION", "5 parsecs")]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("`5 parsecs`"));
+}
+
+#[test]
+fn bad_stages() {
+    rejects(&["--stages", "30s=100"], &[], "`30s=100`");
+}
+
+#[test]
+fn bad_clock_protocol_compression() {
+    rejects(&["--clock", "lunar"], &[], "`lunar`");
+    rejects(&["--protocol", "thrift"], &[], "`thrift`");
+    rejects(&["--compression", "brotli"], &[], "`brotli`");
+}
+
+#[test]
+fn bad_count_and_concurrency() {
+    rejects(&["--count", "0"], &[], "`0`");
+    rejects(&["--concurrency", "-2"], &[], "`-2`");
+}
+
+#[test]
+fn unknown_threshold_metric_lists_known_ones() {
+    let out = rejects(&["--threshold", "p99<500"], &[], "`p99`");
+    assert!(out.contains("export_p99_ms") && out.contains("error_rate"), "{out}");
+}
+
+#[test]
+fn secrets_never_reach_the_output() {
+    // A valid run with a key in the headers: the key must not be printed or reported.
+    let dir = common::temp_dir();
+    let json = dir.join("r.json");
+    let json_arg = json.to_string_lossy().into_owned();
+    let mut cmd = common::command(
+        &dir,
+        &[
+            "run",
+            "--clock",
+            "synthetic",
+            "--duration",
+            "1s",
+            "--rate",
+            "5",
+            "--scenario",
+            "simple_query",
+            "--header",
+            "x-api-key: sk-topsecret-42",
+            "--json",
+            &json_arg,
+        ],
+    );
+    cmd.env("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20sk-othersecret-7");
+    let output = cmd.output().expect("run");
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    let report = std::fs::read_to_string(&json).unwrap_or_default();
+    for secret in ["sk-topsecret-42", "sk-othersecret-7"] {
+        assert!(!out.contains(secret) && !report.contains(secret), "{secret} leaked");
+    }
+    assert!(report.contains("x-api-key"), "header names are reported");
+    let help =
+        text(&run_env(&["run", "--help"], &[("OTEL_EXPORTER_OTLP_HEADERS", "a=sk-inhelp-1")]));
+    assert!(!help.contains("sk-inhelp-1"), "--help shows a header value");
+    assert!(help.contains("SCALE_TEST_RATE_LIMIT") && help.contains("OTEL_EXPORTER_OTLP_ENDPOINT"));
+}
+
+#[test]
+fn env_file_is_read_and_loses_to_the_environment() {
+    let dir = common::temp_dir();
+    std::fs::write(dir.join(".env"), "SCALE_TEST_RATE_LIMIT=-1\n").expect("write .env");
+    let output = common::command(&dir, &["run", "--duration", "1s"]).output().expect("run");
+    assert_eq!(output.status.code(), Some(2), "the .env value was not read");
+    assert!(text(&output).contains("`-1`"));
+    let output = common::command(
+        &dir,
+        &["run", "--duration", "1s", "--clock", "synthetic", "--scenario", "simple_query"],
+    )
+    .env("SCALE_TEST_RATE_LIMIT", "5")
+    .output()
+    .expect("run");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "the environment must win over .env: {}",
+        text(&output)
+    );
+    let missing = run(&["run", "--env-file", "/nonexistent/scaletest.env"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing).contains("/nonexistent/scaletest.env"));
+}

@@ -1,0 +1,103 @@
+//! Runs the real `scaletest` binary in a clean environment and an empty working directory (so a
+//! developer's own `.env` or `OTEL_*` variables never leak into a test).
+
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_scaletest");
+
+/// A fresh empty directory under the system temp dir.
+pub fn temp_dir() -> PathBuf {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "scaletest-e2e-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir
+}
+
+/// `scaletest` with `args`, no inherited environment but `PATH`, in `dir`.
+pub fn command(dir: &PathBuf, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).current_dir(dir).env_clear();
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
+    }
+    cmd
+}
+
+/// Runs to completion.
+pub fn run(args: &[&str]) -> Output {
+    let dir = temp_dir();
+    command(&dir, args).output().expect("run scaletest")
+}
+
+/// Runs with extra environment variables.
+pub fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let dir = temp_dir();
+    let mut cmd = command(&dir, args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run scaletest")
+}
+
+/// Runs `scaletest run ARGS --json FILE` and returns the output and the parsed report.
+pub fn run_json(args: &[&str]) -> (Output, serde_json::Value) {
+    let dir = temp_dir();
+    let json = dir.join("report.json");
+    let mut all: Vec<&str> = vec!["run"];
+    all.extend_from_slice(args);
+    let json_arg = json.to_string_lossy().into_owned();
+    all.extend_from_slice(&["--json", &json_arg]);
+    let output = command(&dir, &all).output().expect("run scaletest");
+    let text = std::fs::read_to_string(&json).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}); exit {:?}\nstdout:\n{}\nstderr:\n{}",
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let report = serde_json::from_str(&text).expect("report is JSON");
+    (output, report)
+}
+
+/// Spawns with piped output.
+pub fn spawn(dir: &PathBuf, args: &[&str]) -> Child {
+    command(dir, args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn scaletest")
+}
+
+pub fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// A u64 at a JSON pointer.
+pub fn u(report: &serde_json::Value, pointer: &str) -> u64 {
+    report
+        .pointer(pointer)
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or_else(|| panic!("{pointer} is not an unsigned integer in {report:#}"))
+}
+
+/// An f64 at a JSON pointer.
+pub fn f(report: &serde_json::Value, pointer: &str) -> f64 {
+    report
+        .pointer(pointer)
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or_else(|| panic!("{pointer} is not a number in {report:#}"))
+}

@@ -1,0 +1,178 @@
+//! `scaletest run` end to end against the embedded sink: the books balance, rates are accurate,
+//! Ctrl-C leaves a partial report, the console platform prints a trace.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{f, run, run_json, spawn, temp_dir, text, u};
+
+/// Every count in the report adds up.
+fn assert_books(report: &serde_json::Value) {
+    let created = u(report, "/spans/created");
+    let exported = u(report, "/spans/exported");
+    let dropped = u(report, "/spans/dropped");
+    assert!(created > 0, "no spans created");
+    assert_eq!(created, exported + dropped, "spans created != exported + dropped");
+    assert_eq!(u(report, "/spans/pending"), 0);
+    assert_eq!(
+        dropped,
+        u(report, "/spans/queue_full")
+            + u(report, "/spans/rejected")
+            + u(report, "/spans/failed")
+            + u(report, "/spans/unfinished")
+    );
+    assert_eq!(
+        u(report, "/traces/started"),
+        u(report, "/traces/completed")
+            + u(report, "/traces/failed")
+            + u(report, "/traces/unfinished")
+    );
+    // Delivery: what the exporter saw acknowledged is what the sink received.
+    assert_eq!(u(report, "/delivery/spans_sent"), exported);
+    assert_eq!(u(report, "/delivery/spans_received"), exported);
+    assert_eq!(u(report, "/delivery/orphan_spans"), 0);
+    assert_eq!(report.pointer("/delivery/verified"), Some(&serde_json::Value::Bool(true)));
+    let per_scenario: u64 = report["scenarios"]
+        .as_array()
+        .map(|a| a.iter().map(|s| u(s, "/started")).sum())
+        .unwrap_or(0);
+    assert_eq!(per_scenario, u(report, "/traces/started"));
+}
+
+#[test]
+fn default_mix_books_balance_with_the_synthetic_clock() {
+    let (output, report) =
+        run_json(&["--duration", "2s", "--rate", "40", "--clock", "synthetic", "--seed", "1"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_books(&report);
+    assert_eq!(u(&report, "/traces/started") + u(&report, "/traces/missed"), 80);
+    let scenarios = report["scenarios"].as_array().map_or(0, Vec::len);
+    assert_eq!(scenarios, 4, "the default mix has the four reference scenarios");
+    let out = String::from_utf8_lossy(&output.stdout);
+    for needle in ["Success rate", "Throughput", "P50", "Avg per trace", "Delivery", "verified"] {
+        assert!(out.contains(needle), "summary lacks {needle}:\n{out}");
+    }
+}
+
+#[test]
+fn real_clock_and_compressions_balance() {
+    for compression in ["zstd", "none"] {
+        let (output, report) = run_json(&[
+            "--duration",
+            "1s",
+            "--rate",
+            "20",
+            "--scenario",
+            "simple_query",
+            "--compression",
+            compression,
+            "--drain-timeout",
+            "20s",
+        ]);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+        assert_books(&report);
+        assert!(f(&report, "/scenario_latency/p50_ms") > 1.0);
+    }
+}
+
+#[test]
+fn rate_is_accurate() {
+    // 200 traces/s for 3 s: 600 intended starts. Statistical, not timed to the millisecond.
+    let (output, report) = run_json(&[
+        "--duration",
+        "3s",
+        "--rate",
+        "200",
+        "--clock",
+        "synthetic",
+        "--scenario",
+        "simple_query",
+        "--compression",
+        "none",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let started = u(&report, "/traces/started");
+    assert_eq!(started + u(&report, "/traces/missed"), 600);
+    assert!((570..=600).contains(&started), "started {started} of 600");
+    let rate = f(&report, "/throughput/traces_per_s");
+    assert!(rate > 185.0 && rate < 210.0, "achieved {rate} traces/s");
+}
+
+#[test]
+fn closed_model_with_count() {
+    let (output, report) = run_json(&[
+        "--concurrency",
+        "3",
+        "--count",
+        "30",
+        "--clock",
+        "synthetic",
+        "--scenario",
+        "simple_query",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(report.pointer("/config/model").and_then(|v| v.as_str()), Some("closed"));
+    assert_eq!(u(&report, "/traces/started"), 30);
+    assert_books(&report);
+}
+
+#[test]
+fn ctrl_c_writes_a_partial_report() {
+    let dir = temp_dir();
+    let json = dir.join("partial.json");
+    let json_arg = json.to_string_lossy().into_owned();
+    let child = spawn(
+        &dir,
+        &[
+            "run",
+            "--duration",
+            "60s",
+            "--rate",
+            "20",
+            "--clock",
+            "synthetic",
+            "--scenario",
+            "simple_query",
+            "--json",
+            &json_arg,
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    let began = Instant::now();
+    let output = child.wait_with_output().expect("wait");
+    assert!(began.elapsed() < Duration::from_secs(15), "did not stop promptly");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("partial report written"))
+            .expect("JSON");
+    assert_eq!(report["status"], "interrupted");
+    let started = u(&report, "/traces/started");
+    assert!(started > 5 && started < 200, "started {started}");
+    assert_books(&report);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("partial report"));
+}
+
+#[test]
+fn console_platform_prints_a_trace_without_network() {
+    let output = run(&[
+        "run",
+        "--platform",
+        "console",
+        "--scenario",
+        "simple_query",
+        "--count",
+        "1",
+        "--seed",
+        "3",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(out.contains("invoke_agent"), "{out}");
+    assert!(out.contains("chat"), "{out}");
+}
