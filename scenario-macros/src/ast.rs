@@ -341,43 +341,63 @@ fn parse_scenario(input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<ScenarioAst>
     Ok(ScenarioAst { first_span, header, steps })
 }
 
+/// The header keys, recognised as keywords.
+#[derive(Clone, Copy)]
+enum HeaderKey {
+    Name,
+    Description,
+    Agent,
+    Model,
+    Provider,
+    Expect,
+}
+
+impl HeaderKey {
+    fn peek(input: ParseStream<'_>) -> Option<Self> {
+        if input.peek(kw::name) {
+            Some(HeaderKey::Name)
+        } else if input.peek(kw::description) {
+            Some(HeaderKey::Description)
+        } else if input.peek(kw::agent) {
+            Some(HeaderKey::Agent)
+        } else if input.peek(kw::model) {
+            Some(HeaderKey::Model)
+        } else if input.peek(kw::provider) {
+            Some(HeaderKey::Provider)
+        } else if input.peek(kw::expect) {
+            Some(HeaderKey::Expect)
+        } else {
+            None
+        }
+    }
+}
+
 fn parse_header(input: ParseStream<'_>) -> syn::Result<Header> {
-    let known = input.peek(kw::name)
-        || input.peek(kw::description)
-        || input.peek(kw::agent)
-        || input.peek(kw::model)
-        || input.peek(kw::provider)
-        || input.peek(kw::expect);
-    let is_name = input.peek(kw::name);
-    let is_description = input.peek(kw::description);
-    let is_agent = input.peek(kw::agent);
-    let is_model = input.peek(kw::model);
-    let is_provider = input.peek(kw::provider);
+    let known = HeaderKey::peek(input);
     let key = input.call(Ident::parse_any)?;
-    if !known {
+    let Some(known) = known else {
         return Err(syn::Error::new(
             key.span(),
             format!("unknown header key `{key}`: expected one of {HEADER_KEYS}"),
         ));
-    }
+    };
     input.parse::<Token![:]>()?;
-    let value = if is_name {
-        HeaderValue::Name(input.parse().map_err(|e| {
+    let value = match known {
+        HeaderKey::Name => HeaderValue::Name(input.parse().map_err(|e| {
             syn::Error::new(
                 e.span(),
                 "expected the scenario's name as an identifier, like `name: simple_query`",
             )
-        })?)
-    } else if is_description {
-        HeaderValue::Description(input.parse()?)
-    } else if is_agent {
-        HeaderValue::Agent(parse_name_lit(input)?)
-    } else if is_model {
-        HeaderValue::Model(input.parse()?)
-    } else if is_provider {
-        HeaderValue::Provider(parse_name_lit(input)?)
-    } else {
-        HeaderValue::Expect(parse_expectations(input)?)
+        })?),
+        HeaderKey::Description => HeaderValue::Description(input.parse().map_err(|e| {
+            syn::Error::new(e.span(), "expected a string, like `description: \"Book a hotel\"`")
+        })?),
+        HeaderKey::Agent => HeaderValue::Agent(parse_name_lit(input)?),
+        HeaderKey::Model => HeaderValue::Model(input.parse().map_err(|e| {
+            syn::Error::new(e.span(), "expected the model as a string, like `model: \"gpt-4o\"`")
+        })?),
+        HeaderKey::Provider => HeaderValue::Provider(parse_name_lit(input)?),
+        HeaderKey::Expect => HeaderValue::Expect(parse_expectations(input)?),
     };
     Ok(Header { key, value })
 }
@@ -531,6 +551,18 @@ fn parse_step(input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<Option<Step>> {
         let times = parse_number(input, "a repeat count, like `repeat 3 { .. }`")?;
         let body = parse_block(input, cx)?;
         Ok(Some(Step::Repeat(RepeatAst { times, body })))
+    } else if input.peek(Ident::peek_any) && input.peek2(Token![:]) {
+        // A header entry among the steps: report it and skip just the entry.
+        let word = input.call(Ident::parse_any)?;
+        cx.error(
+            word.span(),
+            format!("`{word}:` after the first step: header entries come before the steps"),
+        );
+        skip_until_comma(input);
+        if input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+        }
+        Ok(None)
     } else if input.peek(Ident::peek_any) {
         let word = input.call(Ident::parse_any)?;
         Err(syn::Error::new(

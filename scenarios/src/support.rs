@@ -5,7 +5,7 @@ scenario_runtime::scenario! {
     name: support_triage,
     description: "Classify a support request and route it to a billing, technical or account specialist",
     agent: support_assistant,
-    expect: { spans: 9..14, depth: 4, bytes: 32kb..160kb, tokens: 6000..17000, llm_calls: 3..4, tool_calls: 4..7 },
+    expect: { spans: 9..13, depth: 4, bytes: 35kb..150kb, tokens: 6500..16600, llm_calls: 3..4, tool_calls: 4..6 },
 
     llm(classify_request, input: 1500, output: 60, latency: 300..600ms, model: "gpt-4o-mini");
     tool(get_customer, 4kb, latency: 40..120ms);

@@ -103,3 +103,30 @@ fn recorded_depth_matches_the_declared_depth() {
         assert_eq!(deepest, meta.shape.depth, "{}: deepest recorded span", meta.name);
     }
 }
+
+#[test]
+fn route_branches_are_taken_with_their_weights() {
+    // support_triage routes 45% / 35% / 20% to three specialists (a three-way route runs as
+    // two nested choices, each with its own random draw).
+    let scenario = scenarios::find("support_triage").expect("support_triage is built in");
+    let emitter = Emitter::default();
+    let runs = 1000;
+    let mut taken = [0u32; 3];
+    for seed in 0..runs {
+        let (_, spans) = record_trace(scenario, &emitter, seed);
+        let took =
+            |agent: &str| spans.iter().any(|span| span.name == format!("invoke_agent {agent}"));
+        let branch = ["billing_specialist", "technical_specialist", "account_specialist"]
+            .iter()
+            .position(|agent| took(agent))
+            .expect("every run takes one branch");
+        taken[branch] += 1;
+    }
+    // Binomial standard deviations over 1000 runs are 13-16; allow about 4 of them.
+    for (count, expected) in taken.iter().zip([450, 350, 200]) {
+        assert!(
+            count.abs_diff(expected) <= 60,
+            "branches taken {taken:?} times, expected about [450, 350, 200]"
+        );
+    }
+}
