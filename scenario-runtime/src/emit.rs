@@ -7,6 +7,8 @@
 //!   server side never reports.
 //! - `llm` steps are `chat <model>` CLIENT spans (a call to the provider) with the prompt
 //!   (`gen_ai.input.messages`: the agent's growing history, trimmed to the step's input tokens),
+//!   the agent's system prompt apart in `gen_ai.system_instructions` (sent once, not also as a
+//!   `system` message, and counted in the input tokens),
 //!   the answer (`gen_ai.output.messages`, with a `tool_call` part per tool the step calls),
 //!   usage, finish reasons, the system instructions and the definitions of the offered tools.
 //! - `tool` steps are `execute_tool <name>` INTERNAL spans with the call's id (the same id as
@@ -53,7 +55,7 @@ const CONVERSATION_STEP: u32 = u32::MAX;
 const CONVERSATION_SALT: u64 = 0xC0DE_C0DE;
 
 /// At most this much of an agent's first request and last answer goes on its span.
-const AGENT_SUMMARY_BYTES: usize = 1_000;
+const AGENT_SUMMARY_BYTES: usize = 400;
 
 /// Default `service.name`.
 pub const DEFAULT_SERVICE_NAME: &str = "scaletest";
@@ -171,9 +173,10 @@ impl Emitter {
         } else {
             "tool_call"
         };
+        let instructions = format!(r#"[{{"type":"text","content":"{system}"}}]"#);
         let (prompt, answer) = {
             let mut conversation = lock(&agent.conversation);
-            let prompt = conversation.prompt(&system, budget, rng);
+            let prompt = conversation.prompt(budget.saturating_sub(instructions.len()), rng);
             let answer = (!failed).then(|| {
                 let out_budget = step.output_tokens as usize * BYTES_PER_TOKEN;
                 conversation.answer(out_budget, &calls, finish_reason, rng)
@@ -220,6 +223,7 @@ impl Emitter {
                 output_tokens: if failed { 0 } else { step.output_tokens },
                 temperature,
                 max_tokens,
+                system: Some(&system),
                 prompt: Some(&prompt),
                 output_text,
                 tool_calls: if failed { &[] } else { &calls },
@@ -231,10 +235,7 @@ impl Emitter {
             &mut attributes,
         );
         if self.genai_content {
-            attributes.push(Attribute::new(
-                genai::SYSTEM_INSTRUCTIONS,
-                format!(r#"[{{"type":"text","content":"{system}"}}]"#),
-            ));
+            attributes.push(Attribute::new(genai::SYSTEM_INSTRUCTIONS, instructions));
             if !calls.is_empty() {
                 attributes.push(Attribute::new(genai::TOOL_DEFINITIONS, tool_definitions(&calls)));
             }
@@ -292,6 +293,7 @@ impl Emitter {
                 output_tokens: 0,
                 temperature: 0.0,
                 max_tokens: 0,
+                system: None,
                 prompt: None,
                 output_text: None,
                 tool_calls: &[],
@@ -361,6 +363,7 @@ impl Emitter {
                 output_tokens: 0,
                 temperature: 0.0,
                 max_tokens: 0,
+                system: None,
                 prompt: None,
                 output_text: None,
                 tool_calls: &[],

@@ -14,7 +14,6 @@ use rand::rngs::SmallRng;
 
 /// Where a message's text part starts.
 const USER_PREFIX: &str = r#"{"role":"user","parts":[{"type":"text","content":""#;
-const SYSTEM_PREFIX: &str = r#"{"role":"system","parts":[{"type":"text","content":""#;
 const ASSISTANT_PREFIX: &str = r#"{"role":"assistant","parts":[{"type":"text","content":""#;
 /// Closes a message whose last part is text.
 const TEXT_SUFFIX: &str = r#""}]}"#;
@@ -23,7 +22,7 @@ const TOOL_SUFFIX: &str = "}]}";
 
 /// A prompt shorter than this is not topped up with a new user message.
 const MIN_FILLER: usize = 24;
-/// An older message is cut to fit only if at least this much room is left for it.
+/// Messages are not cut shorter than this; older ones are dropped instead.
 const MIN_PARTIAL: usize = 256;
 
 /// One message of the history, already rendered.
@@ -49,8 +48,8 @@ pub struct Prompt {
     pub json: String,
     /// Role and content range (in `json`) of each message, oldest first.
     pub messages: Vec<(&'static str, Range<usize>)>,
-    /// Bytes at the start of the prompt identical to the previous prompt's start (the system
-    /// message and the history kept whole), which a provider's prompt cache would serve.
+    /// Bytes at the start of the prompt identical to the previous prompt's start (the history
+    /// kept whole), which a provider's prompt cache would serve.
     pub cached_bytes: usize,
 }
 
@@ -107,72 +106,70 @@ impl Conversation {
         self.entries.push(entry);
     }
 
-    /// Builds the prompt of a model call with a budget of `budget` bytes: the system message,
-    /// then the newest history that fits (the message just before it cut to fit when there is
-    /// room), then a new user message filling what is left, which joins the history.
-    pub fn prompt(&mut self, system: &str, budget: usize, rng: &mut SmallRng) -> Prompt {
-        let mut json = String::with_capacity(budget + SYSTEM_PREFIX.len() + 64);
-        let mut messages = Vec::with_capacity(self.entries.len() + 3);
+    /// Builds the prompt of a model call with a budget of `budget` bytes: the history, then a
+    /// new user message filling what is left (it joins the history). The system instructions
+    /// travel apart (`gen_ai.system_instructions`) and are not part of the budget given here.
+    ///
+    /// When the history does not fit, long messages are cut first, all to the same length (as
+    /// agents truncate long tool outputs), and only when even cut messages do not fit are the
+    /// oldest dropped. A cut tool result is sent as a JSON string.
+    pub fn prompt(&mut self, budget: usize, rng: &mut SmallRng) -> Prompt {
+        let mut json = String::with_capacity(budget + 64);
+        let mut messages = Vec::with_capacity(self.entries.len() + 2);
         json.push('[');
-        json.push_str(SYSTEM_PREFIX);
-        let start = json.len();
-        json.push_str(system);
-        messages.push(("system", start..json.len()));
-        json.push_str(TEXT_SUFFIX);
+        let available = budget.saturating_sub(2);
 
-        // The newest messages that fit whole.
-        let fixed = json.len() + 1; // and the closing bracket
-        let mut first = self.entries.len();
-        let mut history = 0;
-        while first > 0 {
-            let need = 1 + self.entries[first - 1].json.len();
-            if fixed + history + need > budget {
-                break;
+        // Which messages to keep (the newest from `first`) and how long their content may be.
+        let mut first = 0;
+        let mut cap = usize::MAX;
+        if self.cost(first, usize::MAX) > available {
+            while first + 1 < self.entries.len() && self.cost(first, MIN_PARTIAL) > available {
+                first += 1;
             }
-            history += need;
-            first -= 1;
-        }
-        let mut remaining = budget.saturating_sub(fixed + history);
-        let mut cached_bytes = json.len();
-
-        // The message before them, cut to the room left.
-        if first > 0 && remaining >= MIN_PARTIAL {
-            let entry = &self.entries[first - 1];
-            let (prefix, suffix) =
-                (&entry.json[..entry.content.start], &entry.json[entry.content.end..]);
-            let quotes = if entry.json_content { 2 } else { 0 };
-            let overhead = 1 + prefix.len() + suffix.len() + quotes;
-            if remaining > overhead + MIN_FILLER {
-                let before = json.len();
-                json.push(',');
-                json.push_str(prefix);
-                let content_start = json.len();
-                if entry.json_content {
-                    json.push('"');
-                    super::push_json_escaped(&mut json, entry.content(), remaining - overhead);
-                    json.push('"');
+            let (mut low, mut high) = (MIN_PARTIAL.min(available), available);
+            while low < high {
+                let middle = low + (high - low).div_ceil(2);
+                if self.cost(first, middle) <= available {
+                    low = middle;
                 } else {
-                    let end = (entry.content.start + remaining - overhead).min(entry.content.end);
-                    json.push_str(&entry.json[entry.content.start..end]);
+                    high = middle - 1;
                 }
-                messages.push((entry.role, content_start..json.len()));
-                json.push_str(suffix);
-                remaining = remaining.saturating_sub(json.len() - before);
             }
+            cap = low;
         }
-        let whole = first;
-        for entry in &self.entries[whole..] {
-            json.push(',');
-            let offset = json.len();
-            json.push_str(&entry.json);
-            messages.push((entry.role, offset + entry.content.start..offset + entry.content.end));
+        let mut cached_bytes = if first == 0 { usize::MAX } else { 0 };
+        for entry in &self.entries[first..] {
+            let len = entry.content.len();
+            if json.len() > 1 {
+                json.push(',');
+            }
+            if len <= cap {
+                let offset = json.len();
+                json.push_str(&entry.json);
+                messages
+                    .push((entry.role, offset + entry.content.start..offset + entry.content.end));
+                continue;
+            }
+            cached_bytes = cached_bytes.min(json.len());
+            json.push_str(&entry.json[..entry.content.start]);
+            let content_start = json.len();
+            if entry.json_content {
+                json.push('"');
+                super::push_json_escaped(&mut json, entry.content(), cap);
+                json.push('"');
+            } else {
+                let end = entry.content.start + cap;
+                json.push_str(&entry.json[entry.content.start..end]);
+            }
+            messages.push((entry.role, content_start..json.len()));
+            json.push_str(&entry.json[entry.content.end..]);
         }
-        if whole == 0 {
-            cached_bytes = json.len();
-        }
+        let cached_bytes = cached_bytes.min(json.len());
 
-        // A new user turn with what is left.
-        let overhead = 1 + USER_PREFIX.len() + TEXT_SUFFIX.len();
+        // A new user turn with what is left (the whole budget on an agent's first call).
+        let used = json.len() + 1;
+        let remaining = budget.saturating_sub(used);
+        let overhead = usize::from(json.len() > 1) + USER_PREFIX.len() + TEXT_SUFFIX.len();
         if remaining >= overhead + MIN_FILLER || self.entries.is_empty() {
             let text_len = remaining.saturating_sub(overhead).max(MIN_FILLER);
             let mut entry_json = String::with_capacity(USER_PREFIX.len() + text_len + 4);
@@ -181,7 +178,9 @@ impl Conversation {
             super::push_text(&mut entry_json, rng, text_len);
             let content = content_start..entry_json.len();
             entry_json.push_str(TEXT_SUFFIX);
-            json.push(',');
+            if json.len() > 1 {
+                json.push(',');
+            }
             let offset = json.len();
             json.push_str(&entry_json);
             messages.push(("user", offset + content.start..offset + content.end));
@@ -189,6 +188,23 @@ impl Conversation {
         }
         json.push(']');
         Prompt { json, messages, cached_bytes }
+    }
+
+    /// Bytes the history from entry `first` on takes in a prompt when contents longer than
+    /// `cap` are cut to `cap` (a cut JSON content gains two quotes).
+    fn cost(&self, first: usize, cap: usize) -> usize {
+        self.entries[first.min(self.entries.len())..]
+            .iter()
+            .map(|entry| {
+                let len = entry.content.len();
+                let overhead = 1 + entry.json.len() - len;
+                if len <= cap {
+                    overhead + len
+                } else {
+                    overhead + cap + if entry.json_content { 2 } else { 0 }
+                }
+            })
+            .sum()
     }
 
     /// Builds an answer of about `budget` bytes of output JSON: text, then one `tool_call` part
@@ -276,10 +292,9 @@ mod tests {
     fn prompts_fill_their_budget_and_grow_with_the_history() {
         let mut rng = super::super::rng(3);
         let mut conversation = Conversation::default();
-        let system = super::super::text(&mut rng, 400);
         let mut previous = 0;
         for (turn, budget) in [4_000usize, 9_000, 14_000, 20_000, 30_000].into_iter().enumerate() {
-            let prompt = conversation.prompt(&system, budget, &mut rng);
+            let prompt = conversation.prompt(budget, &mut rng);
             let value = parse(&prompt.json);
             let count = value.as_array().map_or(0, Vec::len);
             assert!(count > previous, "turn {turn}: {count} messages after {previous}");
@@ -299,22 +314,41 @@ mod tests {
     }
 
     #[test]
-    fn a_small_budget_keeps_the_newest_messages_and_cuts_one_older() {
+    fn a_small_budget_cuts_long_messages_and_keeps_their_order() {
         let mut rng = super::super::rng(4);
         let mut conversation = Conversation::default();
-        conversation.prompt("You help.", 2_000, &mut rng);
+        conversation.prompt(2_000, &mut rng);
         let big = super::super::tool_result(super::super::ToolKind::Hotels, &mut rng, 20_000);
         conversation.push_tool_result("call_1", &big);
-        let prompt = conversation.prompt("You help.", 6_000, &mut rng);
+        let prompt = conversation.prompt(6_000, &mut rng);
         let value = parse(&prompt.json);
-        assert!(prompt.json.len() <= 6_000);
-        // system, then the tool result cut (as a string) to the room left
+        assert!(prompt.json.len() <= 6_000 && prompt.json.len() + 100 >= 6_000);
+        // the user's request, the tool result cut (as a string)
         assert_eq!(value.as_array().map(Vec::len), Some(2), "{}", prompt.json);
-        assert!(prompt.json.len() + 100 >= 6_000);
+        assert_eq!(value[0]["role"], "user");
         assert_eq!(value[1]["role"], "tool");
         assert!(value[1]["parts"][0]["response"].is_string());
         for (index, (role, _)) in prompt.messages.iter().enumerate() {
             assert_eq!(value[index]["role"], *role);
         }
+    }
+
+    #[test]
+    fn a_tiny_budget_drops_the_oldest_messages() {
+        let mut rng = super::super::rng(5);
+        let mut conversation = Conversation::default();
+        conversation.prompt(2_000, &mut rng);
+        for i in 0..20 {
+            conversation.push_tool_result(&format!("call_{i}"), r#"{"ok":true}"#);
+        }
+        let prompt = conversation.prompt(1_000, &mut rng);
+        let value = parse(&prompt.json);
+        assert!(prompt.json.len() <= 1_000, "{}", prompt.json.len());
+        let messages = value.as_array().map_or(0, Vec::len);
+        assert!(messages > 1 && messages < 21, "{messages}");
+        let tools: Vec<&serde_json::Value> =
+            value.as_array().into_iter().flatten().filter(|m| m["role"] == "tool").collect();
+        assert!(tools.len() < 20);
+        assert_eq!(tools.last().map(|m| &m["parts"][0]["id"]), Some(&"call_19".into()));
     }
 }

@@ -46,7 +46,8 @@ pub const RECORDS_PER_KIND: usize = 3000;
 /// About how many bytes of text a token stands for.
 pub const BYTES_PER_TOKEN: usize = crate::shape::BYTES_PER_TOKEN as usize;
 
-pub(crate) fn rng(seed: u64) -> SmallRng {
+/// A fast deterministic random source seeded with `seed`, as the content functions take.
+pub fn rng(seed: u64) -> SmallRng {
     SmallRng::seed_from_u64(seed)
 }
 
@@ -233,7 +234,7 @@ mod tests {
         for len in [0, 1, 2, 17, 4000, 3 << 20, 5 << 20] {
             let t = text(&mut rng, len);
             assert_eq!(t.len(), len);
-            assert!(!t.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20 || b > 0x7e));
+            assert!(!t.bytes().any(|b| b == b'"' || b == b'\\' || !(0x20..=0x7e).contains(&b)));
         }
     }
 

@@ -274,8 +274,9 @@ fn record(kind: ToolKind, i: usize, rng: &mut SmallRng, text: &TextPool) -> Stri
             let (code, _) = any(rng, AIRPORTS);
             let _ = write!(
                 out,
-                r#"{{"offer_id":"car_{:06x}","vendor":"{}","model":"{model}","class":"{class}","pickup":{{"location":"{code}","time":"{}T{:02}:00:00"}},"dropoff":{{"location":"{code}","time":"{}T{:02}:00:00"}},"daily_rate":{},"mileage":"{}","transmission":"{}","seats":{},"insurance":"{}","conditions":"{}"}}"#,
+                r#"{{"offer_id":"car_{:06x}","confirmation":"{}","vendor":"{}","model":"{model}","class":"{class}","pickup":{{"location":"{code}","time":"{}T{:02}:00:00"}},"dropoff":{{"location":"{code}","time":"{}T{:02}:00:00"}},"daily_rate":{},"mileage":"{}","transmission":"{}","seats":{},"insurance":"{}","conditions":"{}"}}"#,
                 rng.random::<u32>() & 0xFF_FFFF,
+                super::id("", rng.random(), 10),
                 any(rng, CAR_VENDORS),
                 date(rng),
                 rng.random_range(6..22u32),

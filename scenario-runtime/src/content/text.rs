@@ -83,7 +83,7 @@ impl Writer {
     /// A word from `list`, favouring its first entries the way real word frequencies do.
     fn word(&mut self, list: &[&'static str]) -> &'static str {
         let u: f64 = self.rng.random();
-        list[((u * u * list.len() as f64) as usize).min(list.len() - 1)]
+        list[((u * u * u * list.len() as f64) as usize).min(list.len() - 1)]
     }
 
     fn any<T: Copy>(&mut self, list: &[T]) -> T {

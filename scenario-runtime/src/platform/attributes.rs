@@ -43,6 +43,8 @@ pub struct SpanFacts<'a> {
     pub output_tokens: u32,
     pub temperature: f64,
     pub max_tokens: u32,
+    /// The system prompt of a chat span.
+    pub system: Option<&'a str>,
     /// The prompt of a chat span.
     pub prompt: Option<&'a Prompt>,
     /// The answer text of a chat span.
@@ -137,12 +139,16 @@ fn openinference(facts: &SpanFacts<'_>, out: &mut Vec<Attribute>) {
                 "llm.token_count.total",
                 i64::from(facts.input_tokens) + i64::from(facts.output_tokens),
             ));
+            let system = facts.system.map(|text| ("system", text));
+            let history = facts.prompt.into_iter().flat_map(|prompt| {
+                prompt.messages.iter().enumerate().map(|(i, (role, _))| (*role, prompt.content(i)))
+            });
+            for (i, (role, content)) in system.into_iter().chain(history).enumerate() {
+                let prefix = format!("llm.input_messages.{i}.message");
+                out.push(Attribute::new(key(format!("{prefix}.role")), role));
+                out.push(Attribute::new(key(format!("{prefix}.content")), content));
+            }
             if let Some(prompt) = facts.prompt {
-                for (i, (role, _)) in prompt.messages.iter().enumerate() {
-                    let prefix = format!("llm.input_messages.{i}.message");
-                    out.push(Attribute::new(key(format!("{prefix}.role")), *role));
-                    out.push(Attribute::new(key(format!("{prefix}.content")), prompt.content(i)));
-                }
                 let last = prompt.messages.len().saturating_sub(1);
                 out.push(Attribute::new("input.value", prompt.content(last)));
                 out.push(Attribute::new("input.mime_type", "text/plain"));

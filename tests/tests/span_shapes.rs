@@ -1,0 +1,259 @@
+//! Span-shape snapshots and structural checks of every built-in scenario under the main
+//! platform profiles.
+//!
+//! The snapshot of a scenario under a profile lists its spans as a tree (name, kind, parent,
+//! status) with each attribute's key, value type and size; ids and timestamps are left out, and
+//! content is deterministic per seed, so a snapshot changes only when the trace's shape does.
+//! Review changes with `cargo insta review` (or `INSTA_UPDATE=always` then `git diff`).
+
+use std::collections::{HashMap, HashSet};
+
+use scenario_runtime::genai;
+use scenario_runtime::platform::{PlatformId, PlatformSettings, Profile};
+use scenario_runtime::span::{SpanKind, SpanRecord, Status, Value};
+use scenario_runtime::{AnyScenario, Emitter, record_trace};
+
+const PROFILES: [PlatformId; 5] = [
+    PlatformId::Otlp,
+    PlatformId::Braintrust,
+    PlatformId::Langsmith,
+    PlatformId::Langfuse,
+    PlatformId::Phoenix,
+];
+
+/// Seeds each structural check runs over.
+const SEEDS: u64 = 40;
+
+fn profile(id: PlatformId) -> Profile {
+    let settings = PlatformSettings {
+        api_key: Some("test-key".into()),
+        secret_key: Some("test-secret".into()),
+        experiment_id: Some("1".into()),
+        workspace: Some("workspace".into()),
+        entity: Some("entity".into()),
+        ..PlatformSettings::default()
+    };
+    match id.profile(&settings) {
+        Ok(profile) => profile,
+        Err(error) => panic!("{id}: {error}"),
+    }
+}
+
+/// Deprecated GenAI keys a profile is documented to dual-emit.
+fn allowed_deprecated(id: PlatformId) -> &'static [&'static str] {
+    match id {
+        PlatformId::Langsmith => &[genai::deprecated::SYSTEM],
+        _ => &[],
+    }
+}
+
+/// Span indices in tree order (pre-order, children by start time then emission order), with
+/// each span's depth and its parent's position in that order.
+fn tree_order(spans: &[SpanRecord]) -> Vec<(usize, usize, Option<usize>)> {
+    let mut children: HashMap<Option<[u8; 8]>, Vec<usize>> = HashMap::new();
+    for (i, span) in spans.iter().enumerate() {
+        children.entry(span.parent_span_id).or_default().push(i);
+    }
+    for list in children.values_mut() {
+        list.sort_by_key(|&i| (spans[i].start_unix_nanos, i));
+    }
+    let mut order = Vec::new();
+    let mut stack: Vec<(usize, usize, Option<usize>)> =
+        children.get(&None).into_iter().flatten().rev().map(|&i| (i, 0, None)).collect();
+    while let Some((index, depth, parent)) = stack.pop() {
+        let position = order.len();
+        order.push((index, depth, parent));
+        if let Some(kids) = children.get(&Some(spans[index].span_id)) {
+            for &kid in kids.iter().rev() {
+                stack.push((kid, depth + 1, Some(position)));
+            }
+        }
+    }
+    order
+}
+
+fn value_shape(value: &Value) -> String {
+    match value {
+        Value::Str(s) => format!("string({})", s.len()),
+        Value::StrArray(items) => format!("string[{}]", items.len()),
+        other => other.type_name().to_owned(),
+    }
+}
+
+fn shape_text(scenario: &dyn AnyScenario, emitter: &Emitter, seed: u64) -> String {
+    let (_, spans) = record_trace(scenario, emitter, seed);
+    let mut out = String::new();
+    out.push_str("resource:\n");
+    for attribute in emitter.resource() {
+        let value = match &attribute.value {
+            _ if attribute.key.ends_with(".version") => "<version>".to_owned(),
+            Value::Str(s) => s.clone(),
+            other => value_shape(other),
+        };
+        out.push_str(&format!("  {}: {value}\n", attribute.key));
+    }
+    let order = tree_order(&spans);
+    let total: usize = spans.iter().flat_map(|s| &s.attributes).map(|a| a.value.byte_len()).sum();
+    out.push_str(&format!("spans: {}  attribute bytes: {total}\n", spans.len()));
+    for (position, &(index, depth, parent)) in order.iter().enumerate() {
+        let span = &spans[index];
+        let kind = match span.kind {
+            SpanKind::Internal => "INTERNAL",
+            SpanKind::Client => "CLIENT",
+        };
+        let status = match &span.status {
+            Status::Unset => "unset".to_owned(),
+            Status::Error(description) => format!("error({description})"),
+        };
+        let parent = parent.map_or("-".to_owned(), |p| p.to_string());
+        let indent = "  ".repeat(depth);
+        out.push_str(&format!(
+            "{indent}[{position}] {} {kind} parent={parent} status={status}\n",
+            span.name
+        ));
+        for attribute in &span.attributes {
+            out.push_str(&format!(
+                "{indent}    {}: {}\n",
+                attribute.key,
+                value_shape(&attribute.value)
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn span_shapes_of_every_scenario_under_the_main_profiles() {
+    for scenario in scenarios::all() {
+        for id in PROFILES {
+            let emitter = Emitter::new(&profile(id), Vec::new());
+            let text = shape_text(*scenario, &emitter, 1);
+            let name = format!("{}__{}", scenario.meta().name, id.name());
+            insta::assert_snapshot!(name, text);
+        }
+    }
+}
+
+/// The index of each span's parent in `spans`.
+fn ancestors(spans: &[SpanRecord], index: usize) -> Vec<usize> {
+    let by_id: HashMap<[u8; 8], usize> =
+        spans.iter().enumerate().map(|(i, s)| (s.span_id, i)).collect();
+    let mut out = Vec::new();
+    let mut current = spans[index].parent_span_id;
+    while let Some(parent) = current {
+        let Some(&p) = by_id.get(&parent) else { break };
+        out.push(p);
+        current = spans[p].parent_span_id;
+    }
+    out
+}
+
+fn check_trace(name: &str, id: PlatformId, seed: u64, spans: &[SpanRecord]) {
+    let context = format!("{name} under {id}, seed {seed}");
+    let ids: HashSet<_> = spans.iter().map(|s| s.span_id).collect();
+    assert_eq!(ids.len(), spans.len(), "{context}: span ids are not unique");
+    let roots = spans.iter().filter(|s| s.parent_span_id.is_none()).count();
+    assert_eq!(roots, 1, "{context}: expected one root");
+    let trace_ids: HashSet<_> = spans.iter().map(|s| s.trace_id).collect();
+    assert_eq!(trace_ids.len(), 1, "{context}: spans of several traces");
+    let by_id: HashMap<_, _> = spans.iter().map(|s| (s.span_id, s)).collect();
+    for (index, span) in spans.iter().enumerate() {
+        let what = format!("{context}: span `{}`", span.name);
+        assert!(span.start_unix_nanos <= span.end_unix_nanos, "{what} ends before it starts");
+        if let Some(parent) = span.parent_span_id {
+            let Some(parent) = by_id.get(&parent) else { panic!("{what} is an orphan") };
+            assert!(
+                parent.start_unix_nanos <= span.start_unix_nanos
+                    && span.end_unix_nanos <= parent.end_unix_nanos,
+                "{what} is not inside its parent `{}`",
+                parent.name
+            );
+        }
+        let mut keys = HashSet::new();
+        for attribute in &span.attributes {
+            let key = attribute.key.as_ref();
+            assert!(keys.insert(key), "{what} has `{key}` twice");
+            if key.starts_with("gen_ai.") || key == genai::ERROR_TYPE {
+                assert!(
+                    genai::is_current(key) || allowed_deprecated(id).contains(&key),
+                    "{what} has `{key}`, neither current nor documented for {id}"
+                );
+            }
+        }
+        let operation = match span.attribute(genai::OPERATION_NAME) {
+            Some(Value::Str(operation)) => operation.as_str(),
+            _ => panic!("{what} has no {}", genai::OPERATION_NAME),
+        };
+        let required: &[&str] = match operation {
+            "chat" => {
+                assert_eq!(span.kind, SpanKind::Client, "{what}");
+                assert!(span.name.starts_with("chat "), "{what}");
+                &[genai::PROVIDER_NAME, genai::REQUEST_MODEL, genai::USAGE_INPUT_TOKENS]
+            }
+            "execute_tool" => {
+                assert_eq!(span.kind, SpanKind::Internal, "{what}");
+                &[genai::TOOL_NAME, genai::TOOL_CALL_ID]
+            }
+            "invoke_agent" => {
+                assert_eq!(span.kind, SpanKind::Internal, "{what}");
+                &[genai::AGENT_NAME, genai::CONVERSATION_ID]
+            }
+            other => panic!("{what}: unexpected operation `{other}`"),
+        };
+        for key in required {
+            assert!(span.attribute(key).is_some(), "{what} lacks `{key}`");
+        }
+        if let Status::Error(_) = span.status {
+            assert!(
+                span.attribute(genai::ERROR_TYPE).is_some(),
+                "{what} failed without error.type"
+            );
+            for ancestor in ancestors(spans, index) {
+                assert!(
+                    matches!(spans[ancestor].status, Status::Error(_)),
+                    "{context}: `{}` failed but its ancestor `{}` did not",
+                    span.name,
+                    spans[ancestor].name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_scenario_and_profile_emits_well_formed_traces() {
+    for scenario in scenarios::all() {
+        let meta = scenario.meta();
+        for id in PROFILES.into_iter().chain([PlatformId::Mlflow, PlatformId::Datadog]) {
+            let emitter = Emitter::new(&profile(id), Vec::new());
+            for seed in 0..SEEDS {
+                let (_, spans) = record_trace(*scenario, &emitter, seed);
+                assert!(
+                    meta.shape.spans.contains(spans.len() as u64),
+                    "{}: {} spans, the shape says {}",
+                    meta.name,
+                    spans.len(),
+                    meta.shape.spans
+                );
+                check_trace(meta.name, id, seed, &spans);
+            }
+        }
+    }
+}
+
+#[test]
+fn failures_are_injected_somewhere_and_marked() {
+    // Scenarios declare failure rates of a few percent: over enough seeds some fire.
+    let emitter = Emitter::default();
+    let mut failed = 0;
+    for scenario in scenarios::all() {
+        for seed in 0..200 {
+            let (done, spans) = record_trace(*scenario, &emitter, seed);
+            let root = spans.iter().find(|s| s.parent_span_id.is_none());
+            let root_failed = root.is_some_and(|r| matches!(r.status, Status::Error(_)));
+            assert_eq!(done.failed, root_failed, "{} seed {seed}", scenario.meta().name);
+            failed += usize::from(done.failed);
+        }
+    }
+    assert!(failed > 0, "no injected failure fired in 1,400 traces");
+}
