@@ -1,10 +1,10 @@
 //! The `scenario!` macro. Use it through `scenario_runtime::scenario!`, which documents the
 //! language (`scenario_runtime::language`).
 //!
-//! Four stages, each in its module: [`ast`] parses the tokens (syntax only, keeping every
-//! token's span), [`model`] resolves values and builds the validated model, [`check`] holds the
-//! rules that span several tokens, and [`codegen`] writes the step tree from the model alone.
-//! Every mistake is collected in a [`ctxt::Ctxt`] and all are reported together.
+//! Four stages, each in its module: `ast` parses the tokens (syntax only, keeping every
+//! token's span), `model` resolves values and builds the validated model, `check` holds the
+//! rules that span several tokens, and `codegen` writes the step tree from the model alone.
+//! Every mistake is collected in a `ctxt::Ctxt` and all are reported together.
 
 use proc_macro::TokenStream;
 use proc_macro2::{TokenStream as TokenStream2, TokenTree};

@@ -80,13 +80,18 @@ fn expansion_of_the_reference_example() {
     insta::assert_snapshot!("expansion_delegated_booking", pretty(BOOKING));
 }
 
+const ROUTE_AND_BLOCK: &str = "llm(a, input: 10, output: 10); tool(b, 1kb); tool(c, 2kb); tool(d, 3b);
+    route { 50% => { llm(x, input: 1, output: 1); } 30% => { tool(y, 1b); } 20% => { tool(z, 1b); tool(w, 1b); } }";
+
+#[test]
+fn model_of_a_three_way_route_and_a_long_block() {
+    let model = lower_steps(ROUTE_AND_BLOCK).expect("valid");
+    insta::assert_debug_snapshot!("model_route_and_block", model);
+}
+
 #[test]
 fn expansion_of_a_three_way_route_and_a_long_block() {
-    let source = steps(
-        "llm(a, input: 10, output: 10); tool(b, 1kb); tool(c, 2kb); tool(d, 3b);
-         route { 50% => { llm(x, input: 1, output: 1); } 30% => { tool(y, 1b); } 20% => { tool(z, 1b); tool(w, 1b); } }",
-    );
-    insta::assert_snapshot!("expansion_route_and_block", pretty(&source));
+    insta::assert_snapshot!("expansion_route_and_block", pretty(&steps(ROUTE_AND_BLOCK)));
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! The scenario language: how to write a scenario with [`scenario!`](crate::scenario).
+//! The scenario language: how to write a scenario with [`scenario!`](macro@crate::scenario).
 //!
 //! This module holds no code; it is the reference of the language. Every example below is
 //! compiled and run as a test.
