@@ -20,9 +20,10 @@ use scenario_runtime::engine::export::{
 };
 use scenario_runtime::engine::metrics::{Metrics, RequestClass};
 use scenario_runtime::engine::report::{
-    Delivery, MixEntry, Report, RunConfig, RunStatus, SCHEMA_VERSION,
+    Delivery, MixEntry, Report, RunConfig, RunStatus, SCHEMA_VERSION, SdkReport,
 };
 use scenario_runtime::engine::schedule::{self, Load, Mix, StopReason, StopSignal, Workload};
+use scenario_runtime::engine::sdk::{SdkConfig, SdkExporter};
 use scenario_runtime::engine::sink::{RunningSink, SinkConfig};
 use scenario_runtime::platform::{PlatformId, PlatformSettings, Profile};
 use scenario_runtime::span::SpanSink;
@@ -120,9 +121,10 @@ pub fn main(args: RunArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return bad_input(e),
     };
-    if settings.exporter == ExporterKind::Sdk {
+    if settings.exporter == ExporterKind::Sdk && protocol == Protocol::Grpc {
         return bad_input(
-            "invalid exporter `sdk`: this build measures the direct path only; expected direct",
+            "invalid protocol `grpc` with --exporter sdk: the SDK path sends http/protobuf or \
+             http/json; use --exporter direct for grpc",
         );
     }
     // Profile headers first; the user's override those of the same name.
@@ -212,8 +214,20 @@ async fn load_test(plan: Plan) -> ExitCode {
     export.request_timeout = settings.request_timeout;
     let observer: Arc<dyn ExportObserver> = Arc::new(MetricsObserver(Arc::clone(&metrics)));
     let emitter = Arc::new(emitter(settings, &plan.profile));
-    let exporter = match Exporter::start(export, emitter.resource().to_vec(), observer) {
-        Ok(e) => e,
+    let resource = emitter.resource().to_vec();
+    let pipeline = match settings.exporter {
+        ExporterKind::Direct => Exporter::start(export, resource, observer).map(Pipeline::Direct),
+        ExporterKind::Sdk => {
+            let mut sdk = SdkConfig::new(export.endpoint.clone());
+            sdk.headers = export.headers.clone();
+            sdk.protocol = export.protocol;
+            sdk.compression = export.compression;
+            sdk.request_timeout = export.request_timeout;
+            SdkExporter::start(sdk, resource, observer).map(|e| Pipeline::Sdk(Arc::new(e)))
+        }
+    };
+    let pipeline = match pipeline {
+        Ok(p) => p,
         Err(e) => return bad_input(e),
     };
     let workload = Workload {
@@ -249,10 +263,22 @@ async fn load_test(plan: Plan) -> ExitCode {
             true
         })
     };
-    let span_sink: Arc<dyn SpanSink> = Arc::new(exporter.handle());
     let outcome =
-        schedule::run(workload, span_sink, emitter, Arc::clone(&metrics), Arc::clone(&stop)).await;
-    let summary = exporter.shutdown(EXPORT_SHUTDOWN).await;
+        schedule::run(workload, pipeline.sink(), emitter, Arc::clone(&metrics), Arc::clone(&stop))
+            .await;
+    let (summary, sdk) = pipeline.shutdown(EXPORT_SHUTDOWN).await;
+    let summary = summary.unwrap_or_else(|| {
+        let live = metrics.snapshot();
+        let s = &live.spans;
+        ExportSummary {
+            spans_handed: s.created,
+            spans_accepted: s.exported,
+            spans_dropped: s.queue_full,
+            spans_unfinished: s.created.saturating_sub(s.exported + s.queue_full),
+            deadline_hit: true,
+            ..ExportSummary::default()
+        }
+    });
     watcher.abort();
     let _ = watcher.await;
     let delivery = match sink {
@@ -275,6 +301,7 @@ async fn load_test(plan: Plan) -> ExitCode {
     };
     let mut report = metrics.snapshot();
     finish_report(&mut report, &plan, &endpoint, &summary, delivery, outcome.unfinished);
+    report.sdk = sdk;
     report.status = match outcome.stopped {
         Some(StopReason::Interrupted) => RunStatus::Interrupted,
         Some(StopReason::Aborted) => RunStatus::Aborted,
@@ -307,6 +334,42 @@ async fn load_test(plan: Plan) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The export path a run sends through.
+enum Pipeline {
+    Direct(Exporter),
+    Sdk(Arc<SdkExporter>),
+}
+
+impl Pipeline {
+    fn sink(&self) -> Arc<dyn SpanSink> {
+        match self {
+            Pipeline::Direct(exporter) => Arc::new(exporter.handle()),
+            Pipeline::Sdk(exporter) => Arc::clone(exporter) as Arc<dyn SpanSink>,
+        }
+    }
+
+    /// Flushes and stops the pipeline; the SDK path also reports its own cost.
+    /// `None` for the books when they could not be closed (traces still running hold the SDK
+    /// pipeline); the live counters stand in for them.
+    async fn shutdown(self, deadline: Duration) -> (Option<ExportSummary>, Option<SdkReport>) {
+        match self {
+            Pipeline::Direct(exporter) => (Some(exporter.shutdown(deadline).await), None),
+            Pipeline::Sdk(exporter) => match Arc::try_unwrap(exporter) {
+                Ok(exporter) => {
+                    let (summary, cost) = exporter.shutdown(deadline).await;
+                    let sdk = SdkReport {
+                        spans_ended: cost.spans_ended,
+                        spans_dropped_by_sdk: summary.spans_dropped,
+                        tracer_ns_per_span: cost.nanos_per_span(),
+                    };
+                    (Some(summary), Some(sdk))
+                }
+                Err(_) => (None, None),
+            },
+        }
+    }
+}
+
 /// Fills in what only the end of the run knows: configuration, the exporter's final books,
 /// delivery and notes.
 fn finish_report(
@@ -329,7 +392,11 @@ fn finish_report(
         },
         protocol: plan.protocol.to_string(),
         compression: plan.compression.to_string(),
-        exporter: "direct".to_owned(),
+        exporter: match s.exporter {
+            ExporterKind::Direct => "direct",
+            ExporterKind::Sdk => "sdk",
+        }
+        .to_owned(),
         clock: match s.clock {
             schedule::ClockKind::Real => "real",
             schedule::ClockKind::Synthetic => "synthetic",

@@ -176,3 +176,49 @@ fn console_platform_prints_a_trace_without_network() {
     assert!(out.contains("invoke_agent"), "{out}");
     assert!(out.contains("chat"), "{out}");
 }
+
+#[test]
+fn sdk_exporter_reports_what_an_application_sees() {
+    let (output, report) = run_json(&[
+        "--exporter",
+        "sdk",
+        "--duration",
+        "1s",
+        "--rate",
+        "10",
+        "--clock",
+        "synthetic",
+        "--scenario",
+        "simple_query",
+        "--compression",
+        "none",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(report["config"]["exporter"], "sdk");
+    assert_books(&report);
+    assert_eq!(u(&report, "/sdk/spans_ended"), u(&report, "/spans/created"));
+    assert!(f(&report, "/sdk/tracer_ns_per_span") > 0.0);
+}
+
+#[test]
+fn every_protocol_reaches_the_embedded_sink() {
+    for protocol in ["http/json", "grpc"] {
+        let (output, report) = run_json(&[
+            "--protocol",
+            protocol,
+            "--duration",
+            "1s",
+            "--rate",
+            "10",
+            "--clock",
+            "synthetic",
+            "--scenario",
+            "simple_query",
+            "--compression",
+            "gzip",
+        ]);
+        assert_eq!(output.status.code(), Some(0), "{protocol}: {}", text(&output));
+        assert_eq!(report["config"]["protocol"], protocol);
+        assert_books(&report);
+    }
+}

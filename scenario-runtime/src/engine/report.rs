@@ -49,6 +49,8 @@ pub struct Report {
     pub scenarios: Vec<ScenarioReport>,
     /// What the embedded sink received; absent when the target is an external endpoint.
     pub delivery: Option<Delivery>,
+    /// What an instrumented application would see (`--exporter sdk` only).
+    pub sdk: Option<SdkReport>,
     pub generator: Generator,
     pub thresholds: Vec<ThresholdResult>,
     /// Warnings worth a reader's attention (spans dropped, late starts, ...).
@@ -218,6 +220,17 @@ pub struct Delivery {
     pub traces_without_root: u64,
     /// `spans_sent == spans_received` and no orphans.
     pub verified: bool,
+}
+
+/// The OpenTelemetry SDK pipeline as an application would experience it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SdkReport {
+    /// Spans ended through the SDK tracer.
+    pub spans_ended: u64,
+    /// Spans the batch processor dropped (ended minus those that reached its exporter).
+    pub spans_dropped_by_sdk: u64,
+    /// Average time the calling thread spent creating and ending one span, nanoseconds.
+    pub tracer_ns_per_span: f64,
 }
 
 /// The generator's own cost.
