@@ -97,6 +97,16 @@ mod tests {
     }
 
     #[test]
+    fn descriptions_list_steps_in_written_order() {
+        let names: Vec<String> =
+            travel::simple_query::scenario().describe().into_iter().map(|line| line.name).collect();
+        assert_eq!(
+            names,
+            ["understand_question", "search_knowledge_base", "get_destination_facts", "answer"]
+        );
+    }
+
+    #[test]
     fn every_scenario_describes_its_steps() {
         for scenario in all() {
             let lines = scenario.describe();
