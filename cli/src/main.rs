@@ -6,6 +6,7 @@
 mod bench;
 mod catalog;
 mod config;
+mod format;
 mod progress;
 mod render;
 mod run;
