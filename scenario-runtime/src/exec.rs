@@ -100,16 +100,47 @@ pub struct Done {
 }
 
 /// An `invoke_agent` span that has started and whose children are running.
-pub struct AgentSpan {
+///
+/// If the trace is cancelled (its future dropped, e.g. when a run's drain time is over), the
+/// span is still emitted on drop, marked failed, so every span already sent keeps its ancestors
+/// and the backend never sees orphans the generator caused.
+pub struct AgentSpan<'s> {
+    run: &'s TraceRun<'s>,
     span_id: SpanId,
+    parent: Option<(SpanId, &'s AgentScope)>,
     start: u64,
+    salt: u64,
     scope: AgentScope,
+    ended: bool,
 }
 
-impl AgentSpan {
+impl AgentSpan<'_> {
     /// Where the agent's first child runs.
-    pub fn child_at<'s>(&'s self, outer: &At<'_>) -> At<'s> {
-        At { parent: self.span_id, start: self.start, salt: outer.salt, agent: &self.scope }
+    pub fn child_at(&self) -> At<'_> {
+        At { parent: self.span_id, start: self.start, salt: self.salt, agent: &self.scope }
+    }
+
+    /// Emits the span, ending at `end`.
+    fn finish(&mut self, end: u64, failed: bool) {
+        self.ended = true;
+        let run = self.run;
+        let place = run.place(
+            self.span_id,
+            self.parent.map(|(id, _)| id),
+            self.start,
+            end.max(self.start),
+            self.salt,
+        );
+        let parent_scope = self.parent.map(|(_, scope)| scope);
+        run.emit(run.settings.emitter.agent(run, &place, &self.scope, parent_scope, failed));
+    }
+}
+
+impl Drop for AgentSpan<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.finish(unix_nanos_now(), true);
+        }
     }
 }
 
@@ -233,25 +264,22 @@ impl<'a> TraceRun<'a> {
         failed
     }
 
-    /// Starts a sub-agent's `invoke_agent` span.
-    pub fn begin_agent(&self, agent: &'static str, at: &At<'_>) -> AgentSpan {
+    /// Starts a sub-agent's `invoke_agent` span under `at`.
+    pub fn begin_agent<'s>(&'s self, agent: &'static str, at: &At<'s>) -> AgentSpan<'s> {
         AgentSpan {
+            run: self,
             span_id: self.next_span_id(),
+            parent: Some((at.parent, at.agent)),
             start: self.start_time(at.start),
+            salt: at.salt,
             scope: AgentScope::new(agent),
+            ended: false,
         }
     }
 
     /// Ends a sub-agent's span once its children are done; a failure below marks it failed.
-    pub fn end_agent(&self, span: AgentSpan, at: &At<'_>, done: Done) -> Done {
-        let place = self.place(span.span_id, Some(at.parent), span.start, done.end, at.salt);
-        self.emit(self.settings.emitter.agent(
-            self,
-            &place,
-            &span.scope,
-            Some(at.agent),
-            done.failed,
-        ));
+    pub fn end_agent(&self, mut span: AgentSpan<'_>, done: Done) -> Done {
+        span.finish(done.end, done.failed);
         done
     }
 
@@ -262,16 +290,17 @@ impl<'a> TraceRun<'a> {
         tree: &T,
         start: u64,
     ) -> Done {
-        let outer = AgentScope::new(agent);
-        let root = AgentSpan {
+        let mut root = AgentSpan {
+            run: self,
             span_id: self.next_span_id(),
+            parent: None,
             start: self.start_time(start),
+            salt: 0,
             scope: AgentScope::new(agent),
+            ended: false,
         };
-        let at = At { parent: root.span_id, start: root.start, salt: 0, agent: &outer };
-        let done = tree.run(self, root.child_at(&at)).await;
-        let place = self.place(root.span_id, None, root.start, done.end, 0);
-        self.emit(self.settings.emitter.agent(self, &place, &root.scope, None, done.failed));
+        let done = tree.run(self, root.child_at()).await;
+        root.finish(done.end, done.failed);
         done
     }
 }
@@ -287,4 +316,68 @@ pub fn splitmix64(mut x: u64) -> u64 {
 /// Combines two values into one well-mixed seed.
 pub fn mix(a: u64, b: u64) -> u64 {
     splitmix64(a ^ splitmix64(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::latency::Latency;
+    use crate::recorder::Recorder;
+    use crate::span::Status;
+    use crate::step::{Delegate, Tool};
+    use futures_util::FutureExt;
+
+    /// A sleeper whose sleeps never end, to catch a trace in the middle.
+    struct Forever;
+
+    impl Sleeper for Forever {
+        fn sleep(&self, _: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    #[test]
+    fn a_cancelled_trace_still_emits_every_started_ancestor() {
+        let tree = Delegate {
+            id: 0,
+            agent: "specialist",
+            body: Tool {
+                id: 1,
+                name: "search",
+                result_bytes: 100,
+                latency: Latency::fixed_micros(1000),
+                fail: 0.0,
+            },
+        };
+        let recorder = Recorder::new();
+        let emitter = Emitter::default();
+        let settings =
+            RunSettings { sink: &recorder, clock: Clock::Real(&Forever), emitter: &emitter };
+        let run = TraceRun::new(settings, [7; 16], 1);
+        // Poll once (the tool's sleep never ends), then drop the trace mid-way.
+        assert!(run.run_root("assistant", &tree, unix_nanos_now()).now_or_never().is_none());
+        let spans = recorder.take();
+        assert_eq!(spans.len(), 2, "{spans:#?}");
+        let (sub, root) = (&spans[0], &spans[1]);
+        assert_eq!(sub.name, "invoke_agent specialist");
+        assert_eq!(root.name, "invoke_agent assistant");
+        assert_eq!(sub.parent_span_id, Some(root.span_id));
+        assert_eq!(root.parent_span_id, None);
+        assert!(matches!(sub.status, Status::Error(_)) && matches!(root.status, Status::Error(_)));
+        assert!(sub.end_unix_nanos >= sub.start_unix_nanos);
+    }
+
+    #[test]
+    fn span_ids_are_unique_and_never_zero() {
+        let recorder = Recorder::new();
+        let emitter = Emitter::default();
+        let settings = RunSettings { sink: &recorder, clock: Clock::Synthetic, emitter: &emitter };
+        let run = TraceRun::new(settings, [0; 16], 0);
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..10_000 {
+            let id = run.next_span_id();
+            assert_ne!(id, [0; 8]);
+            assert!(seen.insert(id));
+        }
+    }
 }

@@ -131,8 +131,8 @@ impl Step for Tool {
 impl<B: Step> Step for Delegate<B> {
     async fn run<'a>(&'a self, run: &'a TraceRun<'a>, at: At<'a>) -> Done {
         let span = run.begin_agent(self.agent, &at);
-        let done = self.body.run(run, span.child_at(&at)).await;
-        run.end_agent(span, &at, done)
+        let done = self.body.run(run, span.child_at()).await;
+        run.end_agent(span, done)
     }
 
     fn describe(&self, depth: u32, out: &mut Vec<StepInfo>) {
