@@ -53,3 +53,8 @@ pub mod __private {
     };
     pub use scenario_macros::scenario_impl;
 }
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
