@@ -154,40 +154,40 @@ fn decimal_digits(mut n: usize) -> usize {
 /// characters escaped), writing at most `limit` bytes and never half an escape.
 pub fn push_json_escaped(out: &mut String, s: &str, limit: usize) -> usize {
     let start = out.len();
-    let mut run_start = 0;
-    for (i, c) in s.char_indices() {
-        let control;
-        let escape: Option<&str> = match c {
-            '"' => Some("\\\""),
-            '\\' => Some("\\\\"),
-            '\n' => Some("\\n"),
-            '\r' => Some("\\r"),
-            '\t' => Some("\\t"),
-            c if (c as u32) < 0x20 => {
-                control = format!("\\u{:04x}", c as u32);
-                Some(control.as_str())
-            }
-            _ => None,
+    let bytes = s.as_bytes();
+    let mut run_start: usize = 0;
+    loop {
+        let room = limit - (out.len() - start);
+        // Only look as far as could still fit: the rest is cut anyway.
+        let scan_end = run_start.saturating_add(room).saturating_add(1).min(bytes.len());
+        let next = bytes[run_start..scan_end]
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+            .map(|offset| run_start + offset);
+        let Some(at) = next else {
+            push_prefix(out, &s[run_start..], room);
+            return out.len() - start;
         };
-        let written = out.len() - start;
-        if let Some(escape) = escape {
-            let run = &s[run_start..i];
-            if written + run.len() > limit {
-                push_prefix(out, run, limit - written);
-                return out.len() - start;
+        // `at` holds an ASCII byte, so it is a character boundary.
+        out.push_str(&s[run_start..at]);
+        let control;
+        let escape = match bytes[at] {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            other => {
+                control = format!("\\u{other:04x}");
+                control.as_str()
             }
-            out.push_str(run);
-            if out.len() - start + escape.len() > limit {
-                return out.len() - start;
-            }
-            out.push_str(escape);
-            run_start = i + c.len_utf8();
+        };
+        if out.len() - start + escape.len() > limit {
+            return out.len() - start;
         }
+        out.push_str(escape);
+        run_start = at + 1;
     }
-    let written = out.len() - start;
-    let run = &s[run_start..];
-    push_prefix(out, run, limit.saturating_sub(written));
-    out.len() - start
 }
 
 /// Appends at most `limit` bytes of `s`, cut at a character boundary.
@@ -240,7 +240,10 @@ mod tests {
 
     #[test]
     fn escaping_never_exceeds_its_limit_nor_splits_an_escape() {
-        let input = r#"{"a":"b\c"}"#;
+        let input = "{\"a\":\"b\\c\u{1}\n\u{e9}t\u{e9}\"}";
+        let mut whole = String::new();
+        push_json_escaped(&mut whole, input, usize::MAX / 2);
+        assert_eq!(format!("\"{whole}\""), serde_json::to_string(input).unwrap_or_default());
         for limit in 0..30 {
             let mut out = String::new();
             let n = push_json_escaped(&mut out, input, limit);
