@@ -22,6 +22,10 @@ pub const DEFAULT_RATE: f64 = 50.0;
 /// Default run length when neither `--duration`, `--count` nor `--stages` is given.
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(10);
 
+/// Default drain: long enough for the slowest built-in scenario with the real clock (tens of
+/// seconds of simulated model and tool latency), so a run's last traces arrive whole.
+pub const DEFAULT_DRAIN: Duration = Duration::from_secs(60);
+
 /// Reference scenario behind each `SCALE_TEST_MIX_*` variable, with its default weight.
 const REFERENCE_MIX: [(&str, &str, f64); 4] = [
     ("SIMPLE", "simple_query", 0.4),
@@ -148,7 +152,7 @@ pub struct RunArgs {
     /// Content seed: the same seed gives the same content (ids stay fresh) [default: random]
     #[arg(long, help_heading = "Workload", env = "SCALE_TEST_SEED")]
     pub seed: Option<String>,
-    /// How long traces and exports still running at the end may take [default: 30s]
+    /// How long traces still running at the end may take to finish [default: 60s]
     #[arg(long, help_heading = "Workload", env = "SCALE_TEST_DRAIN_TIMEOUT")]
     pub drain_timeout: Option<String>,
 
@@ -631,7 +635,7 @@ impl RunArgs {
             .as_deref()
             .map(|d| parse_duration("--drain-timeout", d))
             .transpose()?
-            .unwrap_or(Duration::from_secs(30));
+            .unwrap_or(DEFAULT_DRAIN);
         let thresholds = self
             .threshold
             .iter()

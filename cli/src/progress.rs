@@ -19,10 +19,11 @@ pub const PERIOD: Duration = Duration::from_secs(1);
 pub fn line(r: &Report) -> String {
     let done = r.traces.completed + r.traces.failed;
     format!(
-        "{:>5.0}s | {:.1} traces/s | {} done | {} errors | {} dropped | p99 {:.0} ms | {:.1} MB/s",
+        "{:>5.0}s | {:.1} traces/s | {} done, {} in flight | {} errors | {} dropped | p99 {:.0} ms | {:.1} MB/s",
         r.duration_s,
         r.throughput.traces_per_s,
         crate::render::thousands(done),
+        crate::render::thousands(r.traces.unfinished),
         crate::render::thousands(r.requests.failed),
         crate::render::thousands(r.spans.dropped),
         r.scenario_latency.p99_ms,
@@ -70,6 +71,35 @@ impl Drop for ClearOnDrop {
     fn drop(&mut self) {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_names_each_figure_with_its_unit() {
+        let mut r = Report::default();
+        r.duration_s = 12.0;
+        r.throughput.traces_per_s = 49.5;
+        r.traces.completed = 590;
+        r.traces.unfinished = 7;
+        r.requests.failed = 2;
+        r.scenario_latency.p99_ms = 250.0;
+        r.throughput.wire_mb_per_s = 21.3;
+        let line = line(&r);
+        for part in [
+            "12s",
+            "49.5 traces/s",
+            "590 done",
+            "7 in flight",
+            "2 errors",
+            "p99 250 ms",
+            "21.3 MB/s",
+        ] {
+            assert!(line.contains(part), "{part} missing from {line}");
         }
     }
 }

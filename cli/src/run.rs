@@ -39,7 +39,8 @@ pub const EXIT_RUN_FAILED: u8 = 1;
 /// Exit code when a threshold failed.
 pub const EXIT_THRESHOLDS: u8 = 3;
 
-/// How long the exporter may take to send what is queued once the traces are done.
+/// Longest the exporter may take to send what is queued once the traces are done (the drain
+/// timeout, when shorter, bounds it too).
 const EXPORT_SHUTDOWN: Duration = Duration::from_secs(10);
 
 fn bad_input(message: impl std::fmt::Display) -> ExitCode {
@@ -266,7 +267,7 @@ async fn load_test(plan: Plan) -> ExitCode {
     let outcome =
         schedule::run(workload, pipeline.sink(), emitter, Arc::clone(&metrics), Arc::clone(&stop))
             .await;
-    let (summary, sdk) = pipeline.shutdown(EXPORT_SHUTDOWN).await;
+    let (summary, sdk) = pipeline.shutdown(settings.drain_timeout.min(EXPORT_SHUTDOWN)).await;
     let summary = summary.unwrap_or_else(|| {
         let live = metrics.snapshot();
         let s = &live.spans;

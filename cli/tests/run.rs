@@ -222,3 +222,31 @@ fn every_protocol_reaches_the_embedded_sink() {
         assert_books(&report);
     }
 }
+
+#[test]
+fn a_dead_endpoint_fails_the_run_on_time_with_every_span_accounted() {
+    let began = Instant::now();
+    let (output, report) = run_json(&[
+        "--endpoint",
+        "http://127.0.0.1:9",
+        "--duration",
+        "1s",
+        "--rate",
+        "5",
+        "--clock",
+        "synthetic",
+        "--scenario",
+        "simple_query",
+        "--drain-timeout",
+        "2s",
+        "--timeout-ms",
+        "300",
+    ]);
+    assert!(began.elapsed() < Duration::from_secs(20), "took {:?}", began.elapsed());
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(text(&output).contains("no span could be exported"));
+    assert_eq!(u(&report, "/spans/exported"), 0);
+    assert_eq!(u(&report, "/spans/created"), u(&report, "/spans/dropped"));
+    assert!(u(&report, "/requests/connect") > 0, "{report:#}");
+    assert!(report["delivery"].is_null());
+}
