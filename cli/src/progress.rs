@@ -81,8 +81,7 @@ mod tests {
 
     #[test]
     fn line_names_each_figure_with_its_unit() {
-        let mut r = Report::default();
-        r.duration_s = 12.0;
+        let mut r = Report { duration_s: 12.0, ..Report::default() };
         r.throughput.traces_per_s = 49.5;
         r.traces.completed = 590;
         r.traces.unfinished = 7;
