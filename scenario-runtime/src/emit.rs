@@ -503,3 +503,67 @@ fn tool_definitions(calls: &[(String, &str, String)]) -> String {
     out.push(']');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::PlatformSettings;
+
+    fn resource_value<'a>(emitter: &'a Emitter, key: &str) -> Option<&'a crate::span::Value> {
+        emitter.resource().iter().find(|a| a.key == key).map(|a| &a.value)
+    }
+
+    #[test]
+    fn the_resource_names_scaletest_and_takes_overrides_and_profile_attributes() {
+        let default = Emitter::default();
+        assert_eq!(resource_value(&default, "service.name"), Some(&"scaletest".into()));
+        assert_eq!(default.platform(), PlatformId::Otlp);
+
+        let settings =
+            PlatformSettings { project: Some("checkout".into()), ..PlatformSettings::default() };
+        let profile = PlatformId::Phoenix.profile(&settings);
+        let profile = profile.unwrap_or_else(|e| panic!("{e}"));
+        let emitter = Emitter::new(
+            &profile,
+            vec![
+                ("service.name".into(), "booking-agent".into()),
+                ("deployment.environment.name".into(), "staging".into()),
+            ],
+        );
+        assert_eq!(resource_value(&emitter, "service.name"), Some(&"booking-agent".into()));
+        assert_eq!(
+            resource_value(&emitter, "openinference.project.name"),
+            Some(&"checkout".into())
+        );
+        assert_eq!(
+            resource_value(&emitter, "deployment.environment.name"),
+            Some(&"staging".into())
+        );
+        let names = emitter.resource().iter().filter(|a| a.key == "service.name").count();
+        assert_eq!(names, 1, "an override replaces, never duplicates");
+    }
+
+    #[test]
+    fn tool_definitions_list_each_tool_once_as_valid_json() {
+        let calls = vec![
+            ("call_1".to_owned(), "search_flights", "{}".to_owned()),
+            ("call_2".to_owned(), "search_flights", "{}".to_owned()),
+            ("call_3".to_owned(), "get_weather", "{}".to_owned()),
+        ];
+        let parsed: serde_json::Value = serde_json::from_str(&tool_definitions(&calls))
+            .unwrap_or_else(|e| panic!("invalid definitions: {e}"));
+        let names: Vec<&str> =
+            parsed.as_array().into_iter().flatten().filter_map(|d| d["name"].as_str()).collect();
+        assert_eq!(names, ["search_flights", "get_weather"]);
+    }
+
+    #[test]
+    fn agent_ids_and_system_prompts_are_stable_per_agent() {
+        assert_eq!(agent_id("hotel"), agent_id("hotel"));
+        assert_ne!(agent_id("hotel"), agent_id("flights"));
+        let long = system_prompt("hotel", 100_000);
+        let short = system_prompt("hotel", 2_000);
+        assert!(long.len() >= 600 && short.len() <= 500);
+        assert!(long.starts_with(&short[..short.len() - 1]), "one prompt, cut to the budget");
+    }
+}

@@ -257,3 +257,63 @@ fn failures_are_injected_somewhere_and_marked() {
     }
     assert!(failed > 0, "no injected failure fired in 1,400 traces");
 }
+
+#[test]
+fn profiles_add_the_attributes_their_platform_reads() {
+    let scenario = scenarios::find("simple_query").unwrap_or_else(|| panic!("simple_query"));
+    let spans_under =
+        |id: PlatformId| record_trace(scenario, &Emitter::new(&profile(id), Vec::new()), 2).1;
+    let chat_of = |spans: &[SpanRecord]| -> SpanRecord {
+        spans
+            .iter()
+            .find(|s| s.name.starts_with("chat "))
+            .cloned()
+            .unwrap_or_else(|| panic!("no chat span"))
+    };
+    let root_of = |spans: &[SpanRecord]| -> SpanRecord {
+        spans
+            .iter()
+            .find(|s| s.parent_span_id.is_none())
+            .cloned()
+            .unwrap_or_else(|| panic!("no root"))
+    };
+    let has = |span: &SpanRecord, key: &str| span.attribute(key).is_some();
+
+    let generic = spans_under(PlatformId::Otlp);
+    let chat = chat_of(&generic);
+    assert!(!has(&chat, genai::deprecated::SYSTEM), "generic spans carry old names");
+    assert!(has(&chat, genai::INPUT_MESSAGES) && has(&chat, genai::OUTPUT_MESSAGES));
+
+    let langsmith = spans_under(PlatformId::Langsmith);
+    let chat = chat_of(&langsmith);
+    assert_eq!(chat.attribute(genai::deprecated::SYSTEM), chat.attribute(genai::PROVIDER_NAME));
+    assert_eq!(chat.attribute("langsmith.span.kind"), Some(&"llm".into()));
+
+    let braintrust = spans_under(PlatformId::Braintrust);
+    let kind = match chat_of(&braintrust).attribute("braintrust.span_attributes") {
+        Some(Value::Str(json)) => serde_json::from_str::<serde_json::Value>(json).ok(),
+        _ => None,
+    };
+    assert_eq!(kind.map(|k| k["type"].clone()), Some("llm".into()));
+
+    let langfuse = spans_under(PlatformId::Langfuse);
+    assert_eq!(
+        chat_of(&langfuse).attribute("langfuse.observation.type"),
+        Some(&"generation".into())
+    );
+    let root = root_of(&langfuse);
+    assert_eq!(root.attribute("langfuse.trace.name"), Some(&"travel_assistant".into()));
+    assert_eq!(root.attribute("langfuse.session.id"), root.attribute(genai::CONVERSATION_ID));
+
+    let phoenix = spans_under(PlatformId::Phoenix);
+    let chat = chat_of(&phoenix);
+    assert_eq!(chat.attribute("openinference.span.kind"), Some(&"LLM".into()));
+    assert_eq!(chat.attribute("llm.input_messages.0.message.role"), Some(&"system".into()));
+    assert!(has(&chat, "llm.input_messages.1.message.content"));
+    assert!(has(&chat, "llm.output_messages.0.message.tool_calls.0.tool_call.function.name"));
+    assert!(!has(&chat, genai::INPUT_MESSAGES), "content goes to OpenInference keys only");
+    let tool = phoenix.iter().find(|s| s.name.starts_with("execute_tool ")).cloned();
+    let tool = tool.unwrap_or_else(|| panic!("no tool span"));
+    assert_eq!(tool.attribute("openinference.span.kind"), Some(&"TOOL".into()));
+    assert!(has(&tool, "output.value") && !has(&tool, genai::TOOL_CALL_RESULT));
+}

@@ -40,10 +40,9 @@ impl TextPool {
     /// with a full stop.
     pub fn push(&self, out: &mut String, rng: &mut SmallRng, len: usize) {
         let mut remaining = len;
-        let chunk_max = (self.text.len() / 2).max(1);
         while remaining > 0 {
-            let take = remaining.min(chunk_max);
-            let start = self.random_start(rng, take);
+            let take = remaining.min(self.chunk_max());
+            let start = self.random_start(rng);
             if remaining == take && take >= 2 {
                 out.push_str(&self.text[start..start + take - 1]);
                 out.push('.');
@@ -54,17 +53,24 @@ impl TextPool {
         }
     }
 
-    /// A sentence start from which `take` bytes remain in the pool.
-    fn random_start(&self, rng: &mut SmallRng, take: usize) -> usize {
-        let last = self.text.len().saturating_sub(take);
+    /// A sentence start in the pool's first half, from which any slice the pool hands out
+    /// (at most half the pool) fits. The choice does not depend on the slice's length, so the
+    /// same random state gives the same text cut to different lengths (an agent's system
+    /// prompt is one text, however much of it a budget lets through).
+    fn random_start(&self, rng: &mut SmallRng) -> usize {
+        let last = self.text.len() - self.chunk_max();
         let usable = self.starts.partition_point(|&s| s as usize <= last).max(1);
         self.starts[rng.random_range(0..usable)] as usize
     }
 
+    fn chunk_max(&self) -> usize {
+        (self.text.len() / 2).max(1)
+    }
+
     /// A short phrase (a few words) for names, titles and notes.
     pub fn phrase(&self, rng: &mut SmallRng, len: usize) -> &str {
-        let start = self.random_start(rng, len);
-        let mut end = start + len.min(self.text.len() - start);
+        let start = self.random_start(rng);
+        let mut end = start + len.min(self.chunk_max());
         // End on a word boundary so titles do not stop mid-word.
         while end > start + 1 && !self.text.as_bytes()[end - 1].is_ascii_alphanumeric() {
             end -= 1;
