@@ -5,6 +5,13 @@
 //! variable (clap reads it when the flag is absent, and `--help` lists it), and the `.env` file
 //! is loaded into the environment before parsing without overriding variables already set.
 //!
+//! The load model follows from what is given: `--rate` or `--stages` (with or without
+//! `--concurrency`) is the open model, traces starting on schedule whatever the backend does,
+//! and `--concurrency` then caps traces in flight (as does `--max-in-flight`, which wins);
+//! `--concurrency` alone is the closed model, N workers each starting a trace when its last one
+//! ends (the reference tool's `SCALE_TEST_CONCURRENCY`); nothing at all is the open model at
+//! [`DEFAULT_RATE`] traces/s. `--stages` sets the duration; `--ramp-up` lies within it.
+//!
 //! Every invalid value becomes one [`ConfigError`] that names the value and what is expected;
 //! the binary prints it and exits with code 2. Header values are never part of an error or of
 //! `Debug` output.
@@ -88,16 +95,16 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Workload", env = "SCALE_TEST_MIX")]
     pub mix: Option<String>,
     /// Weight of simple_query in the default mix [default: 0.4]
-    #[arg(long, help_heading = "Workload", env = "SCALE_TEST_MIX_SIMPLE", hide = true)]
+    #[arg(long, help_heading = "Workload", env = "SCALE_TEST_MIX_SIMPLE")]
     pub mix_simple: Option<String>,
     /// Weight of single_service_search in the default mix [default: 0.3]
-    #[arg(long, help_heading = "Workload", env = "SCALE_TEST_MIX_SEARCH", hide = true)]
+    #[arg(long, help_heading = "Workload", env = "SCALE_TEST_MIX_SEARCH")]
     pub mix_search: Option<String>,
     /// Weight of delegated_booking in the default mix [default: 0.2]
-    #[arg(long, help_heading = "Workload", env = "SCALE_TEST_MIX_BOOKING", hide = true)]
+    #[arg(long, help_heading = "Workload", env = "SCALE_TEST_MIX_BOOKING")]
     pub mix_booking: Option<String>,
     /// Weight of multi_service_complex in the default mix [default: 0.1]
-    #[arg(long, help_heading = "Workload", env = "SCALE_TEST_MIX_COMPLEX", hide = true)]
+    #[arg(long, help_heading = "Workload", env = "SCALE_TEST_MIX_COMPLEX")]
     pub mix_complex: Option<String>,
     /// Open model: traces started per second [default: 50 unless --concurrency alone is given]
     #[arg(

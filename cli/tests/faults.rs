@@ -1,0 +1,95 @@
+//! `scaletest run` against a failing backend (`scaletest sink` with injected faults, started as
+//! a separate process): errors appear by class, retries are counted, and the books balance.
+
+mod common;
+
+use std::net::{TcpListener, TcpStream};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use common::{run_json, text, u};
+
+/// A `scaletest sink` child on a free loopback port, killed on drop.
+struct Sink {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sink(faults: &[&str]) -> Sink {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = vec!["sink", "--listen", &listen, "--report-every", "0s"];
+    args.extend_from_slice(faults);
+    let child = common::spawn(&common::temp_dir(), &args);
+    let began = Instant::now();
+    while TcpStream::connect(&listen).is_err() {
+        assert!(began.elapsed() < Duration::from_secs(10), "sink did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Sink { child, url: format!("http://{listen}") }
+}
+
+fn assert_books(report: &serde_json::Value) {
+    let created = u(report, "/spans/created");
+    assert!(created > 0);
+    assert_eq!(created, u(report, "/spans/exported") + u(report, "/spans/dropped"));
+    assert_eq!(
+        u(report, "/spans/dropped"),
+        u(report, "/spans/queue_full")
+            + u(report, "/spans/rejected")
+            + u(report, "/spans/failed")
+            + u(report, "/spans/unfinished")
+    );
+    assert!(report["delivery"].is_null(), "an external endpoint has no delivery section");
+}
+
+const RUN: [&str; 9] = [
+    "--duration",
+    "1s",
+    "--rate",
+    "30",
+    "--clock",
+    "synthetic",
+    "--scenario",
+    "simple_query",
+    "--compression",
+];
+
+#[test]
+fn throttled_requests_are_retried_and_counted() {
+    let sink =
+        sink(&["--throttle-every", "2", "--throttle-status", "503", "--retry-after", "100ms"]);
+    let mut args = RUN.to_vec();
+    args.extend(["none", "--endpoint", &sink.url]);
+    let (output, report) = run_json(&args);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(u(&report, "/requests/by_status/503") > 0, "{report:#}");
+    assert!(u(&report, "/requests/retries") > 0);
+    assert_books(&report);
+    // Every throttled batch was retried to success.
+    assert_eq!(u(&report, "/spans/exported"), u(&report, "/spans/created"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("HTTP 503"));
+}
+
+#[test]
+fn bad_requests_are_rejected_not_retried() {
+    let sink = sink(&["--bad-request-fraction", "0.5", "--fault-seed", "7"]);
+    let mut args = RUN.to_vec();
+    args.extend(["gzip", "--endpoint", &sink.url, "--threshold", "error_rate<0.01"]);
+    let (output, report) = run_json(&args);
+    // Half the requests fail: the threshold fails the run.
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+    assert!(u(&report, "/requests/by_status/400") > 0, "{report:#}");
+    assert!(u(&report, "/spans/rejected") > 0);
+    assert_books(&report);
+}
