@@ -129,8 +129,8 @@ pub async fn run_batcher(
                     break;
                 }
                 for record in incoming.drain(..) {
+                    let len = estimated_len(&record, shared.config.protocol);
                     let span = to_proto(record);
-                    let len = estimated_len(&span, shared.config.protocol);
                     if !batch.spans.is_empty() && batch.bytes + len > shared.config.max_batch_bytes {
                         flush(&shared, &mut batch, &mut tasks).await;
                     }

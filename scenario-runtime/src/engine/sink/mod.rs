@@ -8,6 +8,7 @@
 
 mod faults;
 mod ledger;
+mod light;
 mod receive;
 
 use std::fmt;
@@ -19,7 +20,6 @@ use std::time::{Duration, Instant};
 pub use faults::{Action, FaultCounts, Faults, Throttle, Trigger};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 pub use ledger::EVICT_AFTER;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
@@ -136,37 +136,12 @@ impl SinkState {
     }
 
     /// Counts a decoded request's spans and records their ids.
-    fn record(&self, request: &ExportTraceServiceRequest, now: Instant) -> Result<(), String> {
-        let spans =
-            request.resource_spans.iter().flat_map(|rs| &rs.scope_spans).flat_map(|ss| &ss.spans);
-        let mut ids = Vec::new();
-        for span in spans {
-            let trace: [u8; 16] =
-                span.trace_id.as_slice().try_into().map_err(|_| {
-                    format!("trace id of {} bytes (expected 16)", span.trace_id.len())
-                })?;
-            let id: [u8; 8] = span
-                .span_id
-                .as_slice()
-                .try_into()
-                .map_err(|_| format!("span id of {} bytes (expected 8)", span.span_id.len()))?;
-            let parent = match span.parent_span_id.len() {
-                0 => None,
-                _ => Some(<[u8; 8]>::try_from(span.parent_span_id.as_slice()).map_err(|_| {
-                    format!(
-                        "parent span id of {} bytes (expected 8 or none)",
-                        span.parent_span_id.len()
-                    )
-                })?),
-            };
-            ids.push((trace, id, parent));
-        }
+    fn record(&self, ids: Vec<light::SpanIds>, now: Instant) {
         self.spans.fetch_add(ids.len() as u64, Ordering::Relaxed);
         let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
         for (trace, id, parent) in ids {
             ledger.add(trace, id, parent, now);
         }
-        Ok(())
     }
 
     fn stats(&self) -> SinkStats {

@@ -16,9 +16,8 @@ use http::header::{
     CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER,
 };
 use http_body::Frame;
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use http_body_util::BodyExt;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 
 use super::faults::{Action, retry_after_value};
@@ -189,12 +188,16 @@ async fn receive(
         return refused(refusal(413, format!("body larger than the {limit}-byte limit")));
     }
     let grpc_overhead = if wire == Wire::Grpc { 5 } else { 0 };
-    let received = match axum::body::to_bytes(body, limit + grpc_overhead).await {
-        Ok(bytes) => bytes,
+    // Collected as a list of chunks, not copied into one buffer: uncompressed protobuf is
+    // decoded straight from the chunks.
+    let limited = http_body_util::Limited::new(body, limit + grpc_overhead);
+    let mut received = match limited.collect().await {
+        Ok(collected) => collected.aggregate(),
         Err(_) => return refused(refusal(413, format!("body larger than the {limit}-byte limit"))),
     };
+    let wire_len = received.remaining();
     if declared_len.is_none()
-        && let Action::Respond { status, retry_after } = state.faults.check_size(received.len())
+        && let Action::Respond { status, retry_after } = state.faults.check_size(wire_len)
     {
         return refused(Refusal::Status {
             status,
@@ -202,56 +205,60 @@ async fn receive(
             message: "injected fault: 413".into(),
         });
     }
-    let (message, encoding) = match wire {
-        Wire::Grpc => match grpc_message(&received) {
-            Some((compressed, message)) => {
-                let encoding =
-                    compressed.then(|| header_str(headers, "grpc-encoding").unwrap_or("gzip"));
-                (message, encoding)
+    let encoding = match wire {
+        Wire::Grpc => {
+            // A unary call: one frame of flag (1 = compressed), length, message.
+            let frame = (wire_len >= 5).then(|| (received.get_u8(), received.get_u32() as usize));
+            match frame {
+                Some((flag, len)) if received.remaining() == len => {
+                    (flag == 1).then(|| header_str(headers, "grpc-encoding").unwrap_or("gzip"))
+                }
+                _ => {
+                    state.decode_errors.fetch_add(1, Ordering::Relaxed);
+                    return refused(refusal(400, "malformed gRPC frame"));
+                }
             }
-            None => {
+        }
+        _ => header_str(headers, CONTENT_ENCODING.as_str()),
+    };
+    let identity = matches!(encoding.map(str::trim), None | Some("" | "identity"));
+    let (decoded, raw_len) = if identity && wire != Wire::Json {
+        let raw_len = received.remaining();
+        (super::light::protobuf(received), raw_len)
+    } else {
+        let message = received.copy_to_bytes(received.remaining());
+        let raw = match decompress(encoding, &message, limit) {
+            Ok(Some(raw)) => Bytes::from(raw),
+            Ok(None) => message,
+            Err(DecompressError::TooLarge) => {
+                return refused(refusal(
+                    413,
+                    format!("decompressed body larger than the {limit}-byte limit"),
+                ));
+            }
+            Err(e @ DecompressError::UnknownEncoding(_)) => {
+                return refused(refusal(415, e.to_string()));
+            }
+            Err(e @ DecompressError::Invalid(_)) => {
                 state.decode_errors.fetch_add(1, Ordering::Relaxed);
-                return refused(refusal(400, "malformed gRPC frame"));
+                return refused(refusal(400, e.to_string()));
             }
-        },
-        _ => (received.clone(), header_str(headers, CONTENT_ENCODING.as_str())),
+        };
+        let decoded = match wire {
+            Wire::Json => super::light::json(&raw),
+            _ => super::light::protobuf(raw.clone()),
+        };
+        (decoded, raw.len())
     };
-    let raw = match decompress(encoding, &message, limit) {
-        Ok(Some(raw)) => Bytes::from(raw),
-        Ok(None) => message,
-        Err(DecompressError::TooLarge) => {
-            return refused(refusal(
-                413,
-                format!("decompressed body larger than the {limit}-byte limit"),
-            ));
-        }
-        Err(e @ DecompressError::UnknownEncoding(_)) => {
-            return refused(refusal(415, e.to_string()));
-        }
-        Err(e @ DecompressError::Invalid(_)) => {
-            state.decode_errors.fetch_add(1, Ordering::Relaxed);
-            return refused(refusal(400, e.to_string()));
-        }
-    };
-    let decoded = match wire {
-        Wire::Json => {
-            serde_json::from_slice::<ExportTraceServiceRequest>(&raw).map_err(|e| e.to_string())
-        }
-        _ => ExportTraceServiceRequest::decode(raw.clone()).map_err(|e| e.to_string()),
-    };
-    let request_body = match decoded {
-        Ok(request) => request,
+    match decoded {
+        Ok(ids) => state.record(ids, Instant::now()),
         Err(e) => {
             state.decode_errors.fetch_add(1, Ordering::Relaxed);
-            return refused(refusal(400, format!("undecodable OTLP request: {e}")));
+            return refused(refusal(400, e));
         }
-    };
-    if let Err(e) = state.record(&request_body, Instant::now()) {
-        state.decode_errors.fetch_add(1, Ordering::Relaxed);
-        return refused(refusal(400, e));
     }
-    state.bytes_wire.fetch_add(received.len() as u64, Ordering::Relaxed);
-    state.bytes_raw.fetch_add(raw.len() as u64, Ordering::Relaxed);
+    state.bytes_wire.fetch_add(wire_len as u64, Ordering::Relaxed);
+    state.bytes_raw.fetch_add(raw_len as u64, Ordering::Relaxed);
     let by_wire = match wire {
         Wire::Protobuf => &state.requests_http_protobuf,
         Wire::Json => &state.requests_http_json,
@@ -260,15 +267,6 @@ async fn receive(
     by_wire.fetch_add(1, Ordering::Relaxed);
     state.accepted_requests.fetch_add(1, Ordering::Relaxed);
     Ok(())
-}
-
-/// The message of a unary gRPC request body: (compressed flag, message bytes).
-fn grpc_message(body: &Bytes) -> Option<(bool, Bytes)> {
-    let mut header = body.get(..5)?;
-    let compressed = header.get_u8() == 1;
-    let len = usize::try_from(header.get_u32()).ok()?;
-    let message = body.get(5..5 + len)?;
-    (body.len() == 5 + len).then(|| (compressed, body.slice_ref(message)))
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
