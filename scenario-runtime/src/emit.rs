@@ -263,13 +263,22 @@ impl Emitter {
         let arguments = tool_call_arguments(run, step.id, step.name, place.salt);
         let error = failed.then(|| pick(rng, TOOL_ERRORS));
         let result = match error {
-            Some(error) => format!(
-                r#"{{"error":{{"type":"{error}","message":"{}"}}}}"#,
-                content::text(rng, 120)
-            ),
-            None => content::tool_result(kind, rng, step.result_bytes as usize),
+            Some(error) => {
+                let result = format!(
+                    r#"{{"error":{{"type":"{error}","message":"{}"}}}}"#,
+                    content::text(rng, 120)
+                );
+                lock(&agent.conversation).push_tool_result(&call_id, &result);
+                result
+            }
+            None => {
+                let size = step.result_bytes as usize;
+                let before = rng.clone();
+                let result = content::tool_result(kind, rng, size);
+                lock(&agent.conversation).push_generated_tool_result(&call_id, kind, before, size);
+                result
+            }
         };
-        lock(&agent.conversation).push_tool_result(&call_id, &result);
         let conversation_id = conversation_id(run);
 
         let mut attributes = Vec::with_capacity(12);

@@ -12,6 +12,8 @@ use std::ops::Range;
 
 use rand::rngs::SmallRng;
 
+use super::ToolKind;
+
 /// Where a message's text part starts.
 const USER_PREFIX: &str = r#"{"role":"user","parts":[{"type":"text","content":""#;
 const ASSISTANT_PREFIX: &str = r#"{"role":"assistant","parts":[{"type":"text","content":""#;
@@ -25,20 +27,91 @@ const MIN_FILLER: usize = 24;
 /// Messages are not cut shorter than this; older ones are dropped instead.
 const MIN_PARTIAL: usize = 256;
 
-/// One message of the history, already rendered.
+/// One message of the history.
 #[derive(Debug)]
 struct Entry {
     role: &'static str,
+    /// The rendered message; for a [`Body::Generated`] one, only what precedes the content.
     json: String,
-    /// The text (or, for tool responses, the JSON result) inside `json`.
+    /// Where the content lies in the rendered message (past the end of `json` for a
+    /// [`Body::Generated`] one, whose content is produced when a prompt needs it).
     content: Range<usize>,
     /// Whether the content is JSON (a tool result), which must be quoted when cut.
     json_content: bool,
+    body: Body,
+}
+
+/// How an entry's content is kept.
+#[derive(Debug)]
+enum Body {
+    /// In `json`.
+    Rendered,
+    /// A tool result kept as the random state that generated it: produced again (a copy from
+    /// the pools) when a prompt includes it, so the history holds no second copy of results
+    /// that can weigh megabytes.
+    Generated { kind: ToolKind, rng: SmallRng },
 }
 
 impl Entry {
+    /// The content of a rendered entry (empty for a generated one).
     fn content(&self) -> &str {
-        &self.json[self.content.clone()]
+        self.json.get(self.content.clone()).unwrap_or("")
+    }
+
+    /// The suffix that closes the message after its content.
+    fn suffix(&self) -> &str {
+        match self.body {
+            Body::Rendered => &self.json[self.content.end..],
+            Body::Generated { .. } => TOOL_SUFFIX,
+        }
+    }
+
+    /// Appends the whole message to `out`; returns where its content lies in `out`.
+    fn render(&self, out: &mut String) -> Range<usize> {
+        let offset = out.len();
+        match &self.body {
+            Body::Rendered => {
+                out.push_str(&self.json);
+                offset + self.content.start..offset + self.content.end
+            }
+            Body::Generated { kind, rng } => {
+                out.push_str(&self.json);
+                let start = out.len();
+                super::push_tool_result(out, *kind, &mut rng.clone(), self.content.len());
+                let content = start..out.len();
+                out.push_str(TOOL_SUFFIX);
+                content
+            }
+        }
+    }
+
+    /// Appends the message with its content cut to `cap` bytes; returns where the content
+    /// lies in `out`. JSON content becomes a JSON string.
+    fn render_cut(&self, out: &mut String, cap: usize) -> Range<usize> {
+        out.push_str(&self.json[..self.content.start]);
+        let start = out.len();
+        match &self.body {
+            Body::Rendered if !self.json_content => {
+                out.push_str(&self.json[self.content.start..self.content.start + cap]);
+            }
+            Body::Rendered => {
+                out.push('"');
+                super::push_json_escaped(out, self.content(), cap);
+                out.push('"');
+            }
+            Body::Generated { kind, rng } => {
+                // Escaping never shrinks text, so `cap` bytes of the result are enough.
+                let mut raw = String::with_capacity(cap + 512);
+                let size = self.content.len();
+                super::push_tool_result_prefix(&mut raw, *kind, &mut rng.clone(), size, cap);
+                out.push('"');
+                super::push_json_escaped(out, &raw, cap);
+                out.push('"');
+            }
+        }
+        let content = start..out.len();
+        out.push_str(self.suffix());
+        content
     }
 }
 
@@ -139,30 +212,16 @@ impl Conversation {
         }
         let mut cached_bytes = if first == 0 { usize::MAX } else { 0 };
         for entry in &self.entries[first..] {
-            let len = entry.content.len();
             if json.len() > 1 {
                 json.push(',');
             }
-            if len <= cap {
-                let offset = json.len();
-                json.push_str(&entry.json);
-                messages
-                    .push((entry.role, offset + entry.content.start..offset + entry.content.end));
-                continue;
-            }
-            cached_bytes = cached_bytes.min(json.len());
-            json.push_str(&entry.json[..entry.content.start]);
-            let content_start = json.len();
-            if entry.json_content {
-                json.push('"');
-                super::push_json_escaped(&mut json, entry.content(), cap);
-                json.push('"');
+            let content = if entry.content.len() <= cap {
+                entry.render(&mut json)
             } else {
-                let end = entry.content.start + cap;
-                json.push_str(&entry.json[entry.content.start..end]);
-            }
-            messages.push((entry.role, content_start..json.len()));
-            json.push_str(&entry.json[entry.content.end..]);
+                cached_bytes = cached_bytes.min(json.len());
+                entry.render_cut(&mut json, cap)
+            };
+            messages.push((entry.role, content));
         }
         let cached_bytes = cached_bytes.min(json.len());
 
@@ -184,7 +243,13 @@ impl Conversation {
             let offset = json.len();
             json.push_str(&entry_json);
             messages.push(("user", offset + content.start..offset + content.end));
-            self.push(Entry { role: "user", json: entry_json, content, json_content: false });
+            self.push(Entry {
+                role: "user",
+                json: entry_json,
+                content,
+                json_content: false,
+                body: Body::Rendered,
+            });
         }
         json.push(']');
         Prompt { json, messages, cached_bytes }
@@ -197,7 +262,7 @@ impl Conversation {
             .iter()
             .map(|entry| {
                 let len = entry.content.len();
-                let overhead = 1 + entry.json.len() - len;
+                let overhead = 1 + entry.content.start + entry.suffix().len();
                 if len <= cap {
                     overhead + len
                 } else {
@@ -245,22 +310,44 @@ impl Conversation {
         output_json.push_str(&entry_json[..entry_json.len() - 1]);
         output_json.push_str(&finish);
         let text = 1 + content.start..1 + content.end;
-        self.push(Entry { role: "assistant", json: entry_json, content, json_content: false });
+        self.push(Entry {
+            role: "assistant",
+            json: entry_json,
+            content,
+            json_content: false,
+            body: Body::Rendered,
+        });
         Answer { output_json, text }
     }
 
     /// Adds a tool's result (JSON) as the response to call `call_id`.
     pub fn push_tool_result(&mut self, call_id: &str, result: &str) {
-        let prefix_len = 64 + call_id.len();
-        let mut json = String::with_capacity(prefix_len + result.len() + TOOL_SUFFIX.len());
-        json.push_str(r#"{"role":"tool","parts":[{"type":"tool_call_response","id":""#);
-        json.push_str(call_id);
-        json.push_str(r#"","response":"#);
+        let mut json = tool_prefix(call_id, result.len());
         let start = json.len();
         json.push_str(result);
         let content = start..json.len();
         json.push_str(TOOL_SUFFIX);
-        self.push(Entry { role: "tool", json, content, json_content: true });
+        self.push(Entry { role: "tool", json, content, json_content: true, body: Body::Rendered });
+    }
+
+    /// Adds the response to call `call_id`: the tool result of `kind` and `size` bytes that
+    /// [`super::tool_result`] produces from `rng` (a copy of its state before it did).
+    pub fn push_generated_tool_result(
+        &mut self,
+        call_id: &str,
+        kind: ToolKind,
+        rng: SmallRng,
+        size: usize,
+    ) {
+        let json = tool_prefix(call_id, 0);
+        let start = json.len();
+        self.push(Entry {
+            role: "tool",
+            json,
+            content: start..start + size,
+            json_content: true,
+            body: Body::Generated { kind, rng },
+        });
     }
 
     /// Adds what a sub-agent named `agent` answered.
@@ -273,8 +360,23 @@ impl Conversation {
         json.push_str(text);
         let content = start..json.len();
         json.push_str(TEXT_SUFFIX);
-        self.push(Entry { role: "assistant", json, content, json_content: false });
+        self.push(Entry {
+            role: "assistant",
+            json,
+            content,
+            json_content: false,
+            body: Body::Rendered,
+        });
     }
+}
+
+/// The start of a tool response message, up to its content.
+fn tool_prefix(call_id: &str, content_capacity: usize) -> String {
+    let mut json = String::with_capacity(64 + call_id.len() + content_capacity + 3);
+    json.push_str(r#"{"role":"tool","parts":[{"type":"tool_call_response","id":""#);
+    json.push_str(call_id);
+    json.push_str(r#"","response":"#);
+    json
 }
 
 #[cfg(test)]
@@ -350,5 +452,27 @@ mod tests {
             value.as_array().into_iter().flatten().filter(|m| m["role"] == "tool").collect();
         assert!(tools.len() < 20);
         assert_eq!(tools.last().map(|m| &m["parts"][0]["id"]), Some(&"call_19".into()));
+    }
+
+    #[test]
+    fn generated_results_render_as_the_tool_produced_them() {
+        let mut rng = super::super::rng(6);
+        let mut conversation = Conversation::default();
+        conversation.prompt(1_000, &mut rng);
+        let saved = rng.clone();
+        let result = super::super::tool_result(ToolKind::Flights, &mut rng, 30_000);
+        conversation.push_generated_tool_result("call_9", ToolKind::Flights, saved.clone(), 30_000);
+        let whole = conversation.prompt(40_000, &mut rng);
+        assert!(whole.json.contains(&result), "the history holds what the tool returned");
+        let value = parse(&whole.json);
+        assert_eq!(value[1]["parts"][0]["response"], parse(&result));
+
+        let mut other = Conversation::default();
+        other.prompt(1_000, &mut super::super::rng(6));
+        other.push_generated_tool_result("call_9", ToolKind::Flights, saved, 30_000);
+        let cut = other.prompt(5_000, &mut rng);
+        let value = parse(&cut.json);
+        let response = value[1]["parts"][0]["response"].as_str().unwrap_or_default();
+        assert!(response.len() > 1_000 && result.starts_with(response), "{response:.100}");
     }
 }

@@ -96,6 +96,18 @@ pub fn tool_result(kind: ToolKind, rng: &mut SmallRng, size: usize) -> String {
 
 /// Appends a tool result of exactly `size` bytes to `out`. See [`tool_result`].
 pub fn push_tool_result(out: &mut String, kind: ToolKind, rng: &mut SmallRng, size: usize) {
+    push_tool_result_prefix(out, kind, rng, size, usize::MAX);
+}
+
+/// Appends the start of the tool result [`push_tool_result`] would append, at least `limit`
+/// bytes of it (or all of it): the same bytes, without producing the rest.
+pub fn push_tool_result_prefix(
+    out: &mut String,
+    kind: ToolKind,
+    rng: &mut SmallRng,
+    size: usize,
+    limit: usize,
+) {
     let base = out.len();
     match size {
         0 => return,
@@ -121,6 +133,9 @@ pub fn push_tool_result(out: &mut String, kind: ToolKind, rng: &mut SmallRng, si
         let after = out.len() - base + separator + record.len() + tail_len(count + 1);
         if after > size {
             break;
+        }
+        if out.len() - base >= limit {
+            return;
         }
         if separator == 1 {
             out.push(',');
