@@ -4,6 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::platform::Protocol;
+
 /// Request body compression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -61,55 +63,6 @@ impl FromStr for Compression {
                 what: "compression",
                 value: s.to_owned(),
                 expected: "one of none, gzip, zstd",
-            }),
-        }
-    }
-}
-
-/// OTLP transport and encoding.
-///
-/// Defined here until the platform profiles own it; the spellings are those of
-/// `OTEL_EXPORTER_OTLP_PROTOCOL`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize)]
-pub enum Protocol {
-    #[default]
-    #[serde(rename = "http/protobuf")]
-    HttpProtobuf,
-    #[serde(rename = "http/json")]
-    HttpJson,
-    #[serde(rename = "grpc")]
-    Grpc,
-}
-
-impl Protocol {
-    /// The `OTEL_EXPORTER_OTLP_PROTOCOL` spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::HttpProtobuf => "http/protobuf",
-            Protocol::HttpJson => "http/json",
-            Protocol::Grpc => "grpc",
-        }
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Protocol {
-    type Err = ParseChoiceError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "http/protobuf" | "http-protobuf" | "protobuf" => Ok(Protocol::HttpProtobuf),
-            "http/json" | "http-json" | "json" => Ok(Protocol::HttpJson),
-            "grpc" => Ok(Protocol::Grpc),
-            _ => Err(ParseChoiceError {
-                what: "protocol",
-                value: s.to_owned(),
-                expected: "one of http/protobuf, http/json, grpc",
             }),
         }
     }
@@ -205,13 +158,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_choices_and_names_bad_values() {
+    fn parses_compression_and_names_bad_values() {
         assert_eq!("ZSTD".parse::<Compression>(), Ok(Compression::Zstd));
-        assert_eq!("grpc".parse::<Protocol>(), Ok(Protocol::Grpc));
-        assert_eq!("http/json".parse::<Protocol>(), Ok(Protocol::HttpJson));
+        assert_eq!(" none ".parse::<Compression>(), Ok(Compression::None));
         let err = "brotli".parse::<Compression>().unwrap_err().to_string();
         assert_eq!(err, "unknown compression `brotli`: expected one of none, gzip, zstd");
-        let err = "thrift".parse::<Protocol>().unwrap_err().to_string();
-        assert!(err.contains("`thrift`") && err.contains("http/protobuf"), "{err}");
     }
 }

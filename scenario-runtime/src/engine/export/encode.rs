@@ -9,7 +9,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, span, status};
 use prost::Message;
 
-use super::config::Protocol;
+use crate::platform::Protocol;
 use crate::span::{Attribute, SpanKind, SpanRecord, Status, Value};
 
 /// Instrumentation scope name on every exported span.

@@ -19,9 +19,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-pub use config::{Compression, ExportConfig, ParseChoiceError, Protocol, RetryPolicy};
+pub use config::{Compression, ExportConfig, ParseChoiceError, RetryPolicy};
 pub use retry::parse_retry_after;
 pub use transport::GRPC_EXPORT_PATH;
+
+/// The OTLP transport, as the platform profiles define it.
+pub use crate::platform::Protocol;
 
 use crate::span::{Attribute, SpanRecord, SpanSink};
 

@@ -9,11 +9,12 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 
-use super::config::{ExportConfig, Protocol};
+use super::config::ExportConfig;
 use super::encode::{BatchEncoder, estimated_len, to_proto};
 use super::retry::{Verdict, backoff, verdict};
 use super::transport::Transport;
 use super::{ExportObserver, ExportSummary, RequestOutcome, RequestRecord};
+use crate::platform::Protocol;
 use crate::span::{Attribute, SpanRecord};
 
 /// Spans taken from the queue at once: amortizes the channel's synchronization.

@@ -10,9 +10,10 @@ use http::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderName, Header
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-use super::config::{Compression, ExportConfig, Protocol};
+use super::config::{Compression, ExportConfig};
 use super::retry::parse_retry_after;
 use super::{ExportError, RequestOutcome};
+use crate::platform::Protocol;
 
 /// The gRPC method OTLP trace export calls.
 pub const GRPC_EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
