@@ -224,6 +224,7 @@ impl RunningSink {
             stop,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
+        tokio::spawn(sweep(state.clone(), shutdown_rx.clone()));
         let server = tokio::spawn(serve(listener, state.clone(), shutdown_rx));
         Ok(RunningSink { addr, state, shutdown, server })
     }
@@ -247,6 +248,30 @@ impl RunningSink {
         self.shutdown.send_replace(true);
         let _ = self.server.await;
         self.state.stats()
+    }
+}
+
+/// How often complete traces are forgotten when nobody asks for stats.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Forgets complete, idle traces periodically so the ledger's memory stays bounded during long
+/// runs, whether or not anyone polls [`RunningSink::stats`].
+async fn sweep(state: Arc<SinkState>, mut shutdown: watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval(SWEEP_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = raised(&mut shutdown) => return,
+            _ = ticks.tick() => {
+                let state = state.clone();
+                // Checking every trace held takes milliseconds: off the reactor.
+                let _ = tokio::task::spawn_blocking(move || {
+                    let mut ledger = state.ledger.lock().unwrap_or_else(|e| e.into_inner());
+                    ledger.snapshot(Instant::now(), EVICT_AFTER);
+                })
+                .await;
+            }
+        }
     }
 }
 

@@ -21,6 +21,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse
 use prost::Message;
 
 use super::faults::{Action, retry_after_value};
+use super::light::SpanIds;
 use super::{ConnKill, SinkState};
 use crate::engine::export::GRPC_EXPORT_PATH;
 use crate::engine::export::compress::{DecompressError, decompress};
@@ -223,32 +224,30 @@ async fn receive(
     };
     let identity = matches!(encoding.map(str::trim), None | Some("" | "identity"));
     let (decoded, raw_len) = if identity && wire != Wire::Json {
+        // Skipping over attribute bytes is cheap: decode in place.
         let raw_len = received.remaining();
         (super::light::protobuf(received), raw_len)
     } else {
+        // Decompressing or parsing JSON takes milliseconds per megabyte: off the reactor, so
+        // the scheduler and exporter sharing this runtime keep their timing.
         let message = received.copy_to_bytes(received.remaining());
-        let raw = match decompress(encoding, &message, limit) {
-            Ok(Some(raw)) => Bytes::from(raw),
-            Ok(None) => message,
-            Err(DecompressError::TooLarge) => {
+        let encoding = encoding.map(str::to_owned);
+        let work = move || unpack(wire, encoding.as_deref(), &message, limit);
+        match tokio::task::spawn_blocking(work).await {
+            Ok(Ok(done)) => done,
+            Ok(Err(Unpack::TooLarge)) => {
                 return refused(refusal(
                     413,
                     format!("decompressed body larger than the {limit}-byte limit"),
                 ));
             }
-            Err(e @ DecompressError::UnknownEncoding(_)) => {
-                return refused(refusal(415, e.to_string()));
-            }
-            Err(e @ DecompressError::Invalid(_)) => {
+            Ok(Err(Unpack::Unsupported(e))) => return refused(refusal(415, e)),
+            Ok(Err(Unpack::Invalid(e))) => {
                 state.decode_errors.fetch_add(1, Ordering::Relaxed);
-                return refused(refusal(400, e.to_string()));
+                return refused(refusal(400, e));
             }
-        };
-        let decoded = match wire {
-            Wire::Json => super::light::json(&raw),
-            _ => super::light::protobuf(raw.clone()),
-        };
-        (decoded, raw.len())
+            Err(e) => return refused(refusal(500, format!("decoding failed: {e}"))),
+        }
     };
     match decoded {
         Ok(ids) => state.record(ids, Instant::now()),
@@ -267,6 +266,36 @@ async fn receive(
     by_wire.fetch_add(1, Ordering::Relaxed);
     state.accepted_requests.fetch_add(1, Ordering::Relaxed);
     Ok(())
+}
+
+/// Why a body could not be decompressed and decoded.
+enum Unpack {
+    TooLarge,
+    Unsupported(String),
+    Invalid(String),
+}
+
+/// Decompresses (within `limit`) and decodes a body: the span ids and the raw size.
+fn unpack(
+    wire: Wire,
+    encoding: Option<&str>,
+    message: &Bytes,
+    limit: usize,
+) -> Result<(Result<Vec<SpanIds>, String>, usize), Unpack> {
+    let raw = match decompress(encoding, message, limit) {
+        Ok(Some(raw)) => Bytes::from(raw),
+        Ok(None) => message.clone(),
+        Err(DecompressError::TooLarge) => return Err(Unpack::TooLarge),
+        Err(e @ DecompressError::UnknownEncoding(_)) => {
+            return Err(Unpack::Unsupported(e.to_string()));
+        }
+        Err(e @ DecompressError::Invalid(_)) => return Err(Unpack::Invalid(e.to_string())),
+    };
+    let decoded = match wire {
+        Wire::Json => super::light::json(&raw),
+        _ => super::light::protobuf(raw.clone()),
+    };
+    Ok((decoded, raw.len()))
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
