@@ -35,6 +35,9 @@ pub struct BenchArgs {
     /// Seconds per throughput phase.
     #[arg(long, default_value_t = 3)]
     pub seconds: u64,
+    /// Run only one phase (to profile it): mix, flat or rate.
+    #[arg(long, value_parser = ["mix", "flat", "rate"])]
+    pub only: Option<String>,
 }
 
 /// A trace of a root and `times` tiny tool spans: measures per-span overhead, not content.
@@ -146,7 +149,8 @@ pub fn main(args: BenchArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(bench(Duration::from_secs(args.seconds.clamp(1, 60)))) {
+    let seconds = Duration::from_secs(args.seconds.clamp(1, 60));
+    match runtime.block_on(bench(seconds, args.only.as_deref())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -155,7 +159,8 @@ pub fn main(args: BenchArgs) -> ExitCode {
     }
 }
 
-async fn bench(seconds: Duration) -> Result<(), String> {
+async fn bench(seconds: Duration, only: Option<&str>) -> Result<(), String> {
+    let wanted = |phase: &str| only.is_none_or(|o| o == phase);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("scaletest bench: {cores} cores, embedded sink on 127.0.0.1, synthetic clock");
     let default_mix: Vec<(&'static dyn AnyScenario, f64)> = scenarios::DEFAULT_MIX
@@ -166,21 +171,32 @@ async fn bench(seconds: Duration) -> Result<(), String> {
     let tiny = [(flat_scenario("tiny", 1), 1.0)];
     let saturate = Load::Closed { workers: 4, ramp_up: Duration::ZERO };
 
-    println!("\nDefault mix, as fast as possible ({}s each):", seconds.as_secs());
-    for compression in [Compression::None, Compression::Zstd, Compression::Gzip] {
-        let r = phase(&default_mix, saturate.clone(), seconds, compression).await?;
-        println!("{}", throughput_line(&format!("compression {compression}"), &r));
+    if wanted("mix") {
+        println!("\nDefault mix, as fast as possible ({}s each):", seconds.as_secs());
+        for compression in [Compression::None, Compression::Zstd, Compression::Gzip] {
+            let r = phase(&default_mix, saturate.clone(), seconds, compression).await?;
+            println!("{}", throughput_line(&format!("compression {compression}"), &r));
+        }
     }
+    if wanted("flat") {
+        println!("\nFlat small spans (root + 100 tool spans per trace):");
+        let r = phase(&flat, saturate.clone(), seconds, Compression::None).await?;
+        println!("{}", throughput_line("compression none", &r));
+    }
+    if wanted("rate") {
+        rates(&tiny).await?;
+    }
+    println!("\nPeak RSS: {:.1} MB", peak_rss_bytes() as f64 / 1e6);
+    Ok(())
+}
 
-    println!("\nFlat small spans (root + 100 tool spans per trace):");
-    let r = phase(&flat, saturate.clone(), seconds, Compression::None).await?;
-    println!("{}", throughput_line("compression none", &r));
-
+/// The open-model dispatcher at fixed rates: achieved rate and start lag.
+async fn rates(tiny: &[(&'static dyn AnyScenario, f64)]) -> Result<(), String> {
     println!("\nOpen-model dispatcher (2 s each, tiny traces):");
     for rate in [100.0, 1000.0, 5000.0] {
         let load = Load::Open { plan: RatePlan::constant(rate), max_in_flight: None };
-        let r = phase(&tiny, load, Duration::from_secs(2), Compression::None).await?;
-        let achieved = r.traces.started as f64 / 2.0;
+        let r = phase(tiny, load, Duration::from_secs(2), Compression::None).await?;
+        let achieved = r.throughput.traces_per_s;
         println!(
             "  target {rate:>6.0} traces/s: achieved {achieved:>8.1} traces/s ({:+.2}%), start lag p99 {:.2} ms, late {}, missed {}",
             (achieved / rate - 1.0) * 100.0,
@@ -189,6 +205,5 @@ async fn bench(seconds: Duration) -> Result<(), String> {
             r.traces.missed
         );
     }
-    println!("\nPeak RSS: {:.1} MB", peak_rss_bytes() as f64 / 1e6);
     Ok(())
 }
