@@ -447,8 +447,16 @@ fn name_hash(name: &str) -> u64 {
 fn system_prompt(agent: &str, budget: usize) -> String {
     let hash = name_hash(agent);
     let len = (600 + (hash % 1_400) as usize).min(budget / 4).max(16);
+    let mut prompt = format!(
+        "You are {agent}, an assistant of a travel and customer support company. Use the tools \
+         to check facts before answering, quote prices with their currency, and ask before \
+         booking or charging anything. Guidelines and examples follow. "
+    );
+    prompt.truncate(len);
     let mut rng = content::rng(hash);
-    content::text(&mut rng, len)
+    let rest = len - prompt.len();
+    content::push_text(&mut prompt, &mut rng, rest);
+    prompt
 }
 
 fn temperature(agent: &str) -> f64 {

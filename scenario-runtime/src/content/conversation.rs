@@ -24,6 +24,8 @@ const TOOL_SUFFIX: &str = "}]}";
 
 /// A prompt shorter than this is not topped up with a new user message.
 const MIN_FILLER: usize = 24;
+/// An answer with tool calls has a text part only if this much room is left for it.
+const MIN_TEXT_WITH_CALLS: usize = 48;
 /// Messages are not cut shorter than this; older ones are dropped instead.
 const MIN_PARTIAL: usize = 256;
 
@@ -92,7 +94,11 @@ impl Entry {
         let start = out.len();
         match &self.body {
             Body::Rendered if !self.json_content => {
-                out.push_str(&self.json[self.content.start..self.content.start + cap]);
+                let mut end = self.content.start + cap.min(self.content.len());
+                while !self.json.is_char_boundary(end) {
+                    end -= 1;
+                }
+                out.push_str(&self.json[self.content.start..end]);
             }
             Body::Rendered => {
                 out.push('"');
@@ -138,7 +144,7 @@ impl Prompt {
 pub struct Answer {
     /// `[{"role":"assistant","parts":[..],"finish_reason":".."}]`
     pub output_json: String,
-    /// The answer's text.
+    /// The answer's text (empty when the answer is only tool calls).
     pub text: Range<usize>,
 }
 
@@ -293,16 +299,25 @@ impl Conversation {
         }
         let finish = format!(r#","finish_reason":"{finish_reason}"}}]"#);
         let overhead = 1 + ASSISTANT_PREFIX.len() + 2 + call_parts.len() + 2 + finish.len();
-        let text_len = budget.saturating_sub(overhead).max(MIN_FILLER);
+        let room = budget.saturating_sub(overhead);
 
-        let mut entry_json = String::with_capacity(overhead + text_len);
-        entry_json.push_str(ASSISTANT_PREFIX);
-        let start = entry_json.len();
-        super::push_text(&mut entry_json, rng, text_len);
-        let content = start..entry_json.len();
-        entry_json.push('"');
-        entry_json.push('}');
-        entry_json.push_str(&call_parts);
+        let mut entry_json = String::with_capacity(overhead + room.max(MIN_FILLER));
+        let content = if calls.is_empty() || room >= MIN_TEXT_WITH_CALLS {
+            entry_json.push_str(ASSISTANT_PREFIX);
+            let start = entry_json.len();
+            super::push_text(&mut entry_json, rng, room.max(MIN_FILLER));
+            let content = start..entry_json.len();
+            entry_json.push('"');
+            entry_json.push('}');
+            entry_json.push_str(&call_parts);
+            content
+        } else {
+            // No room for words: the answer is its tool calls alone, as models often send.
+            entry_json.push_str(r#"{"role":"assistant","parts":["#);
+            let start = entry_json.len();
+            entry_json.push_str(&call_parts[1..]);
+            start..start
+        };
         entry_json.push_str("]}");
 
         let mut output_json = String::with_capacity(entry_json.len() + finish.len() + 1);

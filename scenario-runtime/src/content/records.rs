@@ -43,7 +43,7 @@ impl ToolKind {
         let lower = name.to_ascii_lowercase();
         let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric()).collect();
         let has = |options: &[&str]| words.iter().any(|w| options.iter().any(|o| w.starts_with(o)));
-        if has(&["flight", "fare", "airline", "seat", "itinerar"]) {
+        if has(&["flight", "fare", "airline", "airport", "seat", "itinerar", "baggage"]) {
             ToolKind::Flights
         } else if has(&["hotel", "room", "lodging", "stay", "review"]) {
             ToolKind::Hotels
