@@ -49,6 +49,8 @@ fn default_mix_books_balance_with_the_synthetic_clock() {
     assert_eq!(u(&report, "/traces/started") + u(&report, "/traces/missed"), 80);
     let scenarios = report["scenarios"].as_array().map_or(0, Vec::len);
     assert_eq!(scenarios, 4, "the default mix has the four reference scenarios");
+    // Not a terminal: no progress line, nothing on stderr.
+    assert!(output.stderr.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
     let out = String::from_utf8_lossy(&output.stdout);
     for needle in ["Success rate", "Throughput", "P50", "Avg per trace", "Delivery", "verified"] {
         assert!(out.contains(needle), "summary lacks {needle}:\n{out}");
@@ -249,4 +251,63 @@ fn a_dead_endpoint_fails_the_run_on_time_with_every_span_accounted() {
     assert_eq!(u(&report, "/spans/created"), u(&report, "/spans/dropped"));
     assert!(u(&report, "/requests/connect") > 0, "{report:#}");
     assert!(report["delivery"].is_null());
+}
+
+#[test]
+fn stages_and_ramp_up_start_the_integral_of_the_rate() {
+    // 0 -> 100 traces/s over 1 s, then back to 0 over 1 s: 50 + 50 intended starts.
+    let (output, report) = run_json(&[
+        "--stages",
+        "1s:100,1s:0",
+        "--clock",
+        "synthetic",
+        "--scenario",
+        "simple_query",
+        "--compression",
+        "none",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(u(&report, "/traces/started") + u(&report, "/traces/missed"), 100);
+    assert_eq!(f(&report, "/config/planned_duration_s"), 2.0);
+    assert_books(&report);
+    // Ramp from 0 to 60 traces/s over 1 s, then 60 traces/s for 1 s: 30 + 60.
+    let (output, report) = run_json(&[
+        "--rate",
+        "60",
+        "--ramp-up",
+        "1s",
+        "--duration",
+        "2s",
+        "--clock",
+        "synthetic",
+        "--scenario",
+        "simple_query",
+        "--compression",
+        "none",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(u(&report, "/traces/started") + u(&report, "/traces/missed"), 90);
+}
+
+#[test]
+fn a_full_in_flight_cap_shows_as_late_and_missed_starts() {
+    // One slot, traces of about 2 s with the real clock, 20 traces/s intended for 1 s.
+    let (output, report) = run_json(&[
+        "--rate",
+        "20",
+        "--max-in-flight",
+        "1",
+        "--duration",
+        "1s",
+        "--scenario",
+        "simple_query",
+        "--compression",
+        "none",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let (started, missed) = (u(&report, "/traces/started"), u(&report, "/traces/missed"));
+    assert_eq!(started + missed, 20);
+    assert!(started <= 2 && missed >= 18, "started {started}, missed {missed}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("missed starts"));
+    assert_books(&report);
 }
