@@ -229,3 +229,28 @@ async fn a_full_queue_drops_and_counts_without_blocking() {
     assert_eq!(summary.spans_accepted + summary.spans_dropped, 1000, "{summary:?}");
     assert_delivered_exactly(&summary, &stats);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_beyond_the_cap_gives_up_at_once() {
+    let faults = Faults {
+        throttle: Some(Throttle {
+            when: Trigger::every(1),
+            status: 503,
+            retry_after: Some(Duration::from_secs(60)),
+        }),
+        ..Faults::default()
+    };
+    let sink = sink_with(faults).await;
+    let mut settings = config(sink.traces_url(), Protocol::HttpProtobuf, Compression::None);
+    settings.max_batch_spans = 100;
+    let started = Instant::now();
+    let (summary, _) = run(settings, traces(2, 5, 100), Duration::from_secs(10)).await;
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    let stats = sink.shutdown().await;
+    assert_eq!(
+        (summary.requests, summary.retries, summary.spans_rejected),
+        (1, 0, 10),
+        "{summary:?}"
+    );
+    assert_eq!(stats.spans, 0);
+}

@@ -136,3 +136,18 @@ async fn bad_settings_are_named() {
             .unwrap_err();
     assert!(err.to_string().contains(&taken.local_addr().to_string()), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stops_accepting_after_a_time() {
+    let faults = Faults { stop_after: Some(Duration::from_millis(300)), ..Faults::default() };
+    let sink =
+        RunningSink::start(SinkConfig { faults, ..SinkConfig::default() }).await.expect("sink");
+    let one = body(Protocol::HttpProtobuf, export_support::traces(1, 2, 100));
+    assert_eq!(post(&sink.traces_url(), "application/x-protobuf", None, one).await, 200);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let refused = tokio::net::TcpStream::connect(sink.local_addr()).await;
+    assert!(refused.is_err(), "the listener is closed after 300 ms");
+    let stats = sink.shutdown().await;
+    assert!(stats.stopped);
+    assert_eq!(stats.spans, 2);
+}

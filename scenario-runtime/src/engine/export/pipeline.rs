@@ -188,14 +188,15 @@ enum Final {
 async fn deliver(shared: &Arc<Shared>, spans: Vec<Span>) {
     let mut pending = vec![spans];
     while let Some(spans) = pending.pop() {
-        let (body, raw_len, spans) = prepare(shared, spans).await;
         let count = spans.len() as u64;
+        let (body, raw_len, spans) = prepare(shared, spans).await;
         let outcome = if raw_len > shared.config.max_batch_bytes && spans.len() > 1 {
             Final::Split
         } else {
             match body {
                 Ok(body) => send_with_retry(shared, body, raw_len as u64, count).await,
-                // Compression failing means memory or a bug, not the backend: count as failed.
+                // Encoding or compression failing means memory or a bug, not the backend:
+                // the spans are lost, counted as failed.
                 Err(_) => Final::Failed,
             }
         };
@@ -229,7 +230,6 @@ async fn prepare(
     spans: Vec<Span>,
 ) -> (std::io::Result<Bytes>, usize, Vec<Span>) {
     let worker = shared.clone();
-    let fallback_len = spans.len();
     let job = tokio::task::spawn_blocking(move || {
         let (raw, spans) = worker.encoder.encode(spans);
         let raw_len = raw.len();
@@ -244,8 +244,8 @@ async fn prepare(
     });
     match job.await {
         Ok(done) => done,
-        // The blocking pool refused or the job panicked: nothing to send, spans are lost.
-        Err(e) => (Err(std::io::Error::other(e.to_string())), 0, Vec::with_capacity(fallback_len)),
+        // The job panicked or the runtime is shutting down: nothing to send.
+        Err(e) => (Err(std::io::Error::other(e.to_string())), 0, Vec::new()),
     }
 }
 

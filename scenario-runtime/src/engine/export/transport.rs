@@ -65,7 +65,12 @@ impl Transport {
                 if let Some(encoding) = config.compression.encoding() {
                     headers.insert(CONTENT_ENCODING, HeaderValue::from_static(encoding));
                 }
-                let client = reqwest::Client::builder()
+                let mut builder = reqwest::Client::builder();
+                if url.host_str().is_some_and(is_loopback) {
+                    // The embedded sink: a proxy from the environment must not sit in between.
+                    builder = builder.no_proxy();
+                }
+                let client = builder
                     .pool_max_idle_per_host(config.max_in_flight.max(1))
                     .pool_idle_timeout(Duration::from_secs(60))
                     .connect_timeout(connect_timeout)
@@ -195,6 +200,12 @@ async fn grpc_call(
     }
 }
 
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 fn grpc_status(headers: &HeaderMap) -> Option<i32> {
     headers.get("grpc-status")?.to_str().ok()?.trim().parse().ok()
 }
@@ -213,6 +224,8 @@ fn classify_reqwest(error: &reqwest::Error) -> RequestOutcome {
     }
 }
 
+/// tonic wraps every channel failure in one opaque error type; the connector's failure shows
+/// only in the message chain (`... client error (Connect) ...`).
 fn classify_transport(error: &tonic::transport::Error) -> RequestOutcome {
     let text = error_chain(error);
     if text.contains("onnect") { RequestOutcome::Connect } else { RequestOutcome::Io(text) }

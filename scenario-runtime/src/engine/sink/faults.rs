@@ -48,7 +48,8 @@ pub struct Faults {
     /// Added before answering: fixed when both ends are equal, else uniform in the range.
     pub latency: Option<(Duration, Duration)>,
     pub throttle: Option<Throttle>,
-    /// 413 for request bodies (as received, before decompression) larger than this.
+    /// 413 for request bodies (as received, before decompression) larger than this (gRPC has
+    /// no equivalent: RESOURCE_EXHAUSTED).
     pub reject_above: Option<usize>,
     /// 400 Bad Request.
     pub bad_request: Trigger,
