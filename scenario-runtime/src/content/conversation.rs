@@ -88,7 +88,8 @@ impl Entry {
     }
 
     /// Appends the message with its content cut to `cap` bytes; returns where the content
-    /// lies in `out`. JSON content becomes a JSON string.
+    /// lies in `out`. A generated tool result keeps its first records and says it was
+    /// truncated; other JSON content becomes a JSON string.
     fn render_cut(&self, out: &mut String, cap: usize) -> Range<usize> {
         out.push_str(&self.json[..self.content.start]);
         let start = out.len();
@@ -106,13 +107,8 @@ impl Entry {
                 out.push('"');
             }
             Body::Generated { kind, rng } => {
-                // Escaping never shrinks text, so `cap` bytes of the result are enough.
-                let mut raw = String::with_capacity(cap + 512);
                 let size = self.content.len();
-                super::push_tool_result_prefix(&mut raw, *kind, &mut rng.clone(), size, cap);
-                out.push('"');
-                super::push_json_escaped(out, &raw, cap);
-                out.push('"');
+                super::push_truncated_tool_result(out, *kind, &mut rng.clone(), size, cap);
             }
         }
         let content = start..out.len();
@@ -191,7 +187,7 @@ impl Conversation {
     ///
     /// When the history does not fit, long messages are cut first, all to the same length (as
     /// agents truncate long tool outputs), and only when even cut messages do not fit are the
-    /// oldest dropped. A cut tool result is sent as a JSON string.
+    /// oldest dropped. A cut tool result keeps its first records and a `"truncated":true`.
     pub fn prompt(&mut self, budget: usize, rng: &mut SmallRng) -> Prompt {
         let mut json = String::with_capacity(budget + 64);
         let mut messages = Vec::with_capacity(self.entries.len() + 2);
@@ -440,7 +436,7 @@ mod tests {
         let prompt = conversation.prompt(6_000, &mut rng);
         let value = parse(&prompt.json);
         assert!(prompt.json.len() <= 6_000 && prompt.json.len() + 100 >= 6_000);
-        // the user's request, the tool result cut (as a string)
+        // the user's request, the tool result cut (a rendered result becomes a string)
         assert_eq!(value.as_array().map(Vec::len), Some(2), "{}", prompt.json);
         assert_eq!(value[0]["role"], "user");
         assert_eq!(value[1]["role"], "tool");
@@ -487,7 +483,10 @@ mod tests {
         other.push_generated_tool_result("call_9", ToolKind::Flights, saved, 30_000);
         let cut = other.prompt(5_000, &mut rng);
         let value = parse(&cut.json);
-        let response = value[1]["parts"][0]["response"].as_str().unwrap_or_default();
-        assert!(response.len() > 1_000 && result.starts_with(response), "{response:.100}");
+        let response = &value[1]["parts"][0]["response"];
+        assert_eq!(response["truncated"], true, "{response}");
+        let records = response["results"].as_array().map_or(0, Vec::len);
+        assert!(records >= 1, "{response}");
+        assert_eq!(response["results"][0], parse(&result)["results"][0]);
     }
 }

@@ -96,18 +96,6 @@ pub fn tool_result(kind: ToolKind, rng: &mut SmallRng, size: usize) -> String {
 
 /// Appends a tool result of exactly `size` bytes to `out`. See [`tool_result`].
 pub fn push_tool_result(out: &mut String, kind: ToolKind, rng: &mut SmallRng, size: usize) {
-    push_tool_result_prefix(out, kind, rng, size, usize::MAX);
-}
-
-/// Appends the start of the tool result [`push_tool_result`] would append, at least `limit`
-/// bytes of it (or all of it): the same bytes, without producing the rest.
-pub fn push_tool_result_prefix(
-    out: &mut String,
-    kind: ToolKind,
-    rng: &mut SmallRng,
-    size: usize,
-    limit: usize,
-) {
     let base = out.len();
     match size {
         0 => return,
@@ -123,7 +111,6 @@ pub fn push_tool_result_prefix(
         }
         _ => {}
     }
-    const HEAD: &str = r#"{"status":"ok","results":["#;
     out.push_str(HEAD);
     let pool = record_pool(kind);
     let mut count = 0usize;
@@ -133,9 +120,6 @@ pub fn push_tool_result_prefix(
         let after = out.len() - base + separator + record.len() + tail_len(count + 1);
         if after > size {
             break;
-        }
-        if out.len() - base >= limit {
-            return;
         }
         if separator == 1 {
             out.push(',');
@@ -150,6 +134,47 @@ pub fn push_tool_result_prefix(
     push_text(out, rng, size.saturating_sub(used));
     out.push_str("\"}");
 }
+
+/// Appends the tool result [`push_tool_result`] would append, cut to at most `cap` bytes the
+/// way agents shorten long tool outputs: its first records (the same ones) and a
+/// `"truncated":true` marker, still a JSON object (so no escaping is needed). Results of
+/// fewer than `cap` bytes are appended whole.
+pub fn push_truncated_tool_result(
+    out: &mut String,
+    kind: ToolKind,
+    rng: &mut SmallRng,
+    size: usize,
+    cap: usize,
+) {
+    const TAIL: &str = r#"],"truncated":true}"#;
+    if size <= cap || size < MIN_ENVELOPE {
+        push_tool_result(out, kind, rng, size);
+        return;
+    }
+    let base = out.len();
+    out.push_str(HEAD);
+    let pool = record_pool(kind);
+    let mut count = 0usize;
+    loop {
+        // The same draws as the whole result, which stops at `size` rather than `cap`.
+        let record = &pool[rng.random_range(0..pool.len())];
+        let separator = usize::from(count > 0);
+        let whole_after = out.len() - base + separator + record.len() + tail_len(count + 1);
+        let cut_after = out.len() - base + separator + record.len() + TAIL.len();
+        if whole_after > size || cut_after > cap {
+            break;
+        }
+        if separator == 1 {
+            out.push(',');
+        }
+        out.push_str(record);
+        count += 1;
+    }
+    out.push_str(TAIL);
+}
+
+/// Bytes before the first record of a tool result.
+const HEAD: &str = r#"{"status":"ok","results":["#;
 
 /// Bytes after the last record: `],"count":N,"note":""}`.
 fn tail_len(count: usize) -> usize {
@@ -239,6 +264,27 @@ mod tests {
                 assert_eq!(result.len(), size, "{kind:?} at {size}");
                 let parsed: Result<serde_json::Value, _> = serde_json::from_str(&result);
                 assert!(parsed.is_ok(), "{kind:?} at {size}: {result}");
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_results_are_json_objects_starting_with_the_same_records() {
+        for kind in ToolKind::ALL {
+            let whole = tool_result(kind, &mut rng(9), 50_000);
+            for cap in [256, 1_000, 10_000, 49_999, 50_000] {
+                let mut cut = String::new();
+                push_truncated_tool_result(&mut cut, kind, &mut rng(9), 50_000, cap);
+                assert!(cut.len() <= cap, "{kind:?} cut to {cap}: {} bytes", cut.len());
+                let parsed: serde_json::Value = serde_json::from_str(&cut)
+                    .unwrap_or_else(|e| panic!("{kind:?} cut to {cap}: {e}: {cut}"));
+                if cap < 50_000 {
+                    assert_eq!(parsed["truncated"], true);
+                    let records = cut.trim_end_matches(r#"],"truncated":true}"#);
+                    assert!(whole.starts_with(records), "{kind:?}: other records");
+                } else {
+                    assert_eq!(cut, whole);
+                }
             }
         }
     }
