@@ -141,7 +141,7 @@ async fn serve(args: SinkArgs) -> ExitCode {
     println!("scaletest sink listening on {addr}");
     println!("  OTLP/HTTP  {} (protobuf or JSON; gzip, zstd)", sink.traces_url());
     println!("  OTLP/gRPC  http://{addr}");
-    println!("  body limit {} bytes", config.max_body_bytes);
+    println!("  body limit {}", size_text(config.max_body_bytes));
     if config.faults.any() {
         println!("  faults     {}", describe_faults(&config.faults));
     }
@@ -286,6 +286,15 @@ fn trigger_text(trigger: Trigger) -> String {
     }
 }
 
+/// `67108864` -> `64 MiB`; sizes that are not whole KiB stay in bytes.
+fn size_text(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
+}
+
 fn parse_addr(text: &str) -> Result<SocketAddr, String> {
     text.trim().parse().map_err(|_| {
         format!("`{text}` is not a socket address: expected IP:PORT, e.g. 127.0.0.1:4318")
@@ -422,6 +431,8 @@ mod tests {
         assert!(parse_every("0").is_err());
         assert!(parse_throttle_status("500").unwrap_err().contains("429 or 503"));
         assert!(parse_addr("localhost").unwrap_err().contains("IP:PORT"));
+        assert_eq!(size_text(64 << 20), "64 MiB");
+        assert_eq!(size_text(1000), "1000 bytes");
     }
 
     #[test]

@@ -269,6 +269,23 @@ mod tests {
     }
 
     #[test]
+    fn latency_is_fixed_or_drawn_from_the_range() {
+        let fixed = FaultState::new(Faults {
+            latency: Some((Duration::from_millis(50), Duration::from_millis(50))),
+            ..Faults::default()
+        });
+        assert_eq!(fixed.delay(), Some(Duration::from_millis(50)));
+        let (low, high) = (Duration::from_millis(10), Duration::from_millis(200));
+        let ranged = FaultState::new(Faults { latency: Some((low, high)), ..Faults::default() });
+        let delays: Vec<Duration> = (0..200).filter_map(|_| ranged.delay()).collect();
+        assert!(delays.iter().all(|d| (low..=high).contains(d)));
+        assert!(delays.iter().any(|d| *d < Duration::from_millis(60)));
+        assert!(delays.iter().any(|d| *d > Duration::from_millis(150)));
+        assert_eq!(ranged.counts.snapshot().delayed, 200);
+        assert_eq!(FaultState::new(Faults::default()).delay(), None);
+    }
+
+    #[test]
     fn validation_names_bad_values() {
         let faults = Faults { reset: Trigger::probability(1.5), ..Faults::default() };
         assert_eq!(faults.validate().unwrap_err(), "reset probability 1.5 is not between 0 and 1");
