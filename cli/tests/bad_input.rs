@@ -199,3 +199,20 @@ fn env_file_is_read_and_loses_to_the_environment() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(text(&missing).contains("/nonexistent/scaletest.env"));
 }
+
+#[test]
+fn a_protocol_the_platform_refuses() {
+    let out = rejects(&["--platform", "phoenix", "--protocol", "http/json"], &[], "http/json");
+    assert!(out.contains("phoenix") && out.contains("http/protobuf"), "{out}");
+}
+
+#[test]
+fn grpc_through_the_sdk_path() {
+    rejects(&["--exporter", "sdk", "--protocol", "grpc"], &[], "`grpc`");
+}
+
+#[test]
+fn unknown_exporter() {
+    let out = rejects(&["--exporter", "agent"], &[], "`agent`");
+    assert!(out.contains("direct or sdk"), "{out}");
+}
