@@ -317,3 +317,58 @@ fn profiles_add_the_attributes_their_platform_reads() {
     assert_eq!(tool.attribute("openinference.span.kind"), Some(&"TOOL".into()));
     assert!(has(&tool, "output.value") && !has(&tool, genai::TOOL_CALL_RESULT));
 }
+
+scenario_runtime::scenario! {
+    name: timing_probe,
+    description: "Sequential steps, a parallel block and a sub-agent, to check timestamps",
+    agent: probe,
+
+    llm(plan, input: 400, output: 40, latency: 100ms);
+    parallel {
+        tool(search_flights, 2kb, latency: 300ms);
+        tool(search_hotels, 2kb, latency: 200ms);
+    }
+    delegate helper {
+        llm(think, input: 300, output: 30, latency: 50..150ms);
+        tool(get_weather, 1kb, latency: 20ms);
+    }
+    llm(answer, input: 800, output: 80, latency: 100ms);
+}
+
+#[test]
+fn parallel_steps_overlap_and_sequential_steps_do_not() {
+    let (_, spans) = record_trace(&timing_probe::SCENARIO, &Emitter::default(), 4);
+    let span = |name: &str| {
+        spans.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no span `{name}`"))
+    };
+    let chats: Vec<&SpanRecord> = spans.iter().filter(|s| s.name.starts_with("chat ")).collect();
+    let (flights, hotels) =
+        (span("execute_tool search_flights"), span("execute_tool search_hotels"));
+    let (helper, root) = (span("invoke_agent helper"), span("invoke_agent probe"));
+    let first =
+        chats.iter().min_by_key(|s| s.start_unix_nanos).unwrap_or_else(|| panic!("no chat"));
+    let last = chats.iter().max_by_key(|s| s.start_unix_nanos).unwrap_or_else(|| panic!("no chat"));
+    const MS: u64 = 1_000_000;
+
+    assert_eq!(first.start_unix_nanos, root.start_unix_nanos);
+    assert_eq!(first.end_unix_nanos - first.start_unix_nanos, 100 * MS);
+    // The parallel branches start together when the plan ends, and overlap.
+    assert_eq!(flights.start_unix_nanos, first.end_unix_nanos);
+    assert_eq!(hotels.start_unix_nanos, first.end_unix_nanos);
+    assert_eq!(flights.end_unix_nanos - flights.start_unix_nanos, 300 * MS);
+    assert_eq!(hotels.end_unix_nanos - hotels.start_unix_nanos, 200 * MS);
+    // The sub-agent starts when the slower branch ends and contains its steps.
+    assert_eq!(helper.start_unix_nanos, flights.end_unix_nanos);
+    for child in spans.iter().filter(|s| s.parent_span_id == Some(helper.span_id)) {
+        assert!(child.start_unix_nanos >= helper.start_unix_nanos);
+        assert!(child.end_unix_nanos <= helper.end_unix_nanos);
+    }
+    // Steps of one block never overlap: each starts when the one before ended.
+    let mut helper_steps: Vec<&SpanRecord> =
+        spans.iter().filter(|s| s.parent_span_id == Some(helper.span_id)).collect();
+    helper_steps.sort_by_key(|s| s.start_unix_nanos);
+    assert_eq!(helper_steps.len(), 2);
+    assert_eq!(helper_steps[1].start_unix_nanos, helper_steps[0].end_unix_nanos);
+    assert_eq!(last.start_unix_nanos, helper.end_unix_nanos);
+    assert_eq!(root.end_unix_nanos, last.end_unix_nanos);
+}
