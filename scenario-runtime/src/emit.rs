@@ -186,7 +186,11 @@ impl Emitter {
         let error = failed.then(|| pick(rng, CHAT_ERRORS));
         let temperature = temperature(agent.name);
         let max_tokens = step.output_tokens.next_power_of_two().max(1024);
-        let cached_tokens = (prompt.cached_bytes / BYTES_PER_TOKEN) as u32 / 64 * 64;
+        // The provider's cache serves the unchanged prefix: instructions and whole history,
+        // counted in its blocks of 64 tokens.
+        let cached_bytes = instructions.len() + prompt.cached_bytes;
+        let cached_tokens =
+            ((cached_bytes / BYTES_PER_TOKEN) as u32 / 64 * 64).min(step.input_tokens);
         let response_id = response_id(step.provider, rng.random());
         let conversation_id = conversation_id(run);
 
