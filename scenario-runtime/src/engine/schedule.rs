@@ -426,23 +426,17 @@ async fn closed_loop(
             }
         }));
     }
-    // Workers end at the deadline (after their current trace) or on stop; the drain timeout
-    // bounds the wait for a trace that is still running.
+    // Workers end once the count is reached, or at the deadline or a stop (after their
+    // current trace, which the drain then waits for, bounded by its timeout).
     let all = futures_util::future::join_all(handles);
-    let stopped = async {
-        loop {
-            if stop.is_stopped() {
-                break;
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                break;
-            }
+    let time_up = async {
+        while !stop.is_stopped() && deadline.is_none_or(|d| Instant::now() < d) {
             tokio::time::sleep(TICK * 10).await;
         }
     };
     tokio::select! {
         _ = all => {}
-        () = async { stopped.await; tokio::time::sleep(workload.drain_timeout).await } => {}
+        () = time_up => {}
     }
     let issued = sequence.load(Ordering::SeqCst);
     workload.count.map_or(issued, |c| issued.min(c)).min(issued)
