@@ -31,6 +31,11 @@ pub fn bytes(n: f64) -> String {
     format!("{n:.0} B")
 }
 
+/// A token count as the reference prints it (`5K`, `185K`).
+pub fn tokens(n: f64) -> String {
+    if n >= 1000.0 { format!("{:.0}K", n / 1000.0) } else { format!("{n:.0}") }
+}
+
 /// Milliseconds with sensible precision.
 pub fn ms(v: f64) -> String {
     if v >= 100.0 {
@@ -175,13 +180,14 @@ pub fn summary(r: &Report) -> String {
     for sc in &r.scenarios {
         let _ = writeln!(
             o,
-            "   {:<width$}  {:>7} traces ({} failed), P50={} P99={}, {} avg, {:.0} spans avg",
+            "   {:<width$}  {:>7} traces ({} failed), P50={} P99={}, {} avg (~{} tokens, {:.0} spans)",
             sc.name,
             thousands(sc.started),
             thousands(sc.failed),
             ms(sc.latency.p50_ms),
             ms(sc.latency.p99_ms),
             bytes(sc.avg_payload_bytes),
+            tokens(sc.declared_tokens),
             sc.avg_spans
         );
     }

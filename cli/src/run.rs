@@ -443,6 +443,12 @@ fn finish_report(
         + summary.spans_unfinished;
     spans.pending = spans.created.saturating_sub(spans.exported + spans.dropped);
     report.traces.unfinished = report.traces.unfinished.max(unfinished_traces);
+    for (scenario, (meta, _)) in
+        report.scenarios.iter_mut().zip(s.mix.iter().map(|(sc, w)| (sc.meta(), w)))
+    {
+        let tokens = meta.shape.tokens;
+        scenario.declared_tokens = (tokens.min + tokens.max) as f64 / 2.0;
+    }
     report.delivery = delivery;
     let notes = &mut report.notes;
     if spans.queue_full > 0 {

@@ -322,6 +322,7 @@ impl Metrics {
                         load(&s.payload_bytes) as f64 / done as f64
                     },
                     avg_spans: if done == 0 { 0.0 } else { load(&s.spans) as f64 / done as f64 },
+                    declared_tokens: 0.0,
                     latency: s.latency.percentiles(),
                 }
             })

@@ -202,6 +202,8 @@ pub struct ScenarioReport {
     pub payload_bytes: u64,
     pub avg_payload_bytes: f64,
     pub avg_spans: f64,
+    /// Input plus output tokens one trace declares (the middle of its range when routes differ).
+    pub declared_tokens: f64,
     pub latency: Percentiles,
 }
 
