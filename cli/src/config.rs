@@ -321,10 +321,19 @@ pub fn parse_duration(what: &str, text: &str) -> Result<Duration, ConfigError> {
     }
 }
 
-fn parse_positive_f64(what: &str, text: &str, unit: &str) -> Result<f64, ConfigError> {
+/// Highest arrival rate accepted, traces/s: far beyond what one process can generate (the
+/// dispatcher was measured exact to 50k/s), low enough that a typo cannot ask for 10^12.
+pub const MAX_RATE: f64 = 1_000_000.0;
+/// Most workers or in-flight traces accepted: each is a task with its own state.
+pub const MAX_CONCURRENCY: u64 = 1_000_000;
+
+fn parse_rate(what: &str, text: &str) -> Result<f64, ConfigError> {
     match text.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => bad(format!("invalid {what} `{text}`: expected a number of {unit} greater than 0")),
+        Ok(v) if v.is_finite() && v > 0.0 && v <= MAX_RATE => Ok(v),
+        _ => bad(format!(
+            "invalid {what} `{text}`: expected a number of traces/s greater than 0 and at most \
+             {MAX_RATE}"
+        )),
     }
 }
 
@@ -332,6 +341,15 @@ fn parse_positive_u64(what: &str, text: &str) -> Result<u64, ConfigError> {
     match text.trim().parse::<u64>() {
         Ok(v) if v > 0 => Ok(v),
         _ => bad(format!("invalid {what} `{text}`: expected a whole number greater than 0")),
+    }
+}
+
+fn parse_concurrency(what: &str, text: &str) -> Result<u64, ConfigError> {
+    match text.trim().parse::<u64>() {
+        Ok(v) if v > 0 && v <= MAX_CONCURRENCY => Ok(v),
+        _ => bad(format!(
+            "invalid {what} `{text}`: expected a whole number from 1 to {MAX_CONCURRENCY}"
+        )),
     }
 }
 
@@ -457,10 +475,11 @@ pub fn parse_stages(text: &str) -> Result<Vec<Stage>, ConfigError> {
         };
         let duration = parse_duration("stage duration", duration)?;
         let target = match target.trim().parse::<f64>() {
-            Ok(v) if v.is_finite() && v >= 0.0 => v,
+            Ok(v) if v.is_finite() && (0.0..=MAX_RATE).contains(&v) => v,
             _ => {
                 return bad(format!(
-                    "invalid stage rate `{target}` in `{item}`: expected traces/s, 0 or more"
+                    "invalid stage rate `{target}` in `{item}`: expected traces/s from 0 to \
+                     {MAX_RATE}"
                 ));
             }
         };
@@ -567,7 +586,7 @@ impl RunArgs {
             None => Duration::from_secs(10),
         };
         let max_requests = match &self.max_requests {
-            Some(n) => parse_positive_u64("max requests in flight", n)? as usize,
+            Some(n) => parse_concurrency("--max-requests", n)? as usize,
             None => 8,
         };
         let resource = match &self.resource_attributes {
@@ -588,20 +607,16 @@ impl RunArgs {
             None => random_seed(),
         };
         let mix = self.mix()?;
-        let rate = self
-            .rate
-            .as_deref()
-            .map(|r| parse_positive_f64("--rate", r, "traces/s"))
-            .transpose()?;
+        let rate = self.rate.as_deref().map(|r| parse_rate("--rate", r)).transpose()?;
         let concurrency = self
             .concurrency
             .as_deref()
-            .map(|c| parse_positive_u64("--concurrency", c))
+            .map(|c| parse_concurrency("--concurrency", c))
             .transpose()?;
         let max_in_flight = self
             .max_in_flight
             .as_deref()
-            .map(|c| parse_positive_u64("--max-in-flight", c))
+            .map(|c| parse_concurrency("--max-in-flight", c))
             .transpose()?;
         let ramp_up =
             self.ramp_up.as_deref().map(|r| parse_duration("--ramp-up", r)).transpose()?;

@@ -216,3 +216,12 @@ fn unknown_exporter() {
     let out = rejects(&["--exporter", "agent"], &[], "`agent`");
     assert!(out.contains("direct or sdk"), "{out}");
 }
+
+#[test]
+fn absurd_rates_and_concurrency_are_refused() {
+    rejects(&["--rate", "1e12"], &[], "`1e12`");
+    rejects(&["--max-in-flight", "18446744073709551615"], &[], "`18446744073709551615`");
+    rejects(&["--concurrency", "99999999999"], &[], "`99999999999`");
+    rejects(&["--max-requests", "0"], &[], "`0`");
+    rejects(&["--stages", "10s:1e9"], &[], "`1e9`");
+}
