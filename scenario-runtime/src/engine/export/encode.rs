@@ -169,14 +169,58 @@ impl BatchEncoder {
 
     /// Encodes `spans` as one request body and gives the spans back (for a later split).
     pub fn encode(&self, spans: Vec<Span>) -> (Vec<u8>, Vec<Span>) {
-        let mut request = self.request(spans);
-        let body = match self.protocol {
-            Protocol::HttpProtobuf | Protocol::Grpc => request.encode_to_vec(),
-            // Serializing generated OTLP types cannot fail: no maps with non-string keys, no
-            // non-finite floats rejected by serde_json (they serialize as strings).
-            Protocol::HttpJson => serde_json::to_vec(&request).unwrap_or_default(),
-        };
-        (body, take_spans(&mut request))
+        match self.protocol {
+            Protocol::HttpProtobuf | Protocol::Grpc => {
+                let body = self.encode_protobuf(&spans);
+                (body, spans)
+            }
+            Protocol::HttpJson => {
+                let mut request = self.request(spans);
+                // Serializing generated OTLP types cannot fail: no maps with non-string keys,
+                // and non-finite floats serialize as strings.
+                let body = serde_json::to_vec(&request).unwrap_or_default();
+                (body, take_spans(&mut request))
+            }
+        }
+    }
+
+    /// The protobuf encoding of [`BatchEncoder::request`], byte for byte, computing each
+    /// span's length once. (prost's `encode_to_vec` on the whole request walks every span four
+    /// times to size the nested length prefixes: a tenth of the exporter's time on small spans.)
+    fn encode_protobuf(&self, spans: &[Span]) -> Vec<u8> {
+        use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
+        /// Bytes of a length-delimited field of `len` bytes with a one-byte key.
+        fn field_len(len: usize) -> usize {
+            1 + encoded_len_varint(len as u64) + len
+        }
+        let span_lens: Vec<usize> = spans.iter().map(Message::encoded_len).collect();
+        let scope_len = self.scope.encoded_len();
+        let scope_spans_len =
+            field_len(scope_len) + span_lens.iter().map(|&len| field_len(len)).sum::<usize>();
+        let resource_len = self.resource.encoded_len();
+        let resource_spans_len = field_len(resource_len) + field_len(scope_spans_len);
+        let mut body = Vec::with_capacity(field_len(resource_spans_len));
+        // ExportTraceServiceRequest.resource_spans = 1
+        encode_key(1, WireType::LengthDelimited, &mut body);
+        encode_varint(resource_spans_len as u64, &mut body);
+        // ResourceSpans.resource = 1
+        encode_key(1, WireType::LengthDelimited, &mut body);
+        encode_varint(resource_len as u64, &mut body);
+        self.resource.encode_raw(&mut body);
+        // ResourceSpans.scope_spans = 2
+        encode_key(2, WireType::LengthDelimited, &mut body);
+        encode_varint(scope_spans_len as u64, &mut body);
+        // ScopeSpans.scope = 1
+        encode_key(1, WireType::LengthDelimited, &mut body);
+        encode_varint(scope_len as u64, &mut body);
+        self.scope.encode_raw(&mut body);
+        // ScopeSpans.spans = 2
+        for (span, len) in spans.iter().zip(span_lens) {
+            encode_key(2, WireType::LengthDelimited, &mut body);
+            encode_varint(len as u64, &mut body);
+            span.encode_raw(&mut body);
+        }
+        body
     }
 }
 
@@ -254,6 +298,24 @@ mod tests {
         assert_eq!(span["status"]["code"], 2);
         assert_eq!(json["resourceSpans"][0]["scopeSpans"][0]["scope"]["name"], SCOPE_NAME);
         assert!(estimated_len(&record(), Protocol::HttpJson) >= body.len() / 2);
+    }
+
+    #[test]
+    fn protobuf_matches_prost_byte_for_byte() {
+        let encoder = BatchEncoder::new(vec![Attribute::new("service.name", "t")], Protocol::Grpc);
+        for count in [0, 1, 3] {
+            let spans: Vec<Span> = (0..count)
+                .map(|i| {
+                    let mut rec = record();
+                    rec.attributes.push(Attribute::new("big", "y".repeat(i * 300)));
+                    to_proto(rec)
+                })
+                .collect();
+            let expected = encoder.request(spans.clone()).encode_to_vec();
+            let (body, back) = encoder.encode(spans);
+            assert_eq!(body, expected, "{count} spans");
+            assert_eq!(back.len(), count);
+        }
     }
 
     #[test]
