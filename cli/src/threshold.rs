@@ -128,7 +128,8 @@ impl Threshold {
         };
         let name = expression[..at].trim();
         let limit_text = expression[at + len..].trim();
-        let Some(metric) = METRICS.iter().find(|m| m.name == name) else {
+        let canonical = canonical_name(name);
+        let Some(metric) = METRICS.iter().find(|m| m.name == canonical) else {
             return Err(format!(
                 "unknown threshold metric `{name}` in `{expression}`: expected one of {}",
                 METRICS.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
@@ -157,6 +158,20 @@ impl Threshold {
     }
 }
 
+/// Accepts the percentile first, as in `p99_export_ms`, for `export_p99_ms`.
+fn canonical_name(name: &str) -> String {
+    for p in ["p50", "p95", "p99"] {
+        if let Some(middle) = name
+            .strip_prefix(p)
+            .and_then(|r| r.strip_prefix('_'))
+            .and_then(|r| r.strip_suffix("_ms"))
+        {
+            return format!("{middle}_{p}_ms");
+        }
+    }
+    name.to_owned()
+}
+
 /// Evaluates every rule.
 pub fn evaluate_all(thresholds: &[Threshold], report: &Report) -> Vec<ThresholdResult> {
     thresholds.iter().map(|t| t.evaluate(report)).collect()
@@ -177,6 +192,8 @@ mod tests {
         assert_eq!(t.op, Op::Le);
         let result = t.evaluate(&report);
         assert!(!result.passed && result.value.is_some_and(|v| (v - 0.02).abs() < 1e-12));
+        let t = Threshold::parse("p99_export_ms<500").unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(t.metric, "export_p99_ms");
         let t = Threshold::parse("traces_started>=0").unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(t.op, Op::Ge);
         // Delivery is not measured against an external endpoint: the rule fails.
