@@ -177,7 +177,10 @@ async fn flush(shared: &Arc<Shared>, batch: &mut Batch, tasks: &mut JoinSet<()>)
 
 /// How a batch ended after its retries.
 enum Final {
-    Accepted,
+    /// Acknowledged; the backend may still say it rejected some spans (partial success).
+    Accepted {
+        rejected: u64,
+    },
     Split,
     Rejected,
     Failed,
@@ -205,10 +208,12 @@ async fn deliver(shared: &Arc<Shared>, spans: Vec<Span>) {
             return;
         }
         match outcome {
-            Final::Accepted => {
-                books.accepted += count;
+            Final::Accepted { rejected } => {
+                let rejected = rejected.min(count);
+                books.accepted += count - rejected;
+                books.rejected += rejected;
                 drop(books);
-                shared.observer.on_exported(count);
+                shared.observer.on_exported(count - rejected);
             }
             Final::Split if spans.len() > 1 => {
                 books.splits += 1;
@@ -281,7 +286,7 @@ async fn send_with_retry(shared: &Arc<Shared>, body: Bytes, raw_len: u64, spans:
             }
         };
         match verdict(&record.outcome) {
-            Verdict::Accepted => return Final::Accepted,
+            Verdict::Accepted => return Final::Accepted { rejected: reply.rejected_spans },
             Verdict::Split => return Final::Split,
             Verdict::Rejected => return Final::Rejected,
             Verdict::Retry => {

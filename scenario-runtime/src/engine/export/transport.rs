@@ -24,6 +24,38 @@ pub struct Reply {
     pub outcome: RequestOutcome,
     /// The server's requested pause (`Retry-After`), if any.
     pub retry_after: Option<Duration>,
+    /// Spans a successful answer says it rejected anyway (OTLP partial success).
+    pub rejected_spans: u64,
+}
+
+impl Reply {
+    fn new(outcome: RequestOutcome, retry_after: Option<Duration>) -> Self {
+        Self { outcome, retry_after, rejected_spans: 0 }
+    }
+}
+
+/// The `rejected_spans` of an `ExportTraceServiceResponse` (protobuf or JSON); 0 when the body
+/// is empty or unreadable, since the status already said the request succeeded.
+pub fn partial_rejections(body: &[u8], json: bool) -> u64 {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+    use prost::Message;
+    if body.is_empty() {
+        return 0;
+    }
+    if json {
+        // OTLP/JSON allows int64 as a number or a string.
+        let value: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+        let rejected = value.as_ref().and_then(|v| v.get("partialSuccess")?.get("rejectedSpans"));
+        return match rejected {
+            Some(serde_json::Value::Number(n)) => n.as_u64().unwrap_or(0),
+            Some(serde_json::Value::String(s)) => s.parse().unwrap_or(0),
+            _ => 0,
+        };
+    }
+    ExportTraceServiceResponse::decode(body)
+        .ok()
+        .and_then(|r| r.partial_success)
+        .map_or(0, |p| u64::try_from(p.rejected_spans).unwrap_or(0))
 }
 
 #[derive(Debug, Clone)]
@@ -129,19 +161,31 @@ impl Transport {
                     Ok(response) => {
                         let status = response.status().as_u16();
                         let retry_after = retry_after(response.headers());
+                        let json = response
+                            .headers()
+                            .get(CONTENT_TYPE)
+                            .and_then(|v| v.to_str().ok())
+                            .is_some_and(|v| v.contains("json"));
                         // Read the (small) body to the end so the connection goes back to the pool.
                         match response.bytes().await {
-                            Ok(_) => Reply { outcome: RequestOutcome::Status(status), retry_after },
-                            Err(e) => Reply { outcome: classify_reqwest(&e), retry_after: None },
+                            Ok(body) => Reply {
+                                rejected_spans: if (200..300).contains(&status) {
+                                    partial_rejections(&body, json)
+                                } else {
+                                    0
+                                },
+                                ..Reply::new(RequestOutcome::Status(status), retry_after)
+                            },
+                            Err(e) => Reply::new(classify_reqwest(&e), None),
                         }
                     }
-                    Err(e) => Reply { outcome: classify_reqwest(&e), retry_after: None },
+                    Err(e) => Reply::new(classify_reqwest(&e), None),
                 }
             }
             Transport::Grpc { channel, uri, headers } => {
                 match tokio::time::timeout(timeout, grpc_call(channel, uri, headers, body)).await {
                     Ok(reply) => reply,
-                    Err(_) => Reply { outcome: RequestOutcome::Timeout, retry_after: None },
+                    Err(_) => Reply::new(RequestOutcome::Timeout, None),
                 }
             }
         }
@@ -160,44 +204,41 @@ async fn grpc_call(
     *request.headers_mut() = headers.clone();
     let response = match channel.clone().oneshot(request).await {
         Ok(response) => response,
-        Err(e) => return Reply { outcome: classify_transport(&e), retry_after: None },
+        Err(e) => return Reply::new(classify_transport(&e), None),
     };
     let (parts, body) = response.into_parts();
     if parts.status != http::StatusCode::OK {
-        return Reply {
-            outcome: RequestOutcome::Status(parts.status.as_u16()),
-            retry_after: retry_after(&parts.headers),
-        };
+        return Reply::new(
+            RequestOutcome::Status(parts.status.as_u16()),
+            retry_after(&parts.headers),
+        );
     }
     // Trailers-only responses carry the status in the headers.
     if let Some(code) = grpc_status(&parts.headers) {
-        return Reply {
-            outcome: RequestOutcome::GrpcStatus(code),
-            retry_after: retry_after(&parts.headers),
-        };
+        return Reply::new(RequestOutcome::GrpcStatus(code), retry_after(&parts.headers));
     }
-    match body.collect().await {
-        Ok(collected) => match collected.trailers() {
-            Some(trailers) => match grpc_status(trailers) {
-                Some(code) => Reply {
-                    outcome: RequestOutcome::GrpcStatus(code),
-                    retry_after: retry_after(trailers),
-                },
-                None => Reply {
-                    outcome: RequestOutcome::Io("gRPC response without grpc-status".into()),
-                    retry_after: None,
-                },
-            },
-            None => Reply {
-                outcome: RequestOutcome::Io("gRPC response without trailers".into()),
-                retry_after: None,
-            },
-        },
-        Err(status) => Reply {
-            outcome: RequestOutcome::Io(format!("gRPC response body: {}", status.message())),
-            retry_after: None,
-        },
+    let collected = match body.collect().await {
+        Ok(collected) => collected,
+        Err(status) => {
+            let error = format!("gRPC response body: {}", status.message());
+            return Reply::new(RequestOutcome::Io(error), None);
+        }
+    };
+    let Some(trailers) = collected.trailers().cloned() else {
+        return Reply::new(RequestOutcome::Io("gRPC response without trailers".into()), None);
+    };
+    let Some(code) = grpc_status(&trailers) else {
+        return Reply::new(RequestOutcome::Io("gRPC response without grpc-status".into()), None);
+    };
+    let mut reply = Reply::new(RequestOutcome::GrpcStatus(code), retry_after(&trailers));
+    if code == 0 {
+        // One uncompressed frame (we never offer a response encoding): flag, length, message.
+        let frame = collected.to_bytes();
+        if frame.len() > 5 && frame[0] == 0 {
+            reply.rejected_spans = partial_rejections(&frame[5..], false);
+        }
     }
+    reply
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -241,4 +282,35 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = inner.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::collector::trace::v1::{
+        ExportTracePartialSuccess, ExportTraceServiceResponse,
+    };
+    use prost::Message;
+
+    #[test]
+    fn reads_partial_success_in_both_encodings() {
+        let response = ExportTraceServiceResponse {
+            partial_success: Some(ExportTracePartialSuccess {
+                rejected_spans: 7,
+                error_message: "too old".into(),
+            }),
+        };
+        assert_eq!(partial_rejections(&response.encode_to_vec(), false), 7);
+        let json = serde_json::to_vec(&response).expect("serializes");
+        assert_eq!(partial_rejections(&json, true), 7);
+        assert_eq!(partial_rejections(br#"{"partialSuccess":{"rejectedSpans":"3"}}"#, true), 3);
+        assert_eq!(partial_rejections(b"", false), 0);
+        assert_eq!(partial_rejections(b"not a response", true), 0);
+    }
+
+    #[test]
+    fn loopback_hosts_are_recognized() {
+        assert!(is_loopback("127.0.0.1") && is_loopback("[::1]") && is_loopback("LOCALHOST"));
+        assert!(!is_loopback("api.braintrust.dev") && !is_loopback("10.0.0.1"));
+    }
 }
