@@ -220,7 +220,8 @@ async fn a_full_queue_drops_and_counts_without_blocking() {
         exporter.emit(span);
     }
     let emitting = started.elapsed();
-    assert!(emitting < Duration::from_millis(250), "emit blocked: {emitting:?}");
+    // Blocking would take ~30 s (100 batches behind a 300 ms sink); 2 s allows a loaded machine.
+    assert!(emitting < Duration::from_secs(2), "emit blocked: {emitting:?}");
     let summary = exporter.shutdown(Duration::from_secs(10)).await;
     let stats = sink.shutdown().await;
     assert!(summary.balances(), "{summary:?}");
