@@ -205,6 +205,8 @@ struct Shared {
     metrics: Arc<Metrics>,
     in_flight: AtomicU64,
     idle: Notify,
+    /// Set when the drain time is over: traces still running are cancelled.
+    cancel: tokio::sync::watch::Sender<bool>,
 }
 
 /// Counts what one trace emits on its way to the real sink.
@@ -237,8 +239,19 @@ impl Shared {
         id
     }
 
-    /// Runs trace `sequence`, intended to start at `intended`.
+    /// Runs trace `sequence`, intended to start at `intended`, unless the run cancels it first:
+    /// then its future is dropped, which ends and emits every agent span it had started (see
+    /// [`crate::exec::AgentSpan`]), and it stays counted as unfinished.
     async fn run_trace(&self, sequence: u64, intended: Instant) {
+        let mut cancel = self.cancel.subscribe();
+        tokio::select! {
+            biased;
+            () = self.trace(sequence, intended) => {}
+            _ = cancel.wait_for(|cancelled| *cancelled) => {}
+        }
+    }
+
+    async fn trace(&self, sequence: u64, intended: Instant) {
         let content_seed = mix(self.seed, sequence);
         let index = self.mix.pick_seeded(content_seed);
         let scenario = self.mix.scenario(index);
@@ -312,6 +325,7 @@ pub async fn run(
         metrics: Arc::clone(&metrics),
         in_flight: AtomicU64::new(0),
         idle: Notify::new(),
+        cancel: tokio::sync::watch::Sender::new(false),
     });
     metrics.mark_start();
     let (started, missed) = match &workload.load {
@@ -442,18 +456,30 @@ async fn closed_loop(
     workload.count.map_or(issued, |c| issued.min(c)).min(issued)
 }
 
-/// Waits for in-flight traces; returns how many were still running at the timeout.
+/// How long cancelled traces get to emit the spans they had started.
+const CANCEL_GRACE: Duration = Duration::from_secs(2);
+
+/// Waits for in-flight traces; at the timeout (or a second stop) cancels the ones still running
+/// and returns how many that was.
 async fn drain(shared: &Shared, timeout: Duration, stop: &StopSignal) -> u64 {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let idle = shared.idle.notified();
-        let in_flight = shared.in_flight.load(Ordering::SeqCst);
-        if in_flight == 0 || Instant::now() >= deadline || stop.hard.load(Ordering::SeqCst) {
-            return in_flight;
+    let wait = |deadline: Instant, watch_stop: bool| async move {
+        loop {
+            let idle = shared.idle.notified();
+            let in_flight = shared.in_flight.load(Ordering::SeqCst);
+            let stopped = watch_stop && stop.hard.load(Ordering::SeqCst);
+            if in_flight == 0 || Instant::now() >= deadline || stopped {
+                return in_flight;
+            }
+            // Woken when the last trace ends; polled so a second Ctrl-C is seen promptly.
+            let _ = tokio::time::timeout(Duration::from_millis(50), idle).await;
         }
-        // Woken when the last trace ends; polled so a second Ctrl-C is seen promptly.
-        let _ = tokio::time::timeout(Duration::from_millis(50), idle).await;
+    };
+    let unfinished = wait(Instant::now() + timeout, true).await;
+    if unfinished > 0 {
+        shared.cancel.send_replace(true);
+        wait(Instant::now() + CANCEL_GRACE, false).await;
     }
+    unfinished
 }
 
 #[cfg(test)]

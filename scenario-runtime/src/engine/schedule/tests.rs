@@ -186,3 +186,67 @@ fn mix_picks_by_weight() {
     let w = mix.weights();
     assert!((w[1].1 - 0.75).abs() < 1e-12);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_still_running_at_the_drain_timeout_are_cancelled_whole() {
+    // A delegate under the root: cancelling mid-trace must still emit the root and the
+    // delegate's agent span, so no span sent is an orphan.
+    let shape = Shape {
+        spans: Range::exact(3),
+        depth: 3,
+        payload_bytes: Range::exact(0),
+        llm_calls: Range::exact(1),
+        tool_calls: Range::exact(0),
+        tokens: Range::exact(0),
+    };
+    let slow: &'static dyn AnyScenario = Box::leak(Box::new(Scenario {
+        meta: Meta {
+            name: "slow",
+            description: "test",
+            agent: "assistant",
+            model: "gpt-4o",
+            provider: "openai",
+            shape,
+        },
+        tree: crate::step::Delegate {
+            id: 0,
+            agent: "helper",
+            body: Llm {
+                id: 1,
+                name: "think",
+                input_tokens: 10,
+                output_tokens: 10,
+                latency: Latency::fixed_micros(30_000_000),
+                model: "gpt-4o",
+                provider: "openai",
+                fail: 0.0,
+                tool_calls: &[],
+            },
+        },
+    }));
+    let mix = Mix::new(&[(slow, 1.0)]).unwrap_or_else(|| unreachable!());
+    let s = setup(&mix);
+    let mut w = workload(
+        Load::Open { plan: RatePlan::constant(100.0), max_in_flight: None },
+        mix,
+        ClockKind::Real,
+    );
+    w.count = Some(3);
+    w.drain_timeout = Duration::from_millis(300);
+    let began = Instant::now();
+    let outcome = go(w, &s).await;
+    assert!(began.elapsed() < Duration::from_secs(5), "cancellation did not end the run");
+    assert_eq!(outcome.unfinished, 3);
+    let spans = s.recorder.take();
+    // The 30 s llm spans never ended; both agent spans of each trace did.
+    assert_eq!(spans.len(), 6, "{spans:#?}");
+    let ids: Vec<_> = spans.iter().map(|sp| sp.span_id).collect();
+    for span in &spans {
+        if let Some(parent) = span.parent_span_id {
+            assert!(ids.contains(&parent), "orphan {}", span.name);
+        }
+    }
+    let report = s.metrics.snapshot();
+    assert_eq!(report.traces.unfinished, 3);
+    assert_eq!(report.spans.created, 6);
+}
