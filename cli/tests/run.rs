@@ -311,3 +311,24 @@ fn a_full_in_flight_cap_shows_as_late_and_missed_starts() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("missed starts"));
     assert_books(&report);
 }
+
+#[test]
+fn traces_cut_by_the_drain_timeout_arrive_without_orphans() {
+    // simple_query takes about 2 s with the real clock; a 0.5 s drain cancels the last ones.
+    let (output, report) = run_json(&[
+        "--rate",
+        "10",
+        "--duration",
+        "1s",
+        "--drain-timeout",
+        "500ms",
+        "--scenario",
+        "simple_query",
+        "--compression",
+        "none",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(u(&report, "/traces/unfinished") > 0, "{report:#}");
+    assert_books(&report);
+    assert_eq!(u(&report, "/delivery/traces_without_root"), 0);
+}
