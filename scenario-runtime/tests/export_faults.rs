@@ -255,3 +255,30 @@ async fn a_retry_after_beyond_the_cap_gives_up_at_once() {
     );
     assert_eq!(stats.spans, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_bodies_get_a_clean_413_and_are_split() {
+    // 32 spans of 100 KB: 3.2 MB bodies, refused while the client is still sending them. The
+    // sink reads what it refuses, so the client sees the 413 and not a broken pipe.
+    let cases = [
+        (Faults { reject_above: Some(1_000_000), ..Faults::default() }, 64 << 20),
+        (Faults::default(), 1_000_000),
+    ];
+    for (faults, max_body_bytes) in cases {
+        let config_sink = SinkConfig { faults, max_body_bytes, ..SinkConfig::default() };
+        let sink = RunningSink::start(config_sink).await.expect("sink starts");
+        let settings = config(sink.traces_url(), Protocol::HttpProtobuf, Compression::None);
+        let (summary, keeper) =
+            run(settings, traces(16, 4, 100_000), Duration::from_secs(20)).await;
+        let stats = sink.shutdown().await;
+        assert_eq!(summary.spans_accepted, 64, "{summary:?}");
+        assert_delivered_exactly(&summary, &stats);
+        let records = keeper.records();
+        assert!(records.iter().any(|(_, r)| r.outcome == RequestOutcome::Status(413)));
+        let broken: Vec<_> = records
+            .iter()
+            .filter(|(_, r)| !r.outcome.is_success() && r.outcome != RequestOutcome::Status(413))
+            .collect();
+        assert!(broken.is_empty(), "{broken:?}");
+    }
+}

@@ -13,7 +13,7 @@ use axum::{Extension, Router};
 use bytes::{Buf, Bytes};
 use http::StatusCode;
 use http::header::{
-    CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER,
+    CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER,
 };
 use http_body::Frame;
 use http_body_util::BodyExt;
@@ -43,12 +43,18 @@ enum Wire {
 
 /// Why a request was not accepted, in protocol-neutral terms.
 enum Refusal {
-    Status { status: u16, retry_after: Option<std::time::Duration>, message: String },
+    Status {
+        status: u16,
+        retry_after: Option<std::time::Duration>,
+        message: String,
+        /// The request body was not read to its end: the connection cannot be reused.
+        close: bool,
+    },
     Reset,
 }
 
 fn refusal(status: u16, message: impl Into<String>) -> Refusal {
-    Refusal::Status { status, retry_after: None, message: message.into() }
+    Refusal::Status { status, retry_after: None, message: message.into(), close: false }
 }
 
 async fn http_traces(
@@ -85,7 +91,7 @@ async fn http_traces(
             }
         }
         Err(Refusal::Reset) => kill.reset().await,
-        Err(Refusal::Status { status, retry_after, message }) => {
+        Err(Refusal::Status { status, retry_after, message, close }) => {
             let mut response =
                 (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), message)
                     .into_response();
@@ -93,6 +99,9 @@ async fn http_traces(
                 && let Ok(value) = HeaderValue::from_str(&retry_after_value(after))
             {
                 response.headers_mut().insert(RETRY_AFTER, value);
+            }
+            if close {
+                response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
             }
             response
         }
@@ -125,7 +134,7 @@ async fn grpc_export(
             response
         }
         Err(Refusal::Reset) => kill.reset().await,
-        Err(Refusal::Status { status, retry_after, message }) => {
+        Err(Refusal::Status { status, retry_after, message, .. }) => {
             // Trailers-only response: the status travels in the headers.
             let code = match status {
                 429 | 413 => 8, // RESOURCE_EXHAUSTED
@@ -177,16 +186,24 @@ async fn receive(
         Action::Proceed => {}
         Action::Reset => return refused(Refusal::Reset),
         Action::Respond { status, retry_after } => {
+            let drained = drain(body, drain_cap(state.max_body_bytes)).await;
             return refused(Refusal::Status {
                 status,
                 retry_after,
                 message: format!("injected fault: {status}"),
+                close: !drained,
             });
         }
     }
     let limit = state.max_body_bytes;
     if declared_len.is_some_and(|len| len > limit) {
-        return refused(refusal(413, format!("body larger than the {limit}-byte limit")));
+        let drained = drain(body, drain_cap(limit)).await;
+        return refused(Refusal::Status {
+            status: 413,
+            retry_after: None,
+            message: format!("body larger than the {limit}-byte limit"),
+            close: !drained,
+        });
     }
     let grpc_overhead = if wire == Wire::Grpc { 5 } else { 0 };
     // Collected as a list of chunks, not copied into one buffer: uncompressed protobuf is
@@ -204,6 +221,7 @@ async fn receive(
             status,
             retry_after,
             message: "injected fault: 413".into(),
+            close: false,
         });
     }
     let encoding = match wire {
@@ -266,6 +284,27 @@ async fn receive(
     by_wire.fetch_add(1, Ordering::Relaxed);
     state.accepted_requests.fetch_add(1, Ordering::Relaxed);
     Ok(())
+}
+
+/// Reads and discards up to `cap` bytes of a body being refused; whether it reached the end.
+/// An HTTP/1.1 client is still writing its body when an early answer arrives; if the server
+/// closes instead of reading, the client sees a broken pipe rather than the 413 or 429 it should
+/// act on.
+async fn drain(body: Body, cap: usize) -> bool {
+    let mut body = http_body_util::Limited::new(body, cap);
+    loop {
+        match body.frame().await {
+            None => return true,
+            Some(Ok(_)) => {}
+            Some(Err(_)) => return false,
+        }
+    }
+}
+
+/// How much of a refused body the sink reads: enough for any batch a client would send to a
+/// body of `limit` bytes, bounded so a huge upload cannot keep the sink busy.
+fn drain_cap(limit: usize) -> usize {
+    limit.saturating_mul(4).max(64 << 20)
 }
 
 /// Why a body could not be decompressed and decoded.
