@@ -5,7 +5,7 @@
 //! evaluated on the final report (and, with `--abort-on-fail`, every second during the run);
 //! any failing rule makes `scaletest run` exit with code 3.
 
-use scenario_runtime::engine::report::{Report, ThresholdResult};
+use scenario_runtime::engine::report::{Report, ScenarioReport, ThresholdResult};
 
 /// A metric: its name (its meaning is documented in `docs/report-schema.md`) and how to read it off a report (`None`: not measured in
 /// this run, e.g. delivery figures against an external endpoint).
@@ -72,6 +72,22 @@ pub const METRICS: &[Metric] = &[
     Metric { name: "peak_rss_mb", read: |r| Some(r.generator.peak_rss_bytes as f64 / 1e6) },
 ];
 
+/// Reads a metric off one scenario's entry.
+pub type ScenarioRead = fn(&ScenarioReport) -> f64;
+
+/// Metrics a rule may scope to one scenario of the mix, as in
+/// `scenario_p99_ms[simple_query]<3000`.
+pub const SCENARIO_METRICS: &[(&str, ScenarioRead)] = &[
+    ("scenario_p50_ms", |s| s.latency.p50_ms),
+    ("scenario_p95_ms", |s| s.latency.p95_ms),
+    ("scenario_p99_ms", |s| s.latency.p99_ms),
+    ("scenario_max_ms", |s| s.latency.max_ms),
+    ("traces_started", |s| s.started as f64),
+    ("traces_completed", |s| s.completed as f64),
+    ("traces_failed", |s| s.failed as f64),
+    ("success_rate", |s| ratio(s.completed, s.completed + s.failed)),
+];
+
 /// A comparison operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -99,6 +115,8 @@ impl Op {
 pub struct Threshold {
     pub expression: String,
     pub metric: &'static str,
+    /// The scenario a per-scenario rule looks at.
+    pub scenario: Option<String>,
     pub op: Op,
     pub limit: f64,
 }
@@ -128,8 +146,32 @@ impl Threshold {
         };
         let name = expression[..at].trim();
         let limit_text = expression[at + len..].trim();
+        let (name, scenario) = match name.strip_suffix(']').and_then(|n| n.split_once('[')) {
+            Some((base, scope)) => (base.trim(), Some(scope.trim().to_owned())),
+            None => (name, None),
+        };
         let canonical = canonical_name(name);
-        let Some(metric) = METRICS.iter().find(|m| m.name == canonical) else {
+        let metric = match &scenario {
+            None => METRICS.iter().find(|m| m.name == canonical).map(|m| m.name),
+            Some(scope) => {
+                if scenarios::find(scope).is_none() {
+                    return Err(format!(
+                        "unknown scenario `{scope}` in threshold `{expression}`: expected one of {}",
+                        scenarios::names().join(", ")
+                    ));
+                }
+                let Some((metric, _)) = SCENARIO_METRICS.iter().find(|(m, _)| *m == canonical)
+                else {
+                    return Err(format!(
+                        "threshold metric `{name}` in `{expression}` cannot be scoped to a \
+                         scenario: expected one of {}",
+                        SCENARIO_METRICS.iter().map(|(m, _)| *m).collect::<Vec<_>>().join(", ")
+                    ));
+                };
+                Some(*metric)
+            }
+        };
+        let Some(metric) = metric else {
             return Err(format!(
                 "unknown threshold metric `{name}` in `{expression}`: expected one of {}",
                 METRICS.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
@@ -143,15 +185,25 @@ impl Threshold {
                 ));
             }
         };
-        Ok(Threshold { expression, metric: metric.name, op, limit })
+        Ok(Threshold { expression, metric, scenario, op, limit })
     }
 
     /// Evaluates the rule on `report`. A metric not measured in this run fails the rule.
     pub fn evaluate(&self, report: &Report) -> ThresholdResult {
-        let value = METRICS.iter().find(|m| m.name == self.metric).and_then(|m| (m.read)(report));
+        let value = match &self.scenario {
+            None => METRICS.iter().find(|m| m.name == self.metric).and_then(|m| (m.read)(report)),
+            Some(scope) => {
+                let read = SCENARIO_METRICS.iter().find(|(m, _)| *m == self.metric).map(|(_, r)| r);
+                let scenario = report.scenarios.iter().find(|s| s.name == *scope);
+                read.zip(scenario).map(|(read, scenario)| read(scenario))
+            }
+        };
         ThresholdResult {
             expression: self.expression.clone(),
-            metric: self.metric.to_owned(),
+            metric: match &self.scenario {
+                Some(scope) => format!("{}[{scope}]", self.metric),
+                None => self.metric.to_owned(),
+            },
             value,
             passed: value.is_some_and(|v| self.op.holds(v, self.limit)),
         }
@@ -199,6 +251,36 @@ mod tests {
         // Delivery is not measured against an external endpoint: the rule fails.
         let t = Threshold::parse("orphan_spans==0").unwrap_or_else(|e| unreachable!("{e}"));
         assert!(!t.evaluate(&report).passed);
+    }
+
+    #[test]
+    fn rules_scoped_to_one_scenario() {
+        let mut report = Report::default();
+        report.scenarios.push(ScenarioReport {
+            name: "simple_query".into(),
+            completed: 9,
+            failed: 1,
+            latency: scenario_runtime::engine::report::Percentiles {
+                p99_ms: 2500.0,
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+        let t = Threshold::parse("scenario_p99_ms[simple_query]<3000")
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let result = t.evaluate(&report);
+        assert!(result.passed && result.metric == "scenario_p99_ms[simple_query]", "{result:?}");
+        let t = Threshold::parse("success_rate[simple_query]>=0.95")
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(!t.evaluate(&report).passed);
+        // A scenario not in the mix has no value: the rule fails.
+        let t = Threshold::parse("traces_started[delegated_booking]>=0")
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(!t.evaluate(&report).passed);
+        let err = Threshold::parse("scenario_p99_ms[nope]<1").unwrap_err();
+        assert!(err.contains("`nope`") && err.contains("simple_query"), "{err}");
+        let err = Threshold::parse("error_rate[simple_query]<1").unwrap_err();
+        assert!(err.contains("cannot be scoped"), "{err}");
     }
 
     #[test]
