@@ -250,3 +250,19 @@ async fn traces_still_running_at_the_drain_timeout_are_cancelled_whole() {
     assert_eq!(report.traces.unfinished, 3);
     assert_eq!(report.spans.created, 6);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_model_ramps_workers_up() {
+    // 4 workers of 50 ms traces for 500 ms: 40 traces at full strength; ramped over 400 ms the
+    // workers join at 0, 100, 200 and 300 ms, for about 10 + 8 + 6 + 4 = 28.
+    let mix = Mix::new(&[(scenario("a", 50, 0.0), 1.0)]).unwrap_or_else(|| unreachable!());
+    let s = setup(&mix);
+    let mut w = workload(
+        Load::Closed { workers: 4, ramp_up: Duration::from_millis(400) },
+        mix,
+        ClockKind::Real,
+    );
+    w.duration = Some(Duration::from_millis(500));
+    let outcome = go(w, &s).await;
+    assert!(outcome.started >= 22 && outcome.started <= 32, "{outcome:?}");
+}
