@@ -211,7 +211,15 @@ async fn receive(
     let limited = http_body_util::Limited::new(body, limit + grpc_overhead);
     let mut received = match limited.collect().await {
         Ok(collected) => collected.aggregate(),
-        Err(_) => return refused(refusal(413, format!("body larger than the {limit}-byte limit"))),
+        Err(_) => {
+            // Stopped reading mid-body (or the client went away): the connection is done.
+            return refused(Refusal::Status {
+                status: 413,
+                retry_after: None,
+                message: format!("body larger than the {limit}-byte limit"),
+                close: true,
+            });
+        }
     };
     let wire_len = received.remaining();
     if declared_len.is_none()
