@@ -19,6 +19,11 @@
 //! Each trace gets a fresh random trace id, a content seed `mix(seed, sequence)` (the same seed
 //! gives the same content, trace for trace) and a scenario drawn from the mix by an rng seeded
 //! the same way.
+//!
+//! **End of a run**: no trace starts after the duration (or the count, or a stop); traces still
+//! running get the drain timeout to finish, then are cancelled. A cancelled trace's future is
+//! dropped, which ends and emits the agent spans it had started, so nothing already sent is left
+//! without its ancestors; it is counted as unfinished. A second stop ends the drain at once.
 
 mod plan;
 
