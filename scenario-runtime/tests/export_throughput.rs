@@ -7,17 +7,18 @@
 //!     -- --ignored --nocapture --test-threads 1
 //! ```
 //!
-//! Measured on a 2-core development machine shared with other builds (load average 3-4, so
-//! the spread is wide): 50 KB spans, 64 per request, 4 requests in flight:
+//! Measured on a 2-core development machine shared with other builds (load average 1.5-6, so
+//! the spread is wide; the higher figures are from the quieter runs): 50 KB spans, 64 per
+//! request, 4 requests in flight, sink in the same process:
 //!
 //! | case | spans/s | MB/s raw (before compression) | MB/s on the wire |
 //! |---|---|---|---|
-//! | http/protobuf, none | 31k-51k | 1,600-2,560 | same |
-//! | http/protobuf, zstd (level 1, 6.5x) | 6k-11k | 300-560 | 46-86 |
-//! | http/protobuf, gzip (level 1, 3.5x) | 6k-9k | 310-460 | 90-133 |
-//! | grpc, none | 27k-37k | 1,350-1,850 | same |
+//! | http/protobuf, none | 25k-51k | 1,240-2,590 | same |
+//! | http/protobuf, zstd (level 1, 6.5x) | 5k-12k | 250-590 | 39-91 |
+//! | http/protobuf, gzip (level 1, 3.5x) | 5k-9k | 270-460 | 78-133 |
+//! | grpc, none | 25k-42k | 1,240-2,090 | same |
 //! | http/json, none | 13k-20k | 660-1,020 | same |
-//! | small spans (10 attributes), http/protobuf | 530k-700k | 230-300 | same |
+//! | small spans (10 attributes), http/protobuf | 490k-950k | 210-410 | same |
 //!
 //! Encoding and compression run on the blocking pool; running uncompressed encoding inline on
 //! the reactor measured no faster (within the noise) and would stall other tasks.
