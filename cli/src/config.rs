@@ -643,6 +643,7 @@ impl RunArgs {
             Load::Closed {
                 workers: concurrency.unwrap_or(1) as usize,
                 ramp_up: ramp_up.unwrap_or(Duration::ZERO),
+                max_pending_spans: None,
             }
         } else {
             let plan = if !stages.is_empty() {

@@ -293,6 +293,14 @@ impl Metrics {
         self.spans_dropped.fetch_add(spans, Ordering::Relaxed);
     }
 
+    /// Spans created and neither exported nor dropped yet (queued or in flight).
+    pub fn spans_pending(&self) -> u64 {
+        let created = self.spans_created.load(Ordering::Relaxed);
+        let done = self.spans_exported.load(Ordering::Relaxed)
+            + self.spans_dropped.load(Ordering::Relaxed);
+        created.saturating_sub(done)
+    }
+
     /// Traces started so far, all scenarios.
     pub fn traces_started(&self) -> u64 {
         self.scenarios.iter().map(|s| s.started.load(Ordering::Relaxed)).sum()

@@ -62,8 +62,11 @@ pub enum ClockKind {
 pub enum Load {
     /// Traces start on a schedule, optionally at most `max_in_flight` at a time.
     Open { plan: RatePlan, max_in_flight: Option<usize> },
-    /// `workers` loops, each starting its next trace when its last one ends.
-    Closed { workers: usize, ramp_up: Duration },
+    /// `workers` loops, each starting its next trace when its last one ends. With
+    /// `max_pending_spans`, a worker also waits while more spans than that are created but not
+    /// yet exported or dropped: backpressure from the exporter, for measuring the most a
+    /// pipeline sustains without drops (a load test proper never waits for the backend).
+    Closed { workers: usize, ramp_up: Duration, max_pending_spans: Option<u64> },
 }
 
 /// Scenarios with weights; picks one per trace.
@@ -337,8 +340,13 @@ pub async fn run(
         Load::Open { plan, max_in_flight } => {
             open_loop(&workload, plan, *max_in_flight, &shared, &stop).await
         }
-        Load::Closed { workers, ramp_up } => {
-            (closed_loop(&workload, *workers, *ramp_up, &shared, &stop).await, 0)
+        Load::Closed { workers, ramp_up, max_pending_spans } => {
+            let closed = Closed {
+                workers: *workers,
+                ramp_up: *ramp_up,
+                max_pending_spans: *max_pending_spans,
+            };
+            (closed_loop(&workload, closed, &shared, &stop).await, 0)
         }
     };
     metrics.missed(missed);
@@ -409,11 +417,18 @@ async fn open_loop(
     (next, missed)
 }
 
+/// The closed model's settings.
+#[derive(Clone, Copy)]
+struct Closed {
+    workers: usize,
+    ramp_up: Duration,
+    max_pending_spans: Option<u64>,
+}
+
 /// N looping workers. Returns the number of traces started.
 async fn closed_loop(
     workload: &Workload,
-    workers: usize,
-    ramp_up: Duration,
+    Closed { workers, ramp_up, max_pending_spans }: Closed,
     shared: &Arc<Shared>,
     stop: &Arc<StopSignal>,
 ) -> u64 {
@@ -432,6 +447,12 @@ async fn closed_loop(
             loop {
                 if stop.is_stopped() || deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
+                }
+                if let Some(limit) = max_pending_spans
+                    && shared.metrics.spans_pending() > limit
+                {
+                    tokio::time::sleep(TICK).await;
+                    continue;
                 }
                 let n = sequence.fetch_add(1, Ordering::SeqCst);
                 if count.is_some_and(|c| n >= c) {

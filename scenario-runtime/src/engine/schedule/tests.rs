@@ -142,8 +142,11 @@ async fn closed_model_runs_workers_until_count() {
     let mix = Mix::new(&[(scenario("a", 2, 0.0), 1.0), (scenario("b", 2, 0.0), 3.0)])
         .unwrap_or_else(|| unreachable!());
     let s = setup(&mix);
-    let mut w =
-        workload(Load::Closed { workers: 4, ramp_up: Duration::ZERO }, mix, ClockKind::Real);
+    let mut w = workload(
+        Load::Closed { workers: 4, ramp_up: Duration::ZERO, max_pending_spans: None },
+        mix,
+        ClockKind::Real,
+    );
     w.count = Some(200);
     let outcome = go(w, &s).await;
     assert_eq!(outcome.started, 200);
@@ -258,11 +261,28 @@ async fn closed_model_ramps_workers_up() {
     let mix = Mix::new(&[(scenario("a", 50, 0.0), 1.0)]).unwrap_or_else(|| unreachable!());
     let s = setup(&mix);
     let mut w = workload(
-        Load::Closed { workers: 4, ramp_up: Duration::from_millis(400) },
+        Load::Closed { workers: 4, ramp_up: Duration::from_millis(400), max_pending_spans: None },
         mix,
         ClockKind::Real,
     );
     w.duration = Some(Duration::from_millis(500));
     let outcome = go(w, &s).await;
     assert!(outcome.started >= 22 && outcome.started <= 32, "{outcome:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_model_backpressure_waits_for_the_exporter() {
+    // Nothing reports spans exported, so pending spans only grow: with a limit of 10 the two
+    // workers stop starting traces (2 spans each) once about 10 spans are pending.
+    let mix = Mix::new(&[(scenario("a", 1, 0.0), 1.0)]).unwrap_or_else(|| unreachable!());
+    let s = setup(&mix);
+    let mut w = workload(
+        Load::Closed { workers: 2, ramp_up: Duration::ZERO, max_pending_spans: Some(10) },
+        mix,
+        ClockKind::Synthetic,
+    );
+    w.duration = Some(Duration::from_millis(300));
+    let outcome = go(w, &s).await;
+    assert!(outcome.started >= 5 && outcome.started <= 8, "{outcome:?}");
+    assert!(s.metrics.spans_pending() <= 16);
 }
