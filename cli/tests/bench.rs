@@ -9,7 +9,10 @@ fn bench_prints_throughput_and_rate_accuracy() {
     let output = run(&["bench", "--seconds", "1", "--only", "flat"]);
     let out = text(&output);
     assert_eq!(output.status.code(), Some(0), "{out}");
-    assert!(out.contains("spans/s exported") && out.contains("MB/s raw"), "{out}");
+    assert!(
+        out.contains("spans/s") && out.contains("MB/s raw") && out.contains("% dropped"),
+        "{out}"
+    );
     assert!(out.contains("Peak RSS"), "{out}");
 
     let output = run(&["bench", "--only", "rate"]);
