@@ -8,7 +8,9 @@
 //! 2. flat small spans (a root and 100 tiny tool spans per trace): spans/s;
 //! 3. the open-model dispatcher at 100, 1,000 and 5,000 traces/s (tiny traces): achieved vs
 //!    target rate and start-lag p99;
-//! 4. the process's peak RSS.
+//! 4. the direct path against the OpenTelemetry SDK pipeline at the same offered load: spans
+//!    delivered, dropped (the SDK drops silently when its queue is full), tracer cost per span;
+//! 5. the process's peak RSS.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use scenario_runtime::engine::report::Report;
 use scenario_runtime::engine::schedule::{
     self, ClockKind, Load, Mix, RatePlan, StopSignal, Workload,
 };
+use scenario_runtime::engine::sdk::{SdkConfig, SdkExporter};
 use scenario_runtime::engine::sink::{RunningSink, SinkConfig};
 use scenario_runtime::latency::Latency;
 use scenario_runtime::scenario::{Meta, Scenario};
@@ -36,8 +39,8 @@ pub struct BenchArgs {
     /// Seconds per throughput phase.
     #[arg(long, default_value_t = 3)]
     pub seconds: u64,
-    /// Run only one phase (to profile it): mix, flat or rate.
-    #[arg(long, value_parser = ["mix", "flat", "rate"])]
+    /// Run only one phase (to profile it): mix, flat, sdk or rate.
+    #[arg(long, value_parser = ["mix", "flat", "sdk", "rate"])]
     pub only: Option<String>,
 }
 
@@ -74,14 +77,30 @@ fn flat_scenario(name: &'static str, times: u32) -> &'static dyn AnyScenario {
     }))
 }
 
-/// One measured phase: returns the report and the time from the first start until the exporter
-/// had sent everything (so figures are not inflated by spans still queued when traces ended).
+/// Which export path a phase measures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Path {
+    Direct,
+    Sdk,
+}
+
+/// What one phase measured: the report (with the exporter's final books), the time from the
+/// first start until the exporter had sent everything (so figures are not inflated by spans
+/// still queued when traces ended), and for the SDK path the tracer's cost per span.
+struct Measured {
+    report: Report,
+    elapsed: Duration,
+    tracer_ns_per_span: Option<f64>,
+}
+
+/// One measured phase against a fresh embedded sink.
 async fn phase(
     mix: &[(&'static dyn AnyScenario, f64)],
     load: Load,
     duration: Duration,
     compression: Compression,
-) -> Result<(Report, Duration), String> {
+    path: Path,
+) -> Result<Measured, String> {
     let sink = RunningSink::start(SinkConfig {
         listen: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?,
         ..SinkConfig::default()
@@ -90,13 +109,28 @@ async fn phase(
     .map_err(|e| format!("cannot start the embedded sink: {e}"))?;
     let mix = Mix::new(mix).ok_or("empty mix")?;
     let metrics = Arc::new(Metrics::new(&mix.weights()));
-    let mut config = ExportConfig::new(sink.traces_url());
-    config.compression = compression;
-    config.max_in_flight = 4;
     let observer: Arc<dyn ExportObserver> = Arc::new(MetricsObserver(Arc::clone(&metrics)));
-    let exporter =
-        Exporter::start(config, vec![Attribute::new("service.name", "scaletest-bench")], observer)
-            .map_err(|e| e.to_string())?;
+    let resource = vec![Attribute::new("service.name", "scaletest-bench")];
+    let (direct, sdk) = match path {
+        Path::Direct => {
+            let mut config = ExportConfig::new(sink.traces_url());
+            config.compression = compression;
+            config.max_in_flight = 4;
+            (Some(Exporter::start(config, resource, observer).map_err(|e| e.to_string())?), None)
+        }
+        Path::Sdk => {
+            let mut config = SdkConfig::new(sink.traces_url());
+            config.compression = compression;
+            let exporter =
+                SdkExporter::start(config, resource, observer).map_err(|e| e.to_string())?;
+            (None, Some(Arc::new(exporter)))
+        }
+    };
+    let span_sink: Arc<dyn SpanSink> = match (&direct, &sdk) {
+        (Some(exporter), _) => Arc::new(exporter.handle()),
+        (None, Some(exporter)) => Arc::clone(exporter) as Arc<dyn SpanSink>,
+        (None, None) => return Err("no exporter".to_owned()),
+    };
     let workload = Workload {
         load,
         duration: Some(duration),
@@ -106,7 +140,6 @@ async fn phase(
         clock: ClockKind::Synthetic,
         drain_timeout: Duration::from_secs(5),
     };
-    let span_sink: Arc<dyn SpanSink> = Arc::new(exporter.handle());
     let began = std::time::Instant::now();
     schedule::run(
         workload,
@@ -116,17 +149,27 @@ async fn phase(
         Arc::new(StopSignal::default()),
     )
     .await;
-    let summary = exporter.shutdown(Duration::from_secs(10)).await;
+    let (summary, tracer_ns_per_span) = match (direct, sdk) {
+        (Some(exporter), _) => (exporter.shutdown(Duration::from_secs(10)).await, None),
+        (None, Some(exporter)) => {
+            let exporter = Arc::try_unwrap(exporter)
+                .map_err(|_| "traces still running hold the SDK pipeline".to_owned())?;
+            let (summary, cost) = exporter.shutdown(Duration::from_secs(10)).await;
+            (summary, Some(cost.nanos_per_span()))
+        }
+        (None, None) => return Err("no exporter".to_owned()),
+    };
     let elapsed = began.elapsed();
     let _ = sink.shutdown().await;
     let mut report = metrics.snapshot();
     report.spans.exported = summary.spans_accepted;
     report.spans.dropped = summary.spans_handed - summary.spans_accepted;
-    Ok((report, elapsed))
+    Ok(Measured { report, elapsed, tracer_ns_per_span })
 }
 
-fn throughput_line(label: &str, r: &Report, elapsed: Duration) -> String {
-    let secs = elapsed.as_secs_f64().max(1e-9);
+fn throughput_line(label: &str, m: &Measured) -> String {
+    let r = &m.report;
+    let secs = m.elapsed.as_secs_f64().max(1e-9);
     let delivered =
         if r.spans.created == 0 { 0.0 } else { r.spans.exported as f64 / r.spans.created as f64 };
     format!(
@@ -180,14 +223,18 @@ async fn bench(seconds: Duration, only: Option<&str>) -> Result<(), String> {
         );
         println!("\nDefault mix, as fast as possible ({}s each):", seconds.as_secs());
         for compression in [Compression::None, Compression::Zstd, Compression::Gzip] {
-            let (r, elapsed) = phase(&default_mix, saturate.clone(), seconds, compression).await?;
-            println!("{}", throughput_line(&format!("compression {compression}"), &r, elapsed));
+            let m =
+                phase(&default_mix, saturate.clone(), seconds, compression, Path::Direct).await?;
+            println!("{}", throughput_line(&format!("compression {compression}"), &m));
         }
     }
     if wanted("flat") {
         println!("\nFlat small spans (root + 100 tool spans per trace):");
-        let (r, elapsed) = phase(&flat, saturate.clone(), seconds, Compression::None).await?;
-        println!("{}", throughput_line("compression none", &r, elapsed));
+        let m = phase(&flat, saturate.clone(), seconds, Compression::None, Path::Direct).await?;
+        println!("{}", throughput_line("compression none", &m));
+    }
+    if wanted("sdk") {
+        paths(&default_mix, seconds).await?;
     }
     if wanted("rate") {
         rates(&tiny).await?;
@@ -196,12 +243,33 @@ async fn bench(seconds: Duration, only: Option<&str>) -> Result<(), String> {
     Ok(())
 }
 
+/// The direct path and the SDK pipeline offered the same open-model load: what each delivers,
+/// what the SDK drops silently, and what its tracer costs the application per span.
+async fn paths(mix: &[(&'static dyn AnyScenario, f64)], seconds: Duration) -> Result<(), String> {
+    const OFFERED: f64 = 3000.0;
+    println!(
+        "\nDirect path vs OpenTelemetry SDK pipeline (default mix offered at {OFFERED} traces/s, \
+         no compression):"
+    );
+    for (label, path) in [("direct", Path::Direct), ("sdk", Path::Sdk)] {
+        let load = Load::Open { plan: RatePlan::constant(OFFERED), max_in_flight: None };
+        let m = phase(mix, load, seconds, Compression::None, path).await?;
+        let cost = m
+            .tracer_ns_per_span
+            .map_or(String::new(), |ns| format!(", tracer {ns:.0} ns/span on the caller"));
+        println!("{}{cost}", throughput_line(label, &m));
+    }
+    Ok(())
+}
+
 /// The open-model dispatcher at fixed rates: achieved rate and start lag.
 async fn rates(tiny: &[(&'static dyn AnyScenario, f64)]) -> Result<(), String> {
     println!("\nOpen-model dispatcher (2 s each, tiny traces):");
     for rate in [100.0, 1000.0, 5000.0] {
         let load = Load::Open { plan: RatePlan::constant(rate), max_in_flight: None };
-        let (r, _) = phase(tiny, load, Duration::from_secs(2), Compression::None).await?;
+        let r = phase(tiny, load, Duration::from_secs(2), Compression::None, Path::Direct)
+            .await?
+            .report;
         let achieved = r.throughput.traces_per_s;
         println!(
             "  target {rate:>6.0} traces/s: achieved {achieved:>8.1} traces/s ({:+.2}%), start lag p99 {:.2} ms, late {}, missed {}",
