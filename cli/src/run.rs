@@ -301,7 +301,7 @@ async fn load_test(plan: Plan) -> ExitCode {
         None => None,
     };
     let mut report = metrics.snapshot();
-    finish_report(&mut report, &plan, &endpoint, &summary, delivery, outcome.unfinished);
+    finish_report(&mut report, &plan, &endpoint, &summary, delivery);
     report.sdk = sdk;
     report.status = match outcome.stopped {
         Some(StopReason::Interrupted) => RunStatus::Interrupted,
@@ -379,7 +379,6 @@ fn finish_report(
     endpoint: &str,
     summary: &ExportSummary,
     delivery: Option<Delivery>,
-    unfinished_traces: u64,
 ) {
     let s = &plan.settings;
     let embedded = delivery.is_some();
@@ -442,7 +441,6 @@ fn finish_report(
         + summary.spans_failed
         + summary.spans_unfinished;
     spans.pending = spans.created.saturating_sub(spans.exported + spans.dropped);
-    report.traces.unfinished = report.traces.unfinished.max(unfinished_traces);
     for (scenario, (meta, _)) in
         report.scenarios.iter_mut().zip(s.mix.iter().map(|(sc, w)| (sc.meta(), w)))
     {

@@ -186,7 +186,8 @@ pub struct Outcome {
     pub started: u64,
     /// Intended starts that never happened.
     pub missed: u64,
-    /// Traces still running when the drain timed out.
+    /// Traces (closed model: workers) still running when the drain timed out; they were
+    /// cancelled.
     pub unfinished: u64,
     pub stopped: Option<StopReason>,
 }
@@ -211,8 +212,7 @@ struct Shared {
     sink: Arc<dyn SpanSink>,
     emitter: Arc<Emitter>,
     metrics: Arc<Metrics>,
-    in_flight: AtomicU64,
-    idle: Notify,
+    in_flight: Arc<InFlight>,
     /// Set when the drain time is over: traces still running are cancelled.
     cancel: tokio::sync::watch::Sender<bool>,
 }
@@ -293,13 +293,25 @@ impl Shared {
             counting.payload_bytes.load(Ordering::Relaxed),
         );
     }
+}
 
+/// Counts the tasks still holding [`Shared`] (trace tasks, or closed-model workers) so the drain
+/// knows when they are done. Kept apart from `Shared`, and decremented only after a task has
+/// dropped its `Shared`: when the count reaches zero nothing holds the span sink any more, and
+/// the caller may shut its exporter down (the SDK pipeline needs sole ownership for that).
+#[derive(Debug, Default)]
+struct InFlight {
+    count: AtomicU64,
+    idle: Notify,
+}
+
+impl InFlight {
     fn begin(&self) {
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.count.fetch_add(1, Ordering::SeqCst);
     }
 
     fn end(&self) {
-        if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+        if self.count.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.idle.notify_waiters();
         }
     }
@@ -331,8 +343,7 @@ pub async fn run(
         sink,
         emitter,
         metrics: Arc::clone(&metrics),
-        in_flight: AtomicU64::new(0),
-        idle: Notify::new(),
+        in_flight: Arc::default(),
         cancel: tokio::sync::watch::Sender::new(false),
     });
     metrics.mark_start();
@@ -396,12 +407,14 @@ async fn open_loop(
             };
             let intended = t0 + plan.time_of(next).unwrap_or(now);
             let task = Arc::clone(shared);
-            task.begin();
+            let tracker = Arc::clone(&shared.in_flight);
+            tracker.begin();
             let sequence = next;
             tokio::spawn(async move {
                 task.run_trace(sequence, intended).await;
                 drop(permit);
-                task.end();
+                drop(task);
+                tracker.end();
             });
             next += 1;
         }
@@ -442,8 +455,14 @@ async fn closed_loop(
         let (shared, stop, sequence) =
             (Arc::clone(shared), Arc::clone(stop), Arc::clone(&sequence));
         let count = workload.count;
+        let tracker = Arc::clone(&shared.in_flight);
+        tracker.begin();
         handles.push(tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
+            // The ramp-up wait, cut short by a stop.
+            let start = Instant::now() + delay;
+            while Instant::now() < start && !stop.is_stopped() {
+                tokio::time::sleep((start - Instant::now()).min(TICK * 10)).await;
+            }
             loop {
                 if stop.is_stopped() || deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
@@ -458,12 +477,12 @@ async fn closed_loop(
                 if count.is_some_and(|c| n >= c) {
                     break;
                 }
-                shared.begin();
                 shared.run_trace(n, Instant::now()).await;
-                shared.end();
                 // A synthetic trace never waits; let the runtime breathe between them.
                 tokio::task::yield_now().await;
             }
+            drop(shared);
+            tracker.end();
         }));
     }
     // Workers end once the count is reached, or at the deadline or a stop (after their
@@ -490,8 +509,8 @@ const CANCEL_GRACE: Duration = Duration::from_secs(2);
 async fn drain(shared: &Shared, timeout: Duration, stop: &StopSignal) -> u64 {
     let wait = |deadline: Instant, watch_stop: bool| async move {
         loop {
-            let idle = shared.idle.notified();
-            let in_flight = shared.in_flight.load(Ordering::SeqCst);
+            let idle = shared.in_flight.idle.notified();
+            let in_flight = shared.in_flight.count.load(Ordering::SeqCst);
             let stopped = watch_stop && stop.hard.load(Ordering::SeqCst);
             if in_flight == 0 || Instant::now() >= deadline || stopped {
                 return in_flight;

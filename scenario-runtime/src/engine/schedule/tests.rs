@@ -88,6 +88,8 @@ async fn open_model_count_is_exact_and_books_balance() {
     w.count = Some(300);
     let outcome = go(w, &s).await;
     assert_eq!(outcome.started, 300);
+    // Nothing holds the sink once the run is over: its owner can shut it down.
+    assert_eq!(Arc::strong_count(&s.recorder), 1);
     assert_eq!(outcome.missed, 0);
     let report = s.metrics.snapshot();
     assert_eq!(report.traces.started, 300);
@@ -150,6 +152,7 @@ async fn closed_model_runs_workers_until_count() {
     w.count = Some(200);
     let outcome = go(w, &s).await;
     assert_eq!(outcome.started, 200);
+    assert_eq!(Arc::strong_count(&s.recorder), 1);
     let report = s.metrics.snapshot();
     assert_eq!(report.traces.completed, 200);
     let (a, b) = (report.scenarios[0].started, report.scenarios[1].started);
