@@ -270,7 +270,8 @@ async fn closed_model_ramps_workers_up() {
     );
     w.duration = Some(Duration::from_millis(500));
     let outcome = go(w, &s).await;
-    assert!(outcome.started >= 22 && outcome.started <= 32, "{outcome:?}");
+    // Loose below (a loaded machine oversleeps), tight above (no ramp would give 40).
+    assert!(outcome.started >= 14 && outcome.started <= 33, "{outcome:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
