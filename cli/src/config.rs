@@ -402,14 +402,12 @@ pub fn parse_header(text: &str) -> Result<Header, ConfigError> {
     Ok(Header { name: name.to_owned(), value: value.to_owned(), secret: is_secret_header(name) })
 }
 
-/// What of a bad header is safe to echo: the part before a separator, or nothing if it looks
-/// like it could hold a key.
+/// What of a bad header is safe to echo: its first word, cut to 12 characters. Enough to find
+/// the mistake; a key pasted after it (`Bearer sk-...`) never shows.
 fn redact_header_text(text: &str) -> String {
-    if text.len() > 40 || text.chars().any(|c| c.is_ascii_digit()) && text.len() > 16 {
-        "<redacted>".to_owned()
-    } else {
-        text.to_owned()
-    }
+    let first = text.split_whitespace().next().unwrap_or("");
+    let shown: String = first.chars().take(12).collect();
+    if shown.len() < text.trim().len() { format!("{shown}...") } else { shown }
 }
 
 /// Parses a `k=v,k2=v2` list with percent-decoded values (`OTEL_EXPORTER_OTLP_HEADERS`,
@@ -774,6 +772,8 @@ mod tests {
         assert!(format!("{:?}", parse_header("Authorization=Bearer s3cr3t")).contains("redacted"));
         assert!(!format!("{:?}", parse_header("Authorization=Bearer s3cr3t")).contains("s3cr3t"));
         assert!(parse_header("no separator").is_err());
+        let err = parse_header("Bearer sk-live-1234567890").unwrap_err().0;
+        assert!(err.contains("`Bearer...`") && !err.contains("sk-live"), "{err}");
         assert!(parse_header("bad name=1").is_err());
         let pairs = parse_pairs("h", "Authorization=Bearer%20sk-1,x-bt-parent=project_name:st")
             .unwrap_or_default();
