@@ -18,7 +18,7 @@ use scenario_runtime::engine::export::{
     Compression, ExportConfig, ExportObserver, ExportSummary, Exporter, Protocol, RequestOutcome,
     RequestRecord,
 };
-use scenario_runtime::engine::metrics::{Metrics, RequestClass};
+use scenario_runtime::engine::metrics::{LATE_THRESHOLD, Metrics, RequestClass};
 use scenario_runtime::engine::report::{
     Delivery, MixEntry, Report, RunConfig, RunStatus, SCHEMA_VERSION, SdkReport,
 };
@@ -417,6 +417,7 @@ fn finish_report(
             Load::Open { max_in_flight, .. } => max_in_flight.map(|n| n as u64),
             Load::Closed { .. } => None,
         },
+        late_threshold_ms: LATE_THRESHOLD.as_secs_f64() * 1000.0,
         planned_duration_s: s.duration.map(|d| d.as_secs_f64()),
         count: s.count,
         seed: s.seed,

@@ -77,6 +77,8 @@ pub struct RunConfig {
     pub concurrency: Option<u64>,
     /// Open model: cap on traces in flight.
     pub max_in_flight: Option<u64>,
+    /// A start later than this after its intended time counts as late, milliseconds.
+    pub late_threshold_ms: f64,
     pub planned_duration_s: Option<f64>,
     pub count: Option<u64>,
     pub seed: u64,
