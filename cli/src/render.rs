@@ -196,9 +196,10 @@ pub fn summary(r: &Report) -> String {
     let _ = writeln!(o, "\nGenerator:");
     let _ = writeln!(
         o,
-        "   Start lag {}; late starts {} (> 10 ms), missed starts {}",
+        "   Start lag {}; late starts {} (> {} ms), missed starts {}",
         percentiles(&r.start_lag),
         thousands(t.late),
+        c.late_threshold_ms,
         thousands(t.missed)
     );
     let _ = writeln!(
