@@ -51,6 +51,15 @@ pub fn rng(seed: u64) -> SmallRng {
     SmallRng::seed_from_u64(seed)
 }
 
+/// Builds every pool now (a fraction of a second), so that the first traces of a load run do
+/// not pay for it and start late.
+pub fn prepare() {
+    text_pool();
+    for kind in ToolKind::ALL {
+        record_pool(kind);
+    }
+}
+
 /// The shared prose pool.
 pub fn text_pool() -> &'static TextPool {
     static POOL: OnceLock<TextPool> = OnceLock::new();

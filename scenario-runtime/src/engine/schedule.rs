@@ -346,6 +346,8 @@ pub async fn run(
         in_flight: Arc::default(),
         cancel: tokio::sync::watch::Sender::new(false),
     });
+    // Content pools are built lazily; build them before the clock starts.
+    crate::content::prepare();
     metrics.mark_start();
     let (started, missed) = match &workload.load {
         Load::Open { plan, max_in_flight } => {
