@@ -10,8 +10,8 @@ pub mod describe;
 pub mod emit;
 #[cfg(feature = "engine")]
 pub mod engine;
-pub mod genai;
 pub mod exec;
+pub mod genai;
 pub mod language;
 pub mod latency;
 pub mod platform;

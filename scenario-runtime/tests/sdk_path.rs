@@ -57,8 +57,8 @@ async fn sdk_path_counts_what_its_queue_drops() {
     let mut config = SdkConfig::new(sink.traces_url());
     config.max_queue_size = 16;
     config.max_export_batch_size = 16;
-    let exporter = SdkExporter::start(config, resource(), Arc::new(Keeper::default()))
-        .expect("sdk starts");
+    let exporter =
+        SdkExporter::start(config, resource(), Arc::new(Keeper::default())).expect("sdk starts");
     for span in traces(200, 5, 200) {
         exporter.emit(span);
     }
