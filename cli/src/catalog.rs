@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use scenario_runtime::{AnyScenario, Range, StepInfo, StepKind};
 
-use crate::format::{bytes, thousands};
+use crate::format::{binary_bytes as bytes, thousands};
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {

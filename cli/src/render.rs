@@ -6,46 +6,7 @@ use std::fmt::Write;
 
 use scenario_runtime::engine::report::{Percentiles, Report, RunStatus};
 
-/// `1234567` -> `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Bytes with a decimal unit (`747 KB`, `11.2 GB`).
-pub fn bytes(n: f64) -> String {
-    let units = [("GB", 1e9), ("MB", 1e6), ("KB", 1e3)];
-    for (unit, scale) in units {
-        if n >= scale {
-            let v = n / scale;
-            return if v >= 100.0 { format!("{v:.0} {unit}") } else { format!("{v:.1} {unit}") };
-        }
-    }
-    format!("{n:.0} B")
-}
-
-/// A token count as the reference prints it (`5K`, `185K`).
-pub fn tokens(n: f64) -> String {
-    if n >= 1000.0 { format!("{:.0}K", n / 1000.0) } else { format!("{n:.0}") }
-}
-
-/// Milliseconds with sensible precision.
-pub fn ms(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.0} ms")
-    } else if v >= 1.0 {
-        format!("{v:.1} ms")
-    } else {
-        format!("{v:.2} ms")
-    }
-}
+use crate::format::{decimal_bytes as bytes, ms, thousands, tokens};
 
 fn percentiles(p: &Percentiles) -> String {
     if p.count == 0 {

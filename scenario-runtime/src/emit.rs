@@ -219,10 +219,7 @@ impl Emitter {
         decorate(
             self.platform,
             &SpanFacts {
-                role: SpanRole::Chat,
-                name: step.model,
                 provider: step.provider,
-                conversation_id: &conversation_id,
                 input_tokens: step.input_tokens,
                 output_tokens: if failed { 0 } else { step.output_tokens },
                 temperature,
@@ -231,10 +228,7 @@ impl Emitter {
                 prompt: Some(&prompt),
                 output_text,
                 tool_calls: if failed { &[] } else { &calls },
-                input_value: None,
-                output_value: None,
-                description: "",
-                parameters: "",
+                ..SpanFacts::new(SpanRole::Chat, step.model, &conversation_id)
             },
             &mut attributes,
         );
@@ -298,22 +292,11 @@ impl Emitter {
         decorate(
             self.platform,
             &SpanFacts {
-                role: SpanRole::Tool,
-                name: step.name,
-                provider: "",
-                conversation_id: &conversation_id,
-                input_tokens: 0,
-                output_tokens: 0,
-                temperature: 0.0,
-                max_tokens: 0,
-                system: None,
-                prompt: None,
-                output_text: None,
-                tool_calls: &[],
                 input_value: Some(&arguments),
                 output_value: Some(&result),
                 description: kind.description(),
                 parameters: kind.parameters_schema(),
+                ..SpanFacts::new(SpanRole::Tool, step.name, &conversation_id)
             },
             &mut attributes,
         );
@@ -368,22 +351,9 @@ impl Emitter {
         decorate(
             self.platform,
             &SpanFacts {
-                role: SpanRole::Agent { root },
-                name: scope.name,
-                provider: "",
-                conversation_id: &conversation_id,
-                input_tokens: 0,
-                output_tokens: 0,
-                temperature: 0.0,
-                max_tokens: 0,
-                system: None,
-                prompt: None,
-                output_text: None,
-                tool_calls: &[],
                 input_value: request.as_deref(),
                 output_value: answer.as_deref(),
-                description: "",
-                parameters: "",
+                ..SpanFacts::new(SpanRole::Agent { root }, scope.name, &conversation_id)
             },
             &mut attributes,
         );

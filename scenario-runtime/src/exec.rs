@@ -10,6 +10,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::emit::{Conversation, Emitter, SpanPlace};
+use crate::latency::Latency;
 use crate::span::{SpanId, SpanRecord, SpanSink, TraceId};
 use crate::step::{Llm, Tool};
 
@@ -235,25 +236,33 @@ impl<'a> TraceRun<'a> {
     }
 
     pub(crate) async fn run_llm(&self, step: &Llm, at: At<'_>) -> Done {
-        let span_id = self.next_span_id();
-        let mut rng = self.rng(step.id, at.salt);
-        let start = self.start_time(at.start);
-        let end = self.settings.clock.advance(start, step.latency.sample(&mut rng)).await;
-        let failed = self.roll_failure(step.fail, &mut rng);
-        let place = self.place(span_id, Some(at.parent), start, end, at.salt);
+        let (place, failed, mut rng) = self.wait_out(step.id, step.latency, step.fail, &at).await;
         self.emit(self.settings.emitter.llm(self, &place, step, at.agent, failed, &mut rng));
-        Done { end, failed }
+        Done { end: place.end, failed }
     }
 
     pub(crate) async fn run_tool(&self, step: &Tool, at: At<'_>) -> Done {
-        let span_id = self.next_span_id();
-        let mut rng = self.rng(step.id, at.salt);
-        let start = self.start_time(at.start);
-        let end = self.settings.clock.advance(start, step.latency.sample(&mut rng)).await;
-        let failed = self.roll_failure(step.fail, &mut rng);
-        let place = self.place(span_id, Some(at.parent), start, end, at.salt);
+        let (place, failed, mut rng) = self.wait_out(step.id, step.latency, step.fail, &at).await;
         self.emit(self.settings.emitter.tool(self, &place, step, at.agent, failed, &mut rng));
-        Done { end, failed }
+        Done { end: place.end, failed }
+    }
+
+    /// What `llm` and `tool` steps share: a span id, the step's latency passed on the clock,
+    /// the failure roll. Returns the span's place, whether it failed, and the step's random
+    /// source for its content.
+    async fn wait_out(
+        &self,
+        step_id: u32,
+        latency: Latency,
+        fail: f64,
+        at: &At<'_>,
+    ) -> (SpanPlace, bool, SmallRng) {
+        let span_id = self.next_span_id();
+        let mut rng = self.rng(step_id, at.salt);
+        let start = self.start_time(at.start);
+        let end = self.settings.clock.advance(start, latency.sample(&mut rng)).await;
+        let failed = self.roll_failure(fail, &mut rng);
+        (self.place(span_id, Some(at.parent), start, end, at.salt), failed, rng)
     }
 
     fn roll_failure(&self, probability: f64, rng: &mut SmallRng) -> bool {
@@ -321,7 +330,6 @@ pub fn mix(a: u64, b: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::latency::Latency;
     use crate::recorder::Recorder;
     use crate::span::Status;
     use crate::step::{Delegate, Tool};

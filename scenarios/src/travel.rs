@@ -11,8 +11,8 @@ scenario_runtime::scenario! {
     expect: { spans: 5, depth: 2, bytes: 28kb..32kb, tokens: 4500..5500, llm_calls: 2, tool_calls: 2 },
 
     llm(understand_question, input: 1500, output: 100, latency: 300..700ms);
-    tool(search_knowledge_base, 6kb, latency: 80..200ms);
-    tool(get_destination_facts, 5kb, latency: 60..150ms);
+    tool(search_knowledge_base, 7kb, latency: 80..200ms);
+    tool(get_destination_facts, 6kb, latency: 60..150ms);
     llm(answer, input: 2900, output: 350, latency: 800..1600ms);
 }
 

@@ -61,6 +61,31 @@ pub struct SpanFacts<'a> {
     pub parameters: &'a str,
 }
 
+impl<'a> SpanFacts<'a> {
+    /// Facts with only the role, name and conversation set; the rest empty, for
+    /// `SpanFacts { field: .., ..SpanFacts::new(..) }`.
+    pub fn new(role: SpanRole, name: &'a str, conversation_id: &'a str) -> Self {
+        Self {
+            role,
+            name,
+            provider: "",
+            conversation_id,
+            input_tokens: 0,
+            output_tokens: 0,
+            temperature: 0.0,
+            max_tokens: 0,
+            system: None,
+            prompt: None,
+            output_text: None,
+            tool_calls: &[],
+            input_value: None,
+            output_value: None,
+            description: "",
+            parameters: "",
+        }
+    }
+}
+
 /// Appends `platform`'s extra attributes for the span described by `facts`.
 pub fn decorate(platform: PlatformId, facts: &SpanFacts<'_>, out: &mut Vec<Attribute>) {
     match platform {
