@@ -425,7 +425,10 @@ fn finish_report(
             let total: f64 = s.mix.iter().map(|(_, w)| w).sum();
             s.mix
                 .iter()
-                .map(|(sc, w)| MixEntry { scenario: sc.meta().name.to_owned(), weight: w / total })
+                .map(|(sc, w)| MixEntry {
+                    scenario: sc.meta().name.to_owned(),
+                    weight: scenario_runtime::engine::schedule::round_weight(w / total),
+                })
                 .collect()
         },
         header_names: plan.headers.iter().map(|h| h.name.clone()).collect(),

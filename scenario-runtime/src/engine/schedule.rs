@@ -69,6 +69,11 @@ pub enum Load {
     Closed { workers: usize, ramp_up: Duration, max_pending_spans: Option<u64> },
 }
 
+/// A normalised weight rounded to 12 decimals (far below any meaningful difference).
+pub fn round_weight(weight: f64) -> f64 {
+    (weight * 1e12).round() / 1e12
+}
+
 /// Scenarios with weights; picks one per trace.
 #[derive(Clone, Debug)]
 pub struct Mix {
@@ -94,7 +99,8 @@ impl Mix {
         Some(Self { entries })
     }
 
-    /// `(name, normalised weight)` in order.
+    /// `(name, normalised weight)` in order, rounded to 12 decimals so that reports show
+    /// `0.4`, not the `0.4000000000000001` float division leaves.
     pub fn weights(&self) -> Vec<(&'static str, f64)> {
         let mut previous = 0.0;
         self.entries
@@ -102,7 +108,7 @@ impl Mix {
             .map(|&(s, c)| {
                 let w = c - previous;
                 previous = c;
-                (s.meta().name, w)
+                (s.meta().name, round_weight(w))
             })
             .collect()
     }
