@@ -1,8 +1,17 @@
 //! Runs scaletest scenarios.
 //!
-//! Write scenarios with [`scenario!`]; it checks them at build time and expands to a typed step
-//! tree ([`step`]) with its [`Shape`] as constants. Executing a tree emits OpenTelemetry spans
-//! ([`span`]) following the GenAI conventions.
+//! Write scenarios with [`scenario!`] (the language is described in [`language`]); it checks
+//! them at build time and expands to a typed step tree ([`step`]) with its [`Shape`] as
+//! constants. Executing a tree ([`exec`]) emits OpenTelemetry spans ([`span`]) that follow the
+//! GenAI conventions ([`genai`]), carry realistic content ([`content`]) and the attributes of a
+//! platform profile ([`platform`]), built by an [`Emitter`].
+//!
+//! Without features the crate stays light, so scenario crates and their compile tests build
+//! quickly. The `engine` feature adds what drives load ([`engine`](crate#features)): the
+//! scheduler, the OTLP exporters, the embedded sink, metrics and report data.
+//!
+//! # Features
+//! - `engine`: tokio, OTLP export (direct and SDK paths), the embedded sink, HDR metrics.
 
 pub mod console;
 pub mod content;
@@ -31,7 +40,7 @@ pub use shape::{Range, Shape};
 pub use span::{SpanRecord, SpanSink};
 pub use step::Step;
 
-/// Defines a scenario. See the crate documentation for the language.
+/// Defines a scenario. See [`language`] for the language.
 ///
 /// This forwards to the procedural macro with the path of this crate, so the expansion works
 /// whatever name the crate is imported under and with no imports at all.
