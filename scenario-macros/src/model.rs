@@ -325,14 +325,18 @@ impl Lowerer<'_> {
 }
 
 /// The tool calls an `llm` step's answer requests: the `tool` steps that follow it in its block
-/// up to the next `llm` or `delegate`, including those directly inside a following `parallel`
-/// block. Steps inside `route` and `repeat` blocks are not looked into (which of them run is
-/// not known when the model answers), but the scan goes on after them.
+/// up to the next `llm`, including those directly inside a following `parallel` block. Steps
+/// inside `delegate`, `route` and `repeat` blocks are not looked into (a sub-agent's tools are
+/// its own; which branch or how many iterations run is not known when the model answers), but
+/// the scan goes on after them, so every tool of the block is requested by some answer.
 pub fn tool_calls_after(rest: &[Step]) -> Vec<ToolRef> {
     let mut calls = Vec::new();
     for step in rest {
         match &step.kind {
-            StepKind::Llm(_) | StepKind::Delegate { .. } => break,
+            StepKind::Llm(_) => break,
+            // Handing work to a sub-agent is itself one of the calls the answer asked for; the
+            // tools after it belong to the same answer.
+            StepKind::Delegate { .. } => {}
             StepKind::Tool(tool) => {
                 calls.push(ToolRef { step_id: step.id, name: tool.name.clone() })
             }

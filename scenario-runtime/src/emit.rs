@@ -341,6 +341,8 @@ impl Emitter {
 
         let mut attributes = Vec::with_capacity(12);
         attributes.push(Attribute::new(genai::OPERATION_NAME, genai::operation::INVOKE_AGENT));
+        attributes.push(Attribute::new(genai::PROVIDER_NAME, scope.provider));
+        attributes.push(Attribute::new(genai::REQUEST_MODEL, scope.model));
         attributes.push(Attribute::new(genai::AGENT_NAME, scope.name));
         attributes.push(Attribute::new(genai::AGENT_ID, agent_id(scope.name)));
         attributes.push(Attribute::new(genai::AGENT_DESCRIPTION, agent_description(root)));

@@ -58,12 +58,16 @@ pub fn unix_nanos_now() -> u64 {
 #[derive(Debug)]
 pub struct AgentScope {
     pub name: &'static str,
+    /// The model and provider the agent runs on (the scenario's defaults), which its
+    /// `invoke_agent` span names.
+    pub model: &'static str,
+    pub provider: &'static str,
     pub conversation: Mutex<Conversation>,
 }
 
 impl AgentScope {
-    pub fn new(name: &'static str) -> Self {
-        Self { name, conversation: Mutex::new(Conversation::default()) }
+    pub fn new(name: &'static str, model: &'static str, provider: &'static str) -> Self {
+        Self { name, model, provider, conversation: Mutex::new(Conversation::default()) }
     }
 }
 
@@ -281,7 +285,7 @@ impl<'a> TraceRun<'a> {
             parent: Some((at.parent, at.agent)),
             start: self.start_time(at.start),
             salt: at.salt,
-            scope: AgentScope::new(agent),
+            scope: AgentScope::new(agent, at.agent.model, at.agent.provider),
             ended: false,
         }
     }
@@ -292,20 +296,15 @@ impl<'a> TraceRun<'a> {
         done
     }
 
-    /// Runs a whole tree under a root `invoke_agent` span starting at `start`.
-    pub async fn run_root<T: crate::Step>(
-        &self,
-        agent: &'static str,
-        tree: &T,
-        start: u64,
-    ) -> Done {
+    /// Runs a whole tree under the root agent's `invoke_agent` span starting at `start`.
+    pub async fn run_root<T: crate::Step>(&self, root: AgentScope, tree: &T, start: u64) -> Done {
         let mut root = AgentSpan {
             run: self,
             span_id: self.next_span_id(),
             parent: None,
             start: self.start_time(start),
             salt: 0,
-            scope: AgentScope::new(agent),
+            scope: root,
             ended: false,
         };
         let done = tree.run(self, root.child_at()).await;
@@ -363,7 +362,11 @@ mod tests {
             RunSettings { sink: &recorder, clock: Clock::Real(&Forever), emitter: &emitter };
         let run = TraceRun::new(settings, [7; 16], 1);
         // Poll once (the tool's sleep never ends), then drop the trace mid-way.
-        assert!(run.run_root("assistant", &tree, unix_nanos_now()).now_or_never().is_none());
+        assert!(
+            run.run_root(AgentScope::new("assistant", "gpt-4o", "openai"), &tree, unix_nanos_now())
+                .now_or_never()
+                .is_none()
+        );
         let spans = recorder.take();
         assert_eq!(spans.len(), 2, "{spans:#?}");
         let (sub, root) = (&spans[0], &spans[1]);

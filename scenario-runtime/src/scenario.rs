@@ -7,7 +7,7 @@ use std::pin::Pin;
 use serde::Serialize;
 
 use crate::describe::StepInfo;
-use crate::exec::{Done, TraceRun};
+use crate::exec::{AgentScope, Done, TraceRun};
 use crate::shape::Shape;
 use crate::step::Step;
 
@@ -51,7 +51,8 @@ impl<T: Step> AnyScenario for Scenario<T> {
     }
 
     fn run<'a>(&'a self, run: &'a TraceRun<'a>, start: u64) -> BoxFuture<'a, Done> {
-        Box::pin(run.run_root(self.meta.agent, &self.tree, start))
+        let root = AgentScope::new(self.meta.agent, self.meta.model, self.meta.provider);
+        Box::pin(run.run_root(root, &self.tree, start))
     }
 
     fn describe(&self) -> Vec<StepInfo> {

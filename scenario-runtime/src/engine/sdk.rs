@@ -12,8 +12,8 @@
 //!
 //! Spans the SDK dropped are then `ended - reached the exporter`. Span ids and parent links are
 //! those of the step tree: a thread-local id generator hands the SDK the ids we chose, and each
-//! parent is given as a remote span context (so exported spans carry the "parent is remote"
-//! flag; nothing else differs).
+//! parent is given as a (non-remote) span context, since spans are handed over as they end,
+//! children before their parents.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -172,12 +172,23 @@ impl SdkExporter {
             .with_span_processor(processor)
             .with_id_generator(GivenIds)
             .with_resource(
-                opentelemetry_sdk::Resource::builder_empty()
-                    .with_attributes(resource.into_iter().map(key_value))
+                // The SDK's own `telemetry.sdk.*` (and environment) attributes, then ours,
+                // except our `telemetry.sdk.*`: on this path the SDK is the OpenTelemetry one.
+                opentelemetry_sdk::Resource::builder()
+                    .with_attributes(
+                        resource
+                            .into_iter()
+                            .filter(|a| !a.key.starts_with("telemetry.sdk."))
+                            .map(key_value),
+                    )
                     .build(),
             )
             .build();
-        let tracer = provider.tracer("scaletest");
+        let tracer = provider.tracer_with_scope(
+            opentelemetry::InstrumentationScope::builder("scaletest")
+                .with_version(env!("CARGO_PKG_VERSION"))
+                .build(),
+        );
         Ok(SdkExporter { provider, tracer, counts })
     }
 
@@ -224,7 +235,8 @@ impl SpanSink for SdkExporter {
                 trace_id,
                 SpanId::from_bytes(parent),
                 TraceFlags::SAMPLED,
-                true,
+                // Not remote: the parent is in this process (it only ends later).
+                false,
                 TraceState::default(),
             )),
             None => Context::new(),
