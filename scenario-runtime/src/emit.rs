@@ -424,9 +424,9 @@ fn system_prompt(agent: &str, budget: usize) -> String {
     let hash = name_hash(agent);
     let len = (600 + (hash % 1_400) as usize).min(budget / 4).max(16);
     let mut prompt = format!(
-        "You are {agent}, an assistant of a travel and customer support company. Use the tools \
-         to check facts before answering, quote prices with their currency, and ask before \
-         booking or charging anything. Guidelines and examples follow. "
+        "You are {agent}, an AI agent acting for the user. Use the tools to check facts before \
+         answering, say what you are not sure of, and ask before any action that cannot be \
+         undone (booking, charging, deleting, deploying). Guidelines and examples follow. "
     );
     prompt.truncate(len);
     let mut rng = content::rng(hash);
