@@ -51,10 +51,15 @@ pub struct RunArgs {
     pub platform: Option<String>,
     /// OTLP base URL; `/v1/traces` is appended unless the path already ends with it. Without an
     /// endpoint (and platform otlp) the embedded sink is the target.
-    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "URL")]
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", hide_env_values = true, value_name = "URL")]
     pub endpoint: Option<String>,
     /// Full traces URL, used as is (wins over --endpoint).
-    #[arg(long, env = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", value_name = "URL")]
+    #[arg(
+        long,
+        env = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub traces_endpoint: Option<String>,
     /// Extra request header, `name=value` or `name: value`; repeatable.
     #[arg(long = "header", value_name = "HEADER")]
@@ -82,7 +87,7 @@ pub struct RunArgs {
     #[arg(long, env = "OTEL_SERVICE_NAME")]
     pub service_name: Option<String>,
     /// More resource attributes, `k=v,k2=v2` (values percent-decoded).
-    #[arg(long, env = "OTEL_RESOURCE_ATTRIBUTES", value_name = "LIST")]
+    #[arg(long, env = "OTEL_RESOURCE_ATTRIBUTES", hide_env_values = true, value_name = "LIST")]
     pub resource_attributes: Option<String>,
     /// Project name for platforms that route by project.
     #[arg(long, env = "OTEL_PROJECT_NAME")]
@@ -416,8 +421,8 @@ pub fn parse_pairs(what: &str, text: &str) -> Result<Vec<(String, String)>, Conf
     let mut out = Vec::new();
     for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let Some((key, value)) = item.split_once('=') else {
-            let shown =
-                if what.contains("header") { redact_header_text(item) } else { item.to_owned() };
+            // Headers and resource attributes can both carry keys: show only the start.
+            let shown = redact_header_text(item);
             return bad(format!("invalid {what} entry `{shown}`: expected `key=value`"));
         };
         let key = key.trim();
@@ -435,10 +440,20 @@ pub fn parse_pairs(what: &str, text: &str) -> Result<Vec<(String, String)>, Conf
 }
 
 /// Checks a URL enough to catch typos: `http(s)://host[:port][/path]`.
+/// The URL without `user:password@` or a query string (which may carry a key).
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    if scheme.is_empty() { rest.to_owned() } else { format!("{scheme}://{rest}") }
+}
+
 pub fn check_url(what: &str, url: &str) -> Result<(), ConfigError> {
     let expected = "expected an http:// or https:// URL such as http://127.0.0.1:4318";
+    // Messages show the URL without credentials or query: it may carry a key.
+    let shown = redact_url(url);
     let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else {
-        return bad(format!("invalid {what} `{url}`: {expected}"));
+        return bad(format!("invalid {what} `{shown}`: {expected}"));
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host = authority.rsplit('@').next().unwrap_or("");
@@ -448,7 +463,7 @@ pub fn check_url(what: &str, url: &str) -> Result<(), ConfigError> {
     };
     let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
     if host.is_empty() || !port_ok || url.contains(char::is_whitespace) {
-        return bad(format!("invalid {what} `{url}`: {expected}"));
+        return bad(format!("invalid {what} `{shown}`: {expected}"));
     }
     Ok(())
 }

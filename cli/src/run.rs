@@ -329,7 +329,7 @@ async fn load_test(plan: Plan) -> ExitCode {
         return ExitCode::from(EXIT_THRESHOLDS);
     }
     if report.spans.created > 0 && report.spans.exported == 0 {
-        eprintln!("error: no span could be exported to {endpoint}");
+        eprintln!("error: no span could be exported to {}", crate::config::redact_url(&endpoint));
         return ExitCode::from(EXIT_RUN_FAILED);
     }
     ExitCode::SUCCESS
@@ -388,7 +388,7 @@ fn finish_report(
         endpoint: if embedded {
             format!("embedded sink ({endpoint})")
         } else {
-            strip_credentials(endpoint)
+            crate::config::redact_url(endpoint)
         },
         protocol: plan.protocol.to_string(),
         compression: plan.compression.to_string(),
@@ -490,14 +490,6 @@ fn finish_report(
     }
 }
 
-/// The URL without `user:password@` or a query string (which may carry a key).
-fn strip_credentials(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
-    if scheme.is_empty() { rest.to_owned() } else { format!("{scheme}://{rest}") }
-}
-
 /// First Ctrl-C: stop starting traces and drain. Second: stop waiting.
 fn spawn_ctrl_c(stop: Arc<StopSignal>) {
     tokio::spawn(async move {
@@ -518,11 +510,11 @@ mod tests {
     #[test]
     fn credentials_are_stripped_from_urls() {
         assert_eq!(
-            strip_credentials("https://u:pw@h.io/v1/traces?key=1"),
+            crate::config::redact_url("https://u:pw@h.io/v1/traces?key=1"),
             "https://h.io/v1/traces"
         );
         assert_eq!(
-            strip_credentials("http://127.0.0.1:4318/v1/traces"),
+            crate::config::redact_url("http://127.0.0.1:4318/v1/traces"),
             "http://127.0.0.1:4318/v1/traces"
         );
     }

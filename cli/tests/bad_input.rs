@@ -225,3 +225,36 @@ fn absurd_rates_and_concurrency_are_refused() {
     rejects(&["--max-requests", "0"], &[], "`0`");
     rejects(&["--stages", "10s:1e9"], &[], "`1e9`");
 }
+
+#[test]
+fn a_header_list_entry_without_equals_never_shows_its_value() {
+    let out = rejects(
+        &[],
+        &[("OTEL_EXPORTER_OTLP_HEADERS", "Authorization:Bearer%20sk-SECRET456")],
+        "OTEL_EXPORTER_OTLP_HEADERS",
+    );
+    assert!(!out.contains("SECRET456"), "{out}");
+}
+
+#[test]
+fn a_bad_url_never_shows_its_password_or_query() {
+    let out = rejects(&["--endpoint", "ftp://user:SECRETPW@example.com/?key=SECRETQ"], &[], "ftp");
+    assert!(!out.contains("SECRETPW") && !out.contains("SECRETQ"), "{out}");
+}
+
+#[test]
+fn help_never_shows_secret_values_from_the_environment() {
+    let output = run_env(
+        &["run", "--help"],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://u:SECRETPW@127.0.0.1:1"),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://u:SECRETPW@127.0.0.1:1/v1/traces"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "authorization=SECRETH"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "api_key=SECRETR"),
+        ],
+    );
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    assert!(out.contains("OTEL_EXPORTER_OTLP_ENDPOINT"), "{out}");
+    assert!(!out.contains("SECRET"), "{out}");
+}
