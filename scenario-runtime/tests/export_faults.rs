@@ -1,5 +1,5 @@
-//! The exporter against a misbehaving sink: 413 split, Retry-After honoured, 400 never retried,
-//! retry budget, resets, a dead endpoint, a sink that stops, and a full queue. The books balance
+//! The exporter against a misbehaving sink: 413 split (gRPC: RESOURCE_EXHAUSTED without
+//! RetryInfo), Retry-After (gRPC: RetryInfo) honoured, 400 never retried, retry budget, resets, a dead endpoint, a sink that stops, and a full queue. The books balance
 //! in every case, and what the exporter counts as accepted is exactly what the sink received.
 #![cfg(feature = "engine")]
 
@@ -75,6 +75,77 @@ async fn a_single_span_too_large_is_rejected_not_retried_forever() {
     let stats = sink.shutdown().await;
     assert_eq!((summary.spans_rejected, summary.spans_accepted), (2, 0), "{summary:?}");
     assert_eq!(stats.spans, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_messages_too_large_are_split_until_they_fit() {
+    // RESOURCE_EXHAUSTED without RetryInfo: the message is too large, resending it cannot help.
+    let sink = sink_with(Faults { reject_above: Some(12_000), ..Faults::default() }).await;
+    let settings = config(sink.traces_url(), Protocol::Grpc, Compression::None);
+    let (summary, keeper) = run(settings, traces(16, 4, 2_000), Duration::from_secs(10)).await;
+    let stats = sink.shutdown().await;
+    assert_eq!(summary.spans_accepted, 64, "{summary:?}");
+    assert_delivered_exactly(&summary, &stats);
+    assert!(summary.splits >= 4, "{summary:?}");
+    assert_eq!(summary.retries, 0, "a message too large is never resent as is: {summary:?}");
+    let records = keeper.records();
+    let exhausted = records.iter().filter(|(_, r)| r.outcome == RequestOutcome::GrpcStatus(8));
+    assert_eq!(stats.faults.too_large, exhausted.count() as u64);
+    assert!(stats.faults.too_large > 0);
+    assert!(
+        records.iter().filter(|(_, r)| r.outcome.is_success()).all(|(_, r)| r.wire_bytes <= 12_000)
+    );
+    assert_eq!(stats.orphan_spans, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_grpc_span_too_large_is_rejected_not_retried() {
+    let sink = sink_with(Faults { reject_above: Some(1_000), ..Faults::default() }).await;
+    let mut settings = config(sink.traces_url(), Protocol::Grpc, Compression::None);
+    settings.max_batch_spans = 1;
+    let (summary, keeper) = run(settings, traces(1, 2, 5_000), Duration::from_secs(10)).await;
+    let stats = sink.shutdown().await;
+    assert_eq!((summary.spans_rejected, summary.spans_accepted), (2, 0), "{summary:?}");
+    assert_eq!((summary.requests, summary.retries, summary.splits), (2, 0, 0), "{summary:?}");
+    assert!(keeper.records().iter().all(|(_, r)| r.outcome == RequestOutcome::GrpcStatus(8)));
+    assert_eq!((stats.spans, stats.faults.too_large), (0, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_throttling_with_retry_info_waits_its_delay_and_retries() {
+    // 429 over gRPC: RESOURCE_EXHAUSTED with a RetryInfo whose retry_delay is 1 s.
+    let faults = Faults {
+        throttle: Some(Throttle {
+            when: Trigger::every(2),
+            status: 429,
+            retry_after: Some(Duration::from_secs(1)),
+        }),
+        ..Faults::default()
+    };
+    let sink = sink_with(faults).await;
+    let mut settings = config(sink.traces_url(), Protocol::Grpc, Compression::Gzip);
+    settings.max_in_flight = 1;
+    settings.max_batch_spans = 10;
+    let (summary, keeper) = run(settings, traces(5, 6, 500), Duration::from_secs(20)).await;
+    let stats = sink.shutdown().await;
+    assert_eq!(summary.spans_accepted, 30, "{summary:?}");
+    assert_delivered_exactly(&summary, &stats);
+    assert_eq!(summary.splits, 0, "throttling is not a size problem: {summary:?}");
+    let records = keeper.records();
+    let throttled: Vec<_> =
+        records.iter().filter(|(_, r)| r.outcome == RequestOutcome::GrpcStatus(8)).collect();
+    assert!(!throttled.is_empty(), "every second request is throttled");
+    assert_eq!(summary.retries, throttled.len() as u64, "{summary:?}");
+    for (at, record) in &throttled {
+        let (retry_reported, retry) = records
+            .iter()
+            .find(|(when, r)| when > at && r.retries == record.retries + 1)
+            .expect("a throttled request is retried");
+        let waited = (*retry_reported - retry.latency).duration_since(*at);
+        assert!(waited >= Duration::from_secs(1), "retried after {waited:?}");
+        assert!(waited < Duration::from_secs(3), "retried after {waited:?}");
+    }
+    assert_eq!(stats.faults.throttled, throttled.len() as u64);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

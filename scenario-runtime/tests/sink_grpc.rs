@@ -7,6 +7,7 @@ mod export_support;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use scenario_runtime::engine::export::Protocol;
 use scenario_runtime::engine::export::encode::{BatchEncoder, to_proto};
+use scenario_runtime::engine::export::rpc_status::retry_info;
 use scenario_runtime::engine::sink::{Faults, RunningSink, SinkConfig, Throttle, Trigger};
 
 fn request(
@@ -61,4 +62,40 @@ async fn grpc_faults_map_to_grpc_status_codes() {
     );
     let stats = sink.shutdown().await;
     assert_eq!((stats.accepted_requests, stats.rejected_requests, stats.spans), (1, 3, 3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_carries_retry_info_and_too_large_does_not() {
+    let throttle = |status| Faults {
+        throttle: Some(Throttle {
+            when: Trigger::every(1),
+            status,
+            retry_after: Some(std::time::Duration::from_millis(1_500)),
+        }),
+        ..Faults::default()
+    };
+    let cases = [
+        (throttle(429), tonic::Code::ResourceExhausted, Some(Some(1_500))),
+        (throttle(503), tonic::Code::Unavailable, Some(Some(1_500))),
+        (
+            Faults { reject_above: Some(100), ..Faults::default() },
+            tonic::Code::ResourceExhausted,
+            None,
+        ),
+    ];
+    for (faults, code, expected) in cases {
+        let sink =
+            RunningSink::start(SinkConfig { faults, ..SinkConfig::default() }).await.expect("sink");
+        let mut client = TraceServiceClient::connect(format!("http://{}", sink.local_addr()))
+            .await
+            .expect("connects");
+        let status = client.export(request(1)).await.expect_err("refused");
+        assert_eq!(status.code(), code, "{status:?}");
+        let delay = retry_info(status.details()).map(|d| d.map(|d| d.as_millis()));
+        assert_eq!(delay, expected, "{status:?}");
+        if expected.is_none() {
+            assert!(status.message().starts_with("message larger than max ("), "{status:?}");
+        }
+        sink.shutdown().await;
+    }
 }

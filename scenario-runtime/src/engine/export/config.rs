@@ -71,8 +71,10 @@ impl FromStr for Compression {
 /// When and how often a failed request is sent again.
 ///
 /// Retried: HTTP 429, 502, 503, 504, timeouts and connection failures (gRPC: UNAVAILABLE,
-/// RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, ABORTED and the other transient codes). Never retried:
-/// other 4xx, notably 400, which would fail again. 413 is not retried as is: the batch is split.
+/// DEADLINE_EXCEEDED, ABORTED and the other transient codes, and RESOURCE_EXHAUSTED when it
+/// carries a `google.rpc.RetryInfo`, whose delay counts as a `Retry-After`). Never retried:
+/// other 4xx, notably 400, which would fail again. 413 (gRPC: RESOURCE_EXHAUSTED without
+/// `RetryInfo`) is not retried as is: the batch is split.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetryPolicy {
     /// Retries per batch after its first attempt; 0 disables retrying.
@@ -107,6 +109,10 @@ impl RetryPolicy {
     }
 }
 
+/// gRPC's default maximum message size (grpc-go, grpc-java, the OpenTelemetry Collector):
+/// larger messages are refused with RESOURCE_EXHAUSTED.
+pub const GRPC_MAX_MESSAGE_BYTES: usize = 4 << 20;
+
 /// Everything the exporter needs. Build with [`ExportConfig::new`] and adjust fields.
 #[derive(Clone, Debug)]
 pub struct ExportConfig {
@@ -119,7 +125,8 @@ pub struct ExportConfig {
     /// Most spans in one request.
     pub max_batch_spans: usize,
     /// Most bytes in one request body before compression. Keep it under the platform's limit
-    /// (3 MB by default, 4 MiB for gRPC); a batch that encodes larger is split before sending.
+    /// (3 MB by default); a batch that encodes larger is split before sending. For gRPC it is
+    /// capped at [`GRPC_MAX_MESSAGE_BYTES`].
     pub max_batch_bytes: usize,
     /// A partial batch is sent after waiting this long for more spans.
     pub batch_timeout: Duration,
@@ -153,9 +160,31 @@ impl ExportConfig {
     }
 }
 
+impl ExportConfig {
+    /// This configuration with the limits of its protocol applied: a gRPC batch never exceeds
+    /// gRPC's default maximum message size.
+    pub fn for_protocol(mut self) -> Self {
+        if self.protocol == Protocol::Grpc {
+            self.max_batch_bytes = self.max_batch_bytes.min(GRPC_MAX_MESSAGE_BYTES);
+        }
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grpc_batches_stay_under_the_default_message_size() {
+        let mut config = ExportConfig::new("http://127.0.0.1:4317");
+        config.protocol = Protocol::Grpc;
+        assert!(config.clone().for_protocol().max_batch_bytes <= GRPC_MAX_MESSAGE_BYTES);
+        config.max_batch_bytes = 16 << 20;
+        assert_eq!(config.clone().for_protocol().max_batch_bytes, GRPC_MAX_MESSAGE_BYTES);
+        config.protocol = Protocol::HttpProtobuf;
+        assert_eq!(config.for_protocol().max_batch_bytes, 16 << 20);
+    }
 
     #[test]
     fn parses_compression_and_names_bad_values() {

@@ -3,7 +3,8 @@
 //! Spans go from [`SpanSink::emit`] into a bounded queue (a full queue drops and counts, it never
 //! blocks the load generator), a batcher cuts batches by span count, encoded size and time, and
 //! at most `max_in_flight` request tasks encode, compress (off the async reactor) and send them,
-//! retrying transient failures and splitting on 413. Every attempt is reported to an
+//! retrying transient failures and splitting on 413 (gRPC: RESOURCE_EXHAUSTED without
+//! `RetryInfo`). Every attempt is reported to an
 //! [`ExportObserver`] as a [`RequestRecord`], and [`Exporter::shutdown`] returns books that
 //! balance: spans handed = accepted + rejected + failed + dropped + unfinished.
 
@@ -12,6 +13,7 @@ mod config;
 pub mod encode;
 mod pipeline;
 mod retry;
+pub mod rpc_status;
 mod transport;
 
 use std::fmt;
@@ -19,7 +21,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-pub use config::{Compression, ExportConfig, ParseChoiceError, RetryPolicy};
+pub use config::{
+    Compression, ExportConfig, GRPC_MAX_MESSAGE_BYTES, ParseChoiceError, RetryPolicy,
+};
 pub use retry::parse_retry_after;
 pub use transport::GRPC_EXPORT_PATH;
 
@@ -236,6 +240,7 @@ impl Exporter {
     ) -> Result<Exporter, ExportError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| ExportError::NoRuntime)?;
         validate(&config)?;
+        let config = config.for_protocol();
         let transport = transport::Transport::new(&config)?;
         let (tx, rx) = tokio::sync::mpsc::channel(config.queue_spans);
         let shared = Arc::new(pipeline::Shared::new(config, resource, transport, observer));

@@ -186,7 +186,8 @@ enum Final {
     Failed,
 }
 
-/// Sends one batch to its end: encodes, splits what is too large (before sending, or on 413),
+/// Sends one batch to its end: encodes, splits what is too large (before sending, or on 413 or
+/// gRPC RESOURCE_EXHAUSTED without `RetryInfo`),
 /// retries what is transient, and settles every span in the books.
 async fn deliver(shared: &Arc<Shared>, spans: Vec<Span>) {
     let mut pending = vec![spans];
@@ -285,7 +286,7 @@ async fn send_with_retry(shared: &Arc<Shared>, body: Bytes, raw_len: u64, spans:
                 Final::Failed
             }
         };
-        match verdict(&record.outcome) {
+        match verdict(&record.outcome, reply.retry_info) {
             Verdict::Accepted => return Final::Accepted { rejected: reply.rejected_spans },
             Verdict::Split => return Final::Split,
             Verdict::Rejected => return Final::Rejected,

@@ -12,18 +12,24 @@ pub enum Verdict {
     Accepted,
     /// Transient: send the same body again after a pause.
     Retry,
-    /// 413: the body is too large; send each half separately.
+    /// 413 (gRPC: RESOURCE_EXHAUSTED without `RetryInfo`): the body is too large; send each
+    /// half separately.
     Split,
     /// The backend refused it for good (400 and other 4xx, non-retryable gRPC codes).
     Rejected,
 }
 
-/// gRPC codes worth retrying: CANCELLED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED,
-/// OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS (the OTLP specification's list, plus
-/// RESOURCE_EXHAUSTED which collectors use for throttling).
-const GRPC_RETRYABLE: [i32; 7] = [1, 4, 8, 10, 11, 14, 15];
+/// gRPC codes worth retrying: CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE,
+/// UNAVAILABLE, DATA_LOSS (the OTLP specification's list).
+const GRPC_RETRYABLE: [i32; 6] = [1, 4, 10, 11, 14, 15];
 
-pub fn verdict(outcome: &RequestOutcome) -> Verdict {
+/// gRPC RESOURCE_EXHAUSTED.
+const GRPC_RESOURCE_EXHAUSTED: i32 = 8;
+
+/// The verdict on one answer. `retry_info`: the gRPC status carried a `google.rpc.RetryInfo`.
+/// RESOURCE_EXHAUSTED is throttling only with one (OTLP/gRPC); without it the message was too
+/// large for the server, and the batch is split as for HTTP 413.
+pub fn verdict(outcome: &RequestOutcome, retry_info: bool) -> Verdict {
     match outcome {
         RequestOutcome::Status(code) => match code {
             200..=299 => Verdict::Accepted,
@@ -32,6 +38,8 @@ pub fn verdict(outcome: &RequestOutcome) -> Verdict {
             _ => Verdict::Rejected,
         },
         RequestOutcome::GrpcStatus(0) => Verdict::Accepted,
+        RequestOutcome::GrpcStatus(GRPC_RESOURCE_EXHAUSTED) if retry_info => Verdict::Retry,
+        RequestOutcome::GrpcStatus(GRPC_RESOURCE_EXHAUSTED) => Verdict::Split,
         RequestOutcome::GrpcStatus(code) if GRPC_RETRYABLE.contains(code) => Verdict::Retry,
         RequestOutcome::GrpcStatus(_) => Verdict::Rejected,
         RequestOutcome::Timeout | RequestOutcome::Connect | RequestOutcome::Io(_) => Verdict::Retry,
@@ -151,16 +159,19 @@ mod tests {
 
     #[test]
     fn verdicts() {
-        assert_eq!(verdict(&RequestOutcome::Status(200)), Verdict::Accepted);
-        assert_eq!(verdict(&RequestOutcome::Status(400)), Verdict::Rejected);
-        assert_eq!(verdict(&RequestOutcome::Status(413)), Verdict::Split);
+        assert_eq!(verdict(&RequestOutcome::Status(200), false), Verdict::Accepted);
+        assert_eq!(verdict(&RequestOutcome::Status(400), false), Verdict::Rejected);
+        assert_eq!(verdict(&RequestOutcome::Status(413), false), Verdict::Split);
         for code in [429, 502, 503, 504] {
-            assert_eq!(verdict(&RequestOutcome::Status(code)), Verdict::Retry);
+            assert_eq!(verdict(&RequestOutcome::Status(code), false), Verdict::Retry);
         }
-        assert_eq!(verdict(&RequestOutcome::Status(500)), Verdict::Rejected);
-        assert_eq!(verdict(&RequestOutcome::GrpcStatus(14)), Verdict::Retry);
-        assert_eq!(verdict(&RequestOutcome::GrpcStatus(3)), Verdict::Rejected);
-        assert_eq!(verdict(&RequestOutcome::Timeout), Verdict::Retry);
+        assert_eq!(verdict(&RequestOutcome::Status(500), false), Verdict::Rejected);
+        assert_eq!(verdict(&RequestOutcome::GrpcStatus(14), false), Verdict::Retry);
+        assert_eq!(verdict(&RequestOutcome::GrpcStatus(3), false), Verdict::Rejected);
+        assert_eq!(verdict(&RequestOutcome::Timeout, false), Verdict::Retry);
+        assert_eq!(verdict(&RequestOutcome::GrpcStatus(8), false), Verdict::Split);
+        assert_eq!(verdict(&RequestOutcome::GrpcStatus(8), true), Verdict::Retry);
+        assert_eq!(verdict(&RequestOutcome::GrpcStatus(14), true), Verdict::Retry);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use tower::ServiceExt;
 
 use super::config::{Compression, ExportConfig};
 use super::retry::parse_retry_after;
+use super::rpc_status::{GRPC_STATUS_DETAILS, retry_info_in_header};
 use super::{ExportError, RequestOutcome};
 use crate::platform::Protocol;
 
@@ -26,11 +27,13 @@ pub struct Reply {
     pub retry_after: Option<Duration>,
     /// Spans a successful answer says it rejected anyway (OTLP partial success).
     pub rejected_spans: u64,
+    /// The gRPC status carried a `google.rpc.RetryInfo`: the server says it can recover.
+    pub retry_info: bool,
 }
 
 impl Reply {
     fn new(outcome: RequestOutcome, retry_after: Option<Duration>) -> Self {
-        Self { outcome, retry_after, rejected_spans: 0 }
+        Self { outcome, retry_after, rejected_spans: 0, retry_info: false }
     }
 }
 
@@ -215,7 +218,7 @@ async fn grpc_call(
     }
     // Trailers-only responses carry the status in the headers.
     if let Some(code) = grpc_status(&parts.headers) {
-        return Reply::new(RequestOutcome::GrpcStatus(code), retry_after(&parts.headers));
+        return grpc_reply(code, &parts.headers);
     }
     let collected = match body.collect().await {
         Ok(collected) => collected,
@@ -230,7 +233,7 @@ async fn grpc_call(
     let Some(code) = grpc_status(&trailers) else {
         return Reply::new(RequestOutcome::Io("gRPC response without grpc-status".into()), None);
     };
-    let mut reply = Reply::new(RequestOutcome::GrpcStatus(code), retry_after(&trailers));
+    let mut reply = grpc_reply(code, &trailers);
     if code == 0 {
         // One uncompressed frame (we never offer a response encoding): flag, length, message.
         let frame = collected.to_bytes();
@@ -239,6 +242,18 @@ async fn grpc_call(
         }
     }
     reply
+}
+
+/// The reply for gRPC status `code` with its trailers: the delay is `RetryInfo`'s
+/// `retry_delay`, else a `Retry-After` (some proxies send one).
+fn grpc_reply(code: i32, trailers: &HeaderMap) -> Reply {
+    let retry_info =
+        trailers.get(GRPC_STATUS_DETAILS).and_then(|v| retry_info_in_header(v.as_bytes()));
+    let delay = retry_info.flatten().or_else(|| retry_after(trailers));
+    Reply {
+        retry_info: retry_info.is_some(),
+        ..Reply::new(RequestOutcome::GrpcStatus(code), delay)
+    }
 }
 
 fn is_loopback(host: &str) -> bool {

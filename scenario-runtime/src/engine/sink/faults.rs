@@ -35,10 +35,11 @@ impl Trigger {
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Throttle {
     pub when: Trigger,
-    /// 429 or 503 (gRPC: RESOURCE_EXHAUSTED or UNAVAILABLE).
+    /// 429 or 503 (gRPC: RESOURCE_EXHAUSTED or UNAVAILABLE, with a `google.rpc.RetryInfo`).
     pub status: u16,
     /// Sent as `Retry-After` in whole seconds, or fractional seconds under one second
-    /// (not standard, but honoured by scaletest's exporter and handy in tests).
+    /// (not standard, but honoured by scaletest's exporter and handy in tests); over gRPC as
+    /// the `RetryInfo`'s retry delay.
     pub retry_after: Option<Duration>,
 }
 
@@ -48,8 +49,8 @@ pub struct Faults {
     /// Added before answering: fixed when both ends are equal, else uniform in the range.
     pub latency: Option<(Duration, Duration)>,
     pub throttle: Option<Throttle>,
-    /// 413 for request bodies (as received, before decompression) larger than this (gRPC has
-    /// no equivalent: RESOURCE_EXHAUSTED).
+    /// 413 for request bodies (as received, before decompression) larger than this (gRPC:
+    /// RESOURCE_EXHAUSTED without `RetryInfo`, "message larger than max").
     pub reject_above: Option<usize>,
     /// 400 Bad Request.
     pub bad_request: Trigger,

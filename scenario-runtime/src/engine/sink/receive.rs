@@ -20,11 +20,12 @@ use http_body_util::BodyExt;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 
-use super::faults::{Action, retry_after_value};
+use super::faults::{Action, Faults, retry_after_value};
 use super::light::SpanIds;
 use super::{ConnKill, SinkState};
 use crate::engine::export::GRPC_EXPORT_PATH;
 use crate::engine::export::compress::{DecompressError, decompress};
+use crate::engine::export::rpc_status::{GRPC_STATUS_DETAILS, retry_info_header};
 
 pub fn router(state: Arc<SinkState>) -> Router {
     Router::new()
@@ -135,26 +136,29 @@ async fn grpc_export(
         }
         Err(Refusal::Reset) => kill.reset().await,
         Err(Refusal::Status { status, retry_after, message, .. }) => {
-            // Trailers-only response: the status travels in the headers.
-            let code = match status {
-                429 | 413 => 8, // RESOURCE_EXHAUSTED
-                503 => 14,      // UNAVAILABLE
-                415 => 12,      // UNIMPLEMENTED
-                _ => 3,         // INVALID_ARGUMENT
+            // Trailers-only response: the status travels in the headers. Throttling carries a
+            // google.rpc.RetryInfo (the OTLP/gRPC signal that the server can recover, with
+            // the delay); a message too large is RESOURCE_EXHAUSTED without one.
+            let (code, throttled) = match status {
+                429 => (8, true),   // RESOURCE_EXHAUSTED
+                503 => (14, true),  // UNAVAILABLE
+                413 => (8, false),  // RESOURCE_EXHAUSTED
+                415 => (12, false), // UNIMPLEMENTED
+                _ => (3, false),    // INVALID_ARGUMENT
             };
+            let message = message.replace(|c: char| !c.is_ascii_graphic() && c != ' ', "_");
             let mut response = Response::new(Body::empty());
             let headers = response.headers_mut();
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
             headers.insert("grpc-status", HeaderValue::from(code));
-            if let Ok(value) = HeaderValue::from_str(
-                &message.replace(|c: char| !c.is_ascii_graphic() && c != ' ', "_"),
-            ) {
+            if let Ok(value) = HeaderValue::from_str(&message) {
                 headers.insert("grpc-message", value);
             }
-            if let Some(after) = retry_after
-                && let Ok(value) = HeaderValue::from_str(&retry_after_value(after))
+            if throttled
+                && let Ok(value) =
+                    HeaderValue::from_str(&retry_info_header(code, &message, retry_after))
             {
-                headers.insert(RETRY_AFTER, value);
+                headers.insert(GRPC_STATUS_DETAILS, value);
             }
             response
         }
@@ -190,18 +194,18 @@ async fn receive(
             return refused(Refusal::Status {
                 status,
                 retry_after,
-                message: format!("injected fault: {status}"),
+                message: fault_message(wire, status, declared_len, &state.faults.faults),
                 close: !drained,
             });
         }
     }
     let limit = state.max_body_bytes;
-    if declared_len.is_some_and(|len| len > limit) {
+    if let Some(len) = declared_len.filter(|len| *len > limit) {
         let drained = drain(body, drain_cap(limit)).await;
         return refused(Refusal::Status {
             status: 413,
             retry_after: None,
-            message: format!("body larger than the {limit}-byte limit"),
+            message: too_large(wire, Some(len), limit),
             close: !drained,
         });
     }
@@ -216,7 +220,7 @@ async fn receive(
             return refused(Refusal::Status {
                 status: 413,
                 retry_after: None,
-                message: format!("body larger than the {limit}-byte limit"),
+                message: too_large(wire, None, limit),
                 close: true,
             });
         }
@@ -228,7 +232,7 @@ async fn receive(
         return refused(Refusal::Status {
             status,
             retry_after,
-            message: "injected fault: 413".into(),
+            message: fault_message(wire, status, Some(wire_len), &state.faults.faults),
             close: false,
         });
     }
@@ -262,10 +266,11 @@ async fn receive(
         match tokio::task::spawn_blocking(work).await {
             Ok(Ok(done)) => done,
             Ok(Err(Unpack::TooLarge)) => {
-                return refused(refusal(
-                    413,
-                    format!("decompressed body larger than the {limit}-byte limit"),
-                ));
+                let message = match wire {
+                    Wire::Grpc => too_large(wire, None, limit),
+                    _ => format!("decompressed body larger than the {limit}-byte limit"),
+                };
+                return refused(refusal(413, message));
             }
             Ok(Err(Unpack::Unsupported(e))) => return refused(refusal(415, e)),
             Ok(Err(Unpack::Invalid(e))) => {
@@ -292,6 +297,24 @@ async fn receive(
     by_wire.fetch_add(1, Ordering::Relaxed);
     state.accepted_requests.fetch_add(1, Ordering::Relaxed);
     Ok(())
+}
+
+/// Why a body of `size` bytes (when known) is refused against `limit`. gRPC words it as gRPC
+/// servers do for a message above their maximum.
+fn too_large(wire: Wire, size: Option<usize>, limit: usize) -> String {
+    match (wire, size) {
+        (Wire::Grpc, Some(size)) => format!("message larger than max ({size} vs. {limit})"),
+        (Wire::Grpc, None) => format!("message larger than max ({limit})"),
+        _ => format!("body larger than the {limit}-byte limit"),
+    }
+}
+
+/// The message of an injected fault answered with `status`.
+fn fault_message(wire: Wire, status: u16, size: Option<usize>, faults: &Faults) -> String {
+    match (wire, status, faults.reject_above) {
+        (Wire::Grpc, 413, Some(limit)) => too_large(wire, size, limit),
+        _ => format!("injected fault: {status}"),
+    }
 }
 
 /// Reads and discards up to `cap` bytes of a body being refused; whether it reached the end.
