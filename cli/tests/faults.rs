@@ -93,3 +93,18 @@ fn bad_requests_are_rejected_not_retried() {
     assert!(u(&report, "/spans/rejected") > 0);
     assert_books(&report);
 }
+
+#[test]
+fn oversized_bodies_are_split_until_they_fit_over_http_and_grpc() {
+    for protocol in ["http/protobuf", "grpc"] {
+        let sink = sink(&["--reject-above", "20kb"]);
+        let mut args = RUN.to_vec();
+        args.extend(["none", "--protocol", protocol, "--endpoint", &sink.url]);
+        let (output, report) = run_json(&args);
+        assert_eq!(output.status.code(), Some(0), "{protocol}: {}", text(&output));
+        assert_books(&report);
+        // Split, not retried: everything arrives.
+        assert_eq!(u(&report, "/spans/exported"), u(&report, "/spans/created"), "{protocol}");
+        assert_eq!(u(&report, "/requests/retries"), 0, "{protocol}: {report:#}");
+    }
+}
