@@ -133,7 +133,23 @@ impl Prompt {
     pub fn content(&self, index: usize) -> &str {
         self.messages.get(index).map_or("", |(_, range)| &self.json[range.clone()])
     }
+
+    /// The id of the call a `tool` message `index` answers: the `id` its
+    /// `tool_call_response` part carries, just before the content.
+    pub fn tool_call_id(&self, index: usize) -> Option<&str> {
+        let (role, range) = self.messages.get(index)?;
+        if *role != "tool" {
+            return None;
+        }
+        let before = self.json[..range.start].strip_suffix(TOOL_ID_END)?;
+        let start = before.rfind(TOOL_ID_START)? + TOOL_ID_START.len();
+        Some(&before[start..])
+    }
 }
+
+/// What surrounds the call id in a tool message (see [`tool_prefix`]).
+const TOOL_ID_START: &str = r#""type":"tool_call_response","id":""#;
+const TOOL_ID_END: &str = r#"","response":"#;
 
 /// An assistant answer: its history form and its `gen_ai.output.messages` form.
 #[derive(Debug)]
@@ -384,9 +400,10 @@ impl Conversation {
 /// The start of a tool response message, up to its content.
 fn tool_prefix(call_id: &str, content_capacity: usize) -> String {
     let mut json = String::with_capacity(64 + call_id.len() + content_capacity + 3);
-    json.push_str(r#"{"role":"tool","parts":[{"type":"tool_call_response","id":""#);
+    json.push_str(r#"{"role":"tool","parts":[{"#);
+    json.push_str(TOOL_ID_START);
     json.push_str(call_id);
-    json.push_str(r#"","response":"#);
+    json.push_str(TOOL_ID_END);
     json
 }
 
@@ -399,6 +416,18 @@ mod tests {
             Ok(value) => value,
             Err(error) => panic!("invalid JSON ({error}): {json}"),
         }
+    }
+
+    #[test]
+    fn tool_messages_tell_which_call_they_answer() {
+        let mut conversation = Conversation::default();
+        conversation.push_tool_result("call_abc123", r#"{"ok":true}"#);
+        let prompt = conversation.prompt(4000, &mut super::super::rng(1));
+        let tool = prompt.messages.iter().position(|(role, _)| *role == "tool");
+        let tool = tool.unwrap_or_else(|| panic!("no tool message in {}", prompt.json));
+        assert_eq!(prompt.tool_call_id(tool), Some("call_abc123"));
+        let user = prompt.messages.iter().position(|(role, _)| *role == "user");
+        assert_eq!(user.and_then(|i| prompt.tool_call_id(i)), None);
     }
 
     #[test]

@@ -164,19 +164,31 @@ fn openinference(facts: &SpanFacts<'_>, out: &mut Vec<Attribute>) {
                 "llm.token_count.total",
                 i64::from(facts.input_tokens) + i64::from(facts.output_tokens),
             ));
-            let system = facts.system.map(|text| ("system", text));
+            let system = facts.system.map(|text| ("system", text, None));
             let history = facts.prompt.into_iter().flat_map(|prompt| {
-                prompt.messages.iter().enumerate().map(|(i, (role, _))| (*role, prompt.content(i)))
+                prompt
+                    .messages
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (role, _))| (*role, prompt.content(i), prompt.tool_call_id(i)))
             });
-            for (i, (role, content)) in system.into_iter().chain(history).enumerate() {
+            for (i, (role, content, call_id)) in system.into_iter().chain(history).enumerate() {
                 let prefix = format!("llm.input_messages.{i}.message");
                 out.push(Attribute::new(key(format!("{prefix}.role")), role));
                 out.push(Attribute::new(key(format!("{prefix}.content")), content));
+                if let Some(call_id) = call_id {
+                    out.push(Attribute::new(key(format!("{prefix}.tool_call_id")), call_id));
+                }
             }
             if let Some(prompt) = facts.prompt {
                 let last = prompt.messages.len().saturating_sub(1);
                 out.push(Attribute::new("input.value", prompt.content(last)));
-                out.push(Attribute::new("input.mime_type", "text/plain"));
+                // The last message is a tool result (JSON) or the user's text.
+                let mime = match prompt.messages.get(last) {
+                    Some(("tool", _)) => "application/json",
+                    _ => "text/plain",
+                };
+                out.push(Attribute::new("input.mime_type", mime));
             }
             if let Some(text) = facts.output_text {
                 out.push(Attribute::new("llm.output_messages.0.message.role", "assistant"));
