@@ -1,8 +1,9 @@
 //! The live view of a run: a progress line on a terminal, and the once-a-second check that
 //! `--abort-on-fail` needs.
 //!
-//! The line (elapsed, achieved rate, traces done, errors, scenario p99, MB/s on the wire) goes
-//! to stderr and only when stderr is a terminal, so logs and CI output stay clean.
+//! The line (elapsed, achieved start rate or `draining` once no trace starts any more, traces
+//! done, errors, scenario p99, MB/s on the wire) goes to stderr and only when stderr is a
+//! terminal, so logs and CI output stay clean.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -15,13 +16,17 @@ use scenario_runtime::engine::report::Report;
 /// How often the line is refreshed and thresholds are checked.
 pub const PERIOD: Duration = Duration::from_secs(1);
 
-/// One progress line from a live snapshot.
-pub fn line(r: &Report) -> String {
+/// One progress line from a live snapshot; `draining`: the start window is over.
+pub fn line(r: &Report, draining: bool) -> String {
     let done = r.traces.completed + r.traces.failed;
+    let phase = if draining {
+        "draining, no new starts".to_owned()
+    } else {
+        format!("started {:.1} traces/s", r.throughput.traces_per_s)
+    };
     format!(
-        "{:>5.0}s | {:.1} traces/s | {} done, {} in flight | {} errors | {} dropped | p99 {:.0} ms | {:.1} MB/s",
+        "{:>5.0}s | {phase} | {} done, {} in flight | {} errors | {} dropped | scenario p99 {:.0} ms | {:.1} MB/s",
         r.duration_s,
-        r.throughput.traces_per_s,
         crate::format::thousands(done),
         crate::format::thousands(r.traces.unfinished),
         crate::format::thousands(r.requests.failed),
@@ -54,7 +59,7 @@ pub fn watch(
             ticker.tick().await;
             let report = metrics.snapshot();
             if let Some(bar) = &bar {
-                bar.set_message(line(&report));
+                bar.set_message(line(&report, metrics.starts_ended()));
                 bar.tick();
             }
             if check(&report) {
@@ -88,17 +93,19 @@ mod tests {
         r.requests.failed = 2;
         r.scenario_latency.p99_ms = 250.0;
         r.throughput.wire_mb_per_s = 21.3;
-        let line = line(&r);
+        let starting = line(&r, false);
         for part in [
             "12s",
-            "49.5 traces/s",
+            "started 49.5 traces/s",
             "590 done",
             "7 in flight",
             "2 errors",
-            "p99 250 ms",
+            "scenario p99 250 ms",
             "21.3 MB/s",
         ] {
-            assert!(line.contains(part), "{part} missing from {line}");
+            assert!(starting.contains(part), "{part} missing from {starting}");
         }
+        let draining = line(&r, true);
+        assert!(draining.contains("draining") && !draining.contains("traces/s"), "{draining}");
     }
 }

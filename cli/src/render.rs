@@ -21,6 +21,12 @@ fn percentiles(p: &Percentiles) -> String {
     )
 }
 
+/// Whether the bytes before compression were measured: not on the SDK path with compression,
+/// where the SDK compresses its own request bodies.
+fn raw_measured(r: &Report) -> bool {
+    !(r.bytes.raw == 0 && r.bytes.wire > 0)
+}
+
 /// The final summary.
 pub fn summary(r: &Report) -> String {
     let mut o = String::new();
@@ -53,14 +59,47 @@ pub fn summary(r: &Report) -> String {
         thousands(t.failed),
         thousands(t.unfinished)
     );
-    let _ = writeln!(o, "   Success rate: {:.1}%", t.success_rate * 100.0);
+    if t.completed + t.failed == 0 {
+        let _ = writeln!(o, "   Success rate: n/a (no trace finished)");
+    } else {
+        let _ = writeln!(o, "   Success rate: {:.1}%", t.success_rate * 100.0);
+    }
+    let th = &r.throughput;
+    let late = if t.started + t.missed == 0 {
+        String::new()
+    } else {
+        format!(
+            " ({:.1}% of starts late, {} missed)",
+            t.late as f64 / (t.started + t.missed) as f64 * 100.0,
+            thousands(t.missed)
+        )
+    };
+    let raw = if raw_measured(r) {
+        format!("{:.1} MB/s raw", th.raw_mb_per_s)
+    } else {
+        "raw not measured".to_owned()
+    };
+    // Below a second a per-second rate of starts says little: the count and the window do.
+    let starts = if th.start_window_s >= 1.0 {
+        format!(
+            "started {:.1} traces/s over the {:.1} s start window",
+            th.traces_per_s, th.start_window_s
+        )
+    } else {
+        format!(
+            "started {} trace{} in a {} start window",
+            thousands(t.started),
+            if t.started == 1 { "" } else { "s" },
+            ms(th.start_window_s * 1000.0)
+        )
+    };
     let _ = writeln!(
         o,
-        "   Throughput: {:.1} traces/s, {} spans/s, {:.1} MB/s on the wire ({:.1} MB/s raw)",
-        r.throughput.traces_per_s,
-        thousands(r.throughput.spans_per_s.round() as u64),
-        r.throughput.wire_mb_per_s,
-        r.throughput.raw_mb_per_s
+        "   Throughput: {starts}{late}; {} spans/s and {:.1} MB/s on the wire ({raw}) over the \
+         {:.1} s run",
+        thousands(th.spans_per_s.round() as u64),
+        th.wire_mb_per_s,
+        r.duration_s
     );
 
     let _ = writeln!(o, "\nScenario latency (from the intended start):");
@@ -109,17 +148,59 @@ pub fn summary(r: &Report) -> String {
         );
     }
 
+    if let Some(sdk) = &r.sdk {
+        let dropped_pct = if sdk.spans_ended == 0 {
+            0.0
+        } else {
+            sdk.spans_dropped_by_sdk as f64 / sdk.spans_ended as f64 * 100.0
+        };
+        let _ = writeln!(o, "\nSDK pipeline (what an instrumented application sees):");
+        let _ = writeln!(
+            o,
+            "   Spans: {} ended, {} exported, {} dropped by the SDK's batch processor ({:.1}%)",
+            thousands(sdk.spans_ended),
+            thousands(s.exported),
+            thousands(sdk.spans_dropped_by_sdk),
+            dropped_pct
+        );
+        let _ = writeln!(
+            o,
+            "   Tracer cost: {:.0} ns per span on the calling thread; export latency per request \
+             above",
+            sdk.tracer_ns_per_span
+        );
+        let _ = writeln!(
+            o,
+            "   Memory: peak RSS {} for the whole process (per-span memory not measured)",
+            bytes(sdk.peak_rss_bytes as f64)
+        );
+    }
+
     let b = &r.bytes;
     let _ = writeln!(o, "\nData volume:");
-    let _ = writeln!(
-        o,
-        "   Total: {} of span content, {} encoded, {} on the wire ({:.1}x compression)",
-        bytes(b.payload as f64),
-        bytes(b.raw as f64),
-        bytes(b.wire as f64),
-        b.compression_ratio
-    );
-    let _ = writeln!(o, "   Avg per trace: {}", bytes(b.avg_payload_per_trace));
+    if raw_measured(r) {
+        let _ = writeln!(
+            o,
+            "   Total: {} of span content, {} encoded, {} on the wire ({:.1}x compression)",
+            bytes(b.payload as f64),
+            bytes(b.raw as f64),
+            bytes(b.wire as f64),
+            b.compression_ratio
+        );
+    } else {
+        let _ = writeln!(
+            o,
+            "   Total: {} of span content, {} on the wire (encoded size before compression not \
+             measured: the SDK compresses its own requests)",
+            bytes(b.payload as f64),
+            bytes(b.wire as f64)
+        );
+    }
+    if t.completed + t.failed == 0 {
+        let _ = writeln!(o, "   Avg per trace: n/a (no trace finished)");
+    } else {
+        let _ = writeln!(o, "   Avg per trace: {}", bytes(b.avg_payload_per_trace));
+    }
 
     if let Some(d) = &r.delivery {
         let verdict = if d.verified { "verified" } else { "NOT verified" };
@@ -139,17 +220,30 @@ pub fn summary(r: &Report) -> String {
     let _ = writeln!(o, "\nScenario mix breakdown:");
     let width = r.scenarios.iter().map(|s| s.name.len()).max().unwrap_or(8);
     for sc in &r.scenarios {
+        if sc.completed + sc.failed == 0 {
+            let _ = writeln!(
+                o,
+                "   {:<width$}  {:>7} traces, no completed traces (declares {:.0} spans, ~{} tokens)",
+                sc.name,
+                thousands(sc.started),
+                sc.declared_spans,
+                tokens(sc.declared_tokens)
+            );
+            continue;
+        }
         let _ = writeln!(
             o,
-            "   {:<width$}  {:>7} traces ({} failed), P50={} P99={}, {} avg (~{} tokens, {:.0} spans)",
+            "   {:<width$}  {:>7} traces ({} failed), P50={} P99={}, {} avg; {:.1} spans measured \
+             avg, {:.0} declared (~{} tokens)",
             sc.name,
             thousands(sc.started),
             thousands(sc.failed),
             ms(sc.latency.p50_ms),
             ms(sc.latency.p99_ms),
             bytes(sc.avg_payload_bytes),
-            tokens(sc.declared_tokens),
-            sc.avg_spans
+            sc.avg_spans,
+            sc.declared_spans,
+            tokens(sc.declared_tokens)
         );
     }
 
@@ -163,11 +257,16 @@ pub fn summary(r: &Report) -> String {
         c.late_threshold_ms,
         thousands(t.missed)
     );
+    // CPU time is read in 10 ms ticks: over less than a second a percentage means nothing.
+    let share = if r.duration_s >= 1.0 {
+        format!("{:.0}% of one core", g.cpu_percent)
+    } else {
+        "run too short for a CPU share".to_owned()
+    };
     let _ = writeln!(
         o,
-        "   CPU {:.1}s ({:.0}% of one core), peak RSS {}",
+        "   CPU {:.1}s ({share}), peak RSS {}",
         g.cpu_s,
-        g.cpu_percent,
         bytes(g.peak_rss_bytes as f64)
     );
 

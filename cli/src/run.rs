@@ -30,6 +30,7 @@ use scenario_runtime::span::SpanSink;
 
 pub use crate::config::RunArgs;
 use crate::config::{ExporterKind, Header, Settings};
+use crate::format::thousands;
 use crate::threshold;
 
 /// Exit code for bad input.
@@ -216,6 +217,10 @@ async fn load_test(plan: Plan) -> ExitCode {
     let observer: Arc<dyn ExportObserver> = Arc::new(MetricsObserver(Arc::clone(&metrics)));
     let emitter = Arc::new(emitter(settings, &plan.profile));
     let resource = emitter.resource().to_vec();
+    let queue_spans = match settings.exporter {
+        ExporterKind::Direct => export.queue_spans,
+        ExporterKind::Sdk => SdkConfig::new(export.endpoint.clone()).max_queue_size,
+    };
     let pipeline = match settings.exporter {
         ExporterKind::Direct => Exporter::start(export, resource, observer).map(Pipeline::Direct),
         ExporterKind::Sdk => {
@@ -232,7 +237,7 @@ async fn load_test(plan: Plan) -> ExitCode {
         Err(e) => return bad_input(e),
     };
     let workload = Workload {
-        load: settings.load.clone(),
+        load: closed_backpressure(settings, queue_spans),
         duration: settings.duration,
         count: settings.count,
         mix,
@@ -259,8 +264,12 @@ async fn load_test(plan: Plan) -> ExitCode {
             if failing.is_empty() {
                 return false;
             }
+            eprintln!(
+                "\nthreshold failed: {}; stopping now: cancelling traces in flight",
+                failing.join(", ")
+            );
             *failed_live.lock().unwrap_or_else(|p| p.into_inner()) = failing;
-            stop.stop(StopReason::Aborted);
+            stop.stop_now(StopReason::Aborted);
             true
         })
     };
@@ -362,6 +371,7 @@ impl Pipeline {
                         spans_ended: cost.spans_ended,
                         spans_dropped_by_sdk: summary.spans_dropped,
                         tracer_ns_per_span: cost.nanos_per_span(),
+                        peak_rss_bytes: scenario_runtime::engine::metrics::peak_rss_bytes(),
                     };
                     (Some(summary), Some(sdk))
                 }
@@ -450,33 +460,53 @@ fn finish_report(
     {
         let tokens = meta.shape.tokens;
         scenario.declared_tokens = (tokens.min + tokens.max) as f64 / 2.0;
+        let declared = meta.shape.spans;
+        scenario.declared_spans = (declared.min + declared.max) as f64 / 2.0;
     }
     report.delivery = delivery;
     let notes = &mut report.notes;
+    let n = thousands;
     if spans.queue_full > 0 {
-        notes.push(format!(
-            "{} spans dropped because the exporter's queue was full: the backend (or the \
-             exporter) could not keep up with the offered load",
-            spans.queue_full
-        ));
+        notes.push(match s.exporter {
+            ExporterKind::Sdk => format!(
+                "{} spans dropped by the SDK's batch span processor (its queue was full, or the \
+                 spans were still in it at shutdown): the SDK pipeline could not keep up with \
+                 the offered load",
+                n(spans.queue_full)
+            ),
+            ExporterKind::Direct => format!(
+                "{} spans dropped because the exporter's queue was full: the backend (or the \
+                 exporter) could not keep up with the offered load",
+                n(spans.queue_full)
+            ),
+        });
     }
     if spans.rejected + spans.failed > 0 {
         notes.push(format!(
             "{} spans rejected and {} failed to send: see the errors by class",
-            spans.rejected, spans.failed
+            n(spans.rejected),
+            n(spans.failed)
         ));
     }
     if report.traces.late + report.traces.missed > 0 {
         notes.push(format!(
             "{} late and {} missed starts: the generator or the in-flight cap could not hold \
              the target rate",
-            report.traces.late, report.traces.missed
+            n(report.traces.late),
+            n(report.traces.missed)
         ));
+    }
+    if report.traces.completed + report.traces.failed == 0 {
+        notes.push(
+            "no trace finished, so the success rate is not defined (`success_rate` is 0 in the \
+             JSON report)"
+                .to_owned(),
+        );
     }
     if summary.deadline_hit {
         notes.push(format!(
             "the exporter's shutdown deadline passed with {} spans unsent",
-            summary.spans_unfinished
+            n(summary.spans_unfinished)
         ));
     }
     if let Some(d) = &report.delivery
@@ -485,7 +515,10 @@ fn finish_report(
         notes.push(format!(
             "delivery not verified: {} spans acknowledged, {} received, {} orphans, {} traces \
              without root",
-            d.spans_sent, d.spans_received, d.orphan_spans, d.traces_without_root
+            n(d.spans_sent),
+            n(d.spans_received),
+            n(d.orphan_spans),
+            n(d.traces_without_root)
         ));
     }
 }
@@ -493,14 +526,33 @@ fn finish_report(
 /// First Ctrl-C: stop starting traces and drain. Second: stop waiting.
 fn spawn_ctrl_c(stop: Arc<StopSignal>) {
     tokio::spawn(async move {
-        for _ in 0..2 {
+        for round in 0..2 {
             if tokio::signal::ctrl_c().await.is_err() {
                 return;
             }
-            eprintln!("\nstopping: finishing traces in flight (Ctrl-C again to stop waiting)");
+            if round == 0 {
+                eprintln!("\nstopping: finishing traces in flight (Ctrl-C again to stop waiting)");
+            } else {
+                eprintln!("\nstopping now: cancelling traces in flight");
+            }
             stop.stop(StopReason::Interrupted);
         }
     });
+}
+
+/// The load to run: a closed model without its own bound waits for the exporter, so that its
+/// workers never fill the queue (`queue_spans`) and a closed run never drops for lack of room.
+/// The bound leaves room for every worker's trace in progress (its largest span count).
+fn closed_backpressure(settings: &Settings, queue_spans: usize) -> Load {
+    match settings.load.clone() {
+        Load::Closed { workers, ramp_up, max_pending_spans: None } => {
+            let largest =
+                settings.mix.iter().map(|(sc, _)| sc.meta().shape.spans.max).max().unwrap_or(1);
+            let bound = (queue_spans as u64).saturating_sub(workers.max(1) as u64 * largest);
+            Load::Closed { workers, ramp_up, max_pending_spans: Some(bound) }
+        }
+        load => load,
+    }
 }
 
 #[cfg(test)]

@@ -145,12 +145,14 @@ async fn serve(args: SinkArgs) -> ExitCode {
     if config.faults.any() {
         println!("  faults     {}", describe_faults(&config.faults));
     }
-    println!("Ctrl-C prints the summary and exits.");
+    println!("Ctrl-C (or SIGTERM) prints the summary and exits.");
 
     let started = Instant::now();
     let mut last = (Instant::now(), SinkStats::default());
     let period = if args.report_every.is_zero() { Duration::MAX / 4 } else { args.report_every };
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let terminate = terminated();
+    tokio::pin!(terminate);
     loop {
         tokio::select! {
             signal = tokio::signal::ctrl_c() => {
@@ -159,6 +161,7 @@ async fn serve(args: SinkArgs) -> ExitCode {
                 }
                 break;
             }
+            () = &mut terminate => break,
             _ = ticks.tick() => {
                 let stats = sink.stats();
                 let now = Instant::now();
@@ -180,6 +183,20 @@ async fn serve(args: SinkArgs) -> ExitCode {
         print!("{}", summary(started.elapsed(), &stats));
     }
     ExitCode::SUCCESS
+}
+
+/// Resolves on SIGTERM (how `kill`, containers and service managers stop a process); never
+/// where there is no such signal.
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            term.recv().await;
+            return;
+        }
+    }
+    std::future::pending::<()>().await;
 }
 
 fn progress_line(

@@ -332,3 +332,160 @@ fn traces_cut_by_the_drain_timeout_arrive_without_orphans() {
     assert_books(&report);
     assert_eq!(u(&report, "/delivery/traces_without_root"), 0);
 }
+
+#[test]
+fn sdk_text_report_shows_the_sdk_pipeline_and_no_invented_raw_bytes() {
+    let (output, report) = run_json(&[
+        "--exporter",
+        "sdk",
+        "--duration",
+        "1s",
+        "--rate",
+        "10",
+        "--clock",
+        "synthetic",
+        "--scenario",
+        "simple_query",
+        "--compression",
+        "gzip",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_books(&report);
+    assert!(u(&report, "/sdk/peak_rss_bytes") > 0);
+    let out = String::from_utf8_lossy(&output.stdout);
+    for needle in [
+        "SDK pipeline",
+        "ended,",
+        "exported,",
+        "dropped by the SDK's batch processor (0.0%)",
+        "ns per span on the calling thread",
+        "peak RSS",
+        "per-span memory not measured",
+        "raw not measured",
+        "before compression not measured",
+    ] {
+        assert!(out.contains(needle), "summary lacks {needle}:\n{out}");
+    }
+    for wrong in ["0.0x compression", "0.0 MB/s raw", "0 B encoded"] {
+        assert!(!out.contains(wrong), "summary shows {wrong}:\n{out}");
+    }
+}
+
+/// Starts `scaletest sink ARGS` on a free loopback port; returns the child and its address.
+fn external_sink(args: &[&str]) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let listen = format!("127.0.0.1:{port}");
+    let mut all = vec!["sink", "--listen", &listen, "--report-every", "0s"];
+    all.extend_from_slice(args);
+    let child = spawn(&temp_dir(), &all);
+    let began = Instant::now();
+    while std::net::TcpStream::connect(&listen).is_err() {
+        assert!(began.elapsed() < Duration::from_secs(10), "sink did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, listen)
+}
+
+#[test]
+fn a_closed_model_waits_for_the_exporter_instead_of_dropping() {
+    // A backend that takes 300 ms per request, and a worker that creates spans as fast as the
+    // synthetic clock allows: without backpressure the exporter's queue overflows at once.
+    let (mut sink, listen) = external_sink(&["--latency", "300ms"]);
+    let endpoint = format!("http://{listen}/v1/traces");
+    let (output, report) = run_json(&[
+        "--endpoint",
+        &endpoint,
+        "--concurrency",
+        "1",
+        "--duration",
+        "2s",
+        "--clock",
+        "synthetic",
+    ]);
+    let _ = sink.kill();
+    let _ = sink.wait();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(u(&report, "/spans/queue_full"), 0, "{}", text(&output));
+    assert_eq!(u(&report, "/spans/dropped"), 0, "{}", text(&output));
+    assert_eq!(u(&report, "/spans/created"), u(&report, "/spans/exported"));
+    assert!(u(&report, "/traces/started") > 10, "the worker did run");
+}
+
+#[test]
+fn throughput_names_its_time_bases_and_the_mix_its_span_counts() {
+    let (output, report) =
+        run_json(&["--duration", "2s", "--rate", "20", "--clock", "synthetic", "--seed", "4"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let window = f(&report, "/throughput/start_window_s");
+    assert!((1.9..2.5).contains(&window), "start window {window}");
+    let out = String::from_utf8_lossy(&output.stdout);
+    for needle in [
+        "started 20.0 traces/s over the 2.0 s start window (0.0% of starts late, 0 missed)",
+        "spans/s and",
+        "s run",
+        "spans measured avg, 5 declared",
+    ] {
+        assert!(out.contains(needle), "summary lacks {needle}:\n{out}");
+    }
+}
+
+#[test]
+fn a_run_where_nothing_finished_says_so_instead_of_showing_zeros() {
+    // Traces of about 36 s, stopped after a second by a failed threshold: none finishes.
+    let (output, report) = run_json(&[
+        "--rate",
+        "5",
+        "--duration",
+        "10s",
+        "--scenario",
+        "multi_service_complex",
+        "--threshold",
+        "traces_started<2",
+        "--abort-on-fail",
+    ]);
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+    assert_eq!(u(&report, "/traces/completed") + u(&report, "/traces/failed"), 0);
+    let out = String::from_utf8_lossy(&output.stdout);
+    for needle in [
+        "Success rate: n/a (no trace finished)",
+        "no completed traces",
+        "no trace finished, so the success rate is not defined",
+        "Avg per trace: n/a",
+    ] {
+        assert!(out.contains(needle), "summary lacks {needle}:\n{out}");
+    }
+    for wrong in ["Success rate: 0.0%", "P50=0.00 ms"] {
+        assert!(!out.contains(wrong), "summary shows {wrong}:\n{out}");
+    }
+}
+
+#[test]
+fn cpu_is_counted_from_the_start_of_the_run() {
+    let (output, report) =
+        run_json(&["--count", "1", "--scenario", "simple_query", "--clock", "synthetic"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let duration = f(&report, "/duration_s");
+    let cpu = f(&report, "/generator/cpu_s");
+    // Start-up (runtime, sink, content pools) is not counted against a run of milliseconds: at
+    // most a couple of 10 ms ticks plus the run itself on two cores.
+    assert!(cpu <= 2.0 * duration + 0.05, "cpu {cpu} s over a {duration} s run");
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(out.contains("run too short for a CPU share"), "{out}");
+}
+
+#[test]
+fn sink_prints_its_summary_on_sigterm() {
+    let (child, _) = external_sink(&[]);
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(out.contains("SIGTERM") && out.lines().count() > 6, "no summary:\n{out}");
+}

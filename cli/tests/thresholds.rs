@@ -56,3 +56,23 @@ fn abort_on_fail_stops_the_run_early() {
     assert_eq!(report["status"], "aborted");
     assert!(u(&report, "/traces/started") < 200);
 }
+
+#[test]
+fn abort_on_fail_cancels_traces_in_flight_at_once() {
+    // Real clock: without cancelling, the traces in flight would take up to about 40 s.
+    let began = Instant::now();
+    let (output, report) =
+        run_json(&["--duration", "20s", "--threshold", "traces_started<10", "--abort-on-fail"]);
+    assert!(began.elapsed() < Duration::from_secs(15), "did not stop promptly: {}", text(&output));
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+    assert_eq!(report["status"], "aborted");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("threshold failed: traces_started<10"), "{stderr}");
+    assert!(u(&report, "/traces/unfinished") > 0, "traces in flight were cancelled");
+    // Cancelled traces still end their agent spans: nothing arrives without its parent.
+    assert_eq!(u(&report, "/delivery/orphan_spans"), 0);
+    assert_eq!(
+        u(&report, "/spans/created"),
+        u(&report, "/spans/exported") + u(&report, "/spans/dropped")
+    );
+}

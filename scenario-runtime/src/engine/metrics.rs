@@ -145,7 +145,12 @@ pub struct Metrics {
     wire_bytes: AtomicU64,
     raw_bytes: AtomicU64,
     requests: Mutex<RequestCounts>,
-    cpu_at_start: Duration,
+    /// Process CPU time at the start of the measured run (reset by [`Metrics::mark_start`], so
+    /// start-up work is not counted against the run's duration).
+    cpu_at_start: Mutex<Duration>,
+    /// Process CPU time when the run ended ([`Metrics::mark_end`]): the export shutdown after
+    /// it is not counted, like the duration.
+    cpu_at_end: Mutex<Option<Duration>>,
 }
 
 impl Metrics {
@@ -179,13 +184,16 @@ impl Metrics {
             wire_bytes: AtomicU64::new(0),
             raw_bytes: AtomicU64::new(0),
             requests: Mutex::new(RequestCounts::default()),
-            cpu_at_start: process_cpu_time(),
+            cpu_at_start: Mutex::new(process_cpu_time()),
+            cpu_at_end: Mutex::new(None),
         }
     }
 
     /// Marks the start of the measured run (throughput and duration count from here).
+    /// CPU time is counted from here too, so `cpu_percent` compares like with like.
     pub fn mark_start(&self) {
         *self.began.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        *self.cpu_at_start.lock().unwrap_or_else(|p| p.into_inner()) = process_cpu_time();
     }
 
     /// Marks the end of the start window: no trace starts after this.
@@ -199,10 +207,16 @@ impl Metrics {
     pub fn mark_end(&self) {
         let at = self.now();
         *self.ended.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
+        *self.cpu_at_end.lock().unwrap_or_else(|p| p.into_inner()) = Some(process_cpu_time());
     }
 
     fn now(&self) -> Duration {
         self.began.lock().unwrap_or_else(|p| p.into_inner()).elapsed()
+    }
+
+    /// Whether the start window is over (no trace starts any more; the run is draining).
+    pub fn starts_ended(&self) -> bool {
+        self.starts_ended.lock().unwrap_or_else(|p| p.into_inner()).is_some()
     }
 
     /// Time since the start, or the run's length once it has ended.
@@ -331,6 +345,7 @@ impl Metrics {
                     },
                     avg_spans: if done == 0 { 0.0 } else { load(&s.spans) as f64 / done as f64 },
                     declared_tokens: 0.0,
+                    declared_spans: 0.0,
                     latency: s.latency.percentiles(),
                 }
             })
@@ -352,7 +367,10 @@ impl Metrics {
         let dropped = load(&self.spans_dropped);
         let wire = load(&self.wire_bytes);
         let raw = load(&self.raw_bytes);
-        let cpu = process_cpu_time().saturating_sub(self.cpu_at_start);
+        let cpu_at_start = *self.cpu_at_start.lock().unwrap_or_else(|p| p.into_inner());
+        let cpu_now = *self.cpu_at_end.lock().unwrap_or_else(|p| p.into_inner());
+        let cpu = cpu_now.unwrap_or_else(process_cpu_time).saturating_sub(cpu_at_start);
+        let start_window = self.start_window().as_secs_f64();
         Report {
             schema_version: SCHEMA_VERSION,
             duration_s: elapsed.as_secs_f64(),
@@ -366,7 +384,8 @@ impl Metrics {
                 success_rate: if finished == 0 { 0.0 } else { completed as f64 / finished as f64 },
             },
             throughput: Throughput {
-                traces_per_s: started as f64 / self.start_window().as_secs_f64().max(1e-9),
+                traces_per_s: started as f64 / start_window.max(1e-9),
+                start_window_s: start_window,
                 spans_per_s: created as f64 / secs,
                 wire_mb_per_s: wire as f64 / 1e6 / secs,
                 raw_mb_per_s: raw as f64 / 1e6 / secs,

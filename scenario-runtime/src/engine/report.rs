@@ -119,19 +119,25 @@ pub struct Traces {
     pub late: u64,
     /// Intended starts that never happened before the run ended.
     pub missed: u64,
-    /// `completed / (completed + failed)`, 0..1.
+    /// `completed / (completed + failed)`, 0..1; `0` when no trace finished.
     pub success_rate: f64,
 }
 
-/// Achieved rates: traces over the time they were being started, the rest over `duration_s`.
+/// Achieved rates on two time bases: traces started over the start window (`start_window_s`),
+/// spans and bytes over the whole run (`Report::duration_s`, drain included).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Throughput {
-    /// Traces started per second of the start window (the duration, or until a stop).
+    /// Traces started per second of the start window.
     pub traces_per_s: f64,
+    /// Seconds from the first scheduled start until the last start (the planned duration, or
+    /// until the count was reached or a stop).
+    pub start_window_s: f64,
+    /// Spans created per second of `duration_s`.
     pub spans_per_s: f64,
     /// Megabytes (10^6) per second on the wire, after compression.
     pub wire_mb_per_s: f64,
-    /// Megabytes per second of encoded OTLP before compression.
+    /// Megabytes per second of encoded OTLP before compression (`0` when not measured, as on
+    /// the compressed SDK path).
     pub raw_mb_per_s: f64,
 }
 
@@ -183,7 +189,8 @@ pub struct Requests {
 pub struct Bytes {
     /// Request bodies as sent, after compression.
     pub wire: u64,
-    /// Request bodies before compression.
+    /// Request bodies before compression; `0` when not measured (the SDK path with
+    /// compression sends bodies it compressed itself).
     pub raw: u64,
     /// Span content the scenarios produced: names, attribute keys and values.
     pub payload: u64,
@@ -206,6 +213,8 @@ pub struct ScenarioReport {
     pub avg_spans: f64,
     /// Input plus output tokens one trace declares (the middle of its range when routes differ).
     pub declared_tokens: f64,
+    /// Spans one trace declares (the middle of its range when routes differ).
+    pub declared_spans: f64,
     pub latency: Percentiles,
 }
 
@@ -235,12 +244,16 @@ pub struct SdkReport {
     pub spans_dropped_by_sdk: u64,
     /// Average time the calling thread spent creating and ending one span, nanoseconds.
     pub tracer_ns_per_span: f64,
+    /// Peak resident set size of the whole process during the SDK run (the tracer's memory
+    /// cost per span is not measured separately).
+    pub peak_rss_bytes: u64,
 }
 
 /// The generator's own cost.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Generator {
-    /// CPU time (user + system) during the run, seconds.
+    /// CPU time (user + system) over `duration_s` (start-up and export shutdown not counted),
+    /// seconds.
     pub cpu_s: f64,
     /// `cpu_s / duration_s * 100` (200 = both cores of a 2-core machine busy).
     pub cpu_percent: f64,

@@ -64,8 +64,8 @@ pub enum Load {
     Open { plan: RatePlan, max_in_flight: Option<usize> },
     /// `workers` loops, each starting its next trace when its last one ends. With
     /// `max_pending_spans`, a worker also waits while more spans than that are created but not
-    /// yet exported or dropped: backpressure from the exporter, for measuring the most a
-    /// pipeline sustains without drops (a load test proper never waits for the backend).
+    /// yet exported or dropped: backpressure from the exporter, so that a closed run never
+    /// drops spans for lack of queue (an open-model run never waits for the backend).
     Closed { workers: usize, ramp_up: Duration, max_pending_spans: Option<u64> },
 }
 
@@ -170,6 +170,21 @@ impl StopSignal {
             self.reason.store(reason as u64 + 1, Ordering::SeqCst);
         }
         self.notify.notify_waiters();
+    }
+
+    /// Stops starting traces and cancels those in flight at once (no drain): what a failed
+    /// threshold under `--abort-on-fail` asks for. Cancelled traces still end their agent spans.
+    pub fn stop_now(&self, reason: StopReason) {
+        if !self.stop.swap(true, Ordering::SeqCst) {
+            self.reason.store(reason as u64 + 1, Ordering::SeqCst);
+        }
+        self.hard.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// Whether the drain is to end at once (a second stop, or [`StopSignal::stop_now`]).
+    pub fn is_hard(&self) -> bool {
+        self.hard.load(Ordering::SeqCst)
     }
 
     pub fn is_stopped(&self) -> bool {
