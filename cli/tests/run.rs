@@ -423,7 +423,10 @@ fn throughput_names_its_time_bases_and_the_mix_its_span_counts() {
     assert!((1.9..2.5).contains(&window), "start window {window}");
     let out = String::from_utf8_lossy(&output.stdout);
     for needle in [
-        "started 20.0 traces/s over the 2.0 s start window (0.0% of starts late, 0 missed)",
+        "Throughput: started ",
+        " traces/s over the ",
+        " s start window (",
+        "% of starts late, 0 missed); ",
         "spans/s and",
         "s run",
         "spans measured avg, 5 declared",
@@ -488,4 +491,79 @@ fn sink_prints_its_summary_on_sigterm() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let out = String::from_utf8_lossy(&output.stdout);
     assert!(out.contains("SIGTERM") && out.lines().count() > 6, "no summary:\n{out}");
+}
+
+#[test]
+fn sdk_drops_are_blamed_on_the_sdk_batch_processor() {
+    // A backend that takes 300 ms per request: the SDK exports one batch at a time, so its
+    // queue overflows under this load.
+    let (mut sink, listen) = external_sink(&["--latency", "300ms"]);
+    let endpoint = format!("http://{listen}/v1/traces");
+    let (output, report) = run_json(&[
+        "--endpoint",
+        &endpoint,
+        "--exporter",
+        "sdk",
+        "--compression",
+        "none",
+        "--duration",
+        "2s",
+        "--rate",
+        "300",
+        "--clock",
+        "synthetic",
+    ]);
+    let _ = sink.kill();
+    let _ = sink.wait();
+    assert!(u(&report, "/sdk/spans_dropped_by_sdk") > 0, "{}", text(&output));
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(out.contains("dropped by the SDK's batch span processor"), "{out}");
+    assert!(!out.contains("the exporter's queue was full"), "{out}");
+    assert!(!out.contains("(0.0%)"), "the SDK line shows the drop share:\n{out}");
+}
+
+#[test]
+fn a_second_ctrl_c_cancels_the_traces_in_flight() {
+    let dir = temp_dir();
+    let json = dir.join("partial.json");
+    let json_arg = json.to_string_lossy().into_owned();
+    // Real clock, traces of about 36 s: the first Ctrl-C alone would wait for them.
+    let child = spawn(
+        &dir,
+        &[
+            "run",
+            "--duration",
+            "60s",
+            "--rate",
+            "5",
+            "--scenario",
+            "multi_service_complex",
+            "--json",
+            &json_arg,
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let interrupt = || {
+        let killed = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(killed.success());
+    };
+    interrupt();
+    std::thread::sleep(Duration::from_millis(500));
+    interrupt();
+    let began = Instant::now();
+    let output = child.wait_with_output().expect("wait");
+    assert!(began.elapsed() < Duration::from_secs(15), "did not stop promptly");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("finishing traces in flight"), "{stderr}");
+    assert!(stderr.contains("stopping now: cancelling traces in flight"), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("report written"))
+            .expect("JSON");
+    assert_eq!(report["status"], "interrupted");
+    assert!(u(&report, "/traces/unfinished") > 0);
+    assert_books(&report);
 }
