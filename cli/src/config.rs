@@ -3,24 +3,39 @@
 //!
 //! Precedence is flags > environment > `.env` > defaults: every flag names its environment
 //! variable (clap reads it when the flag is absent, and `--help` lists it), and the `.env` file
-//! is loaded into the environment before parsing without overriding variables already set.
+//! is loaded into the environment before parsing without overriding variables already set (the
+//! variables it set are remembered, so messages can say where a value came from). A variable set
+//! to nothing, or to blanks, counts as not set.
+//!
+//! Related settings are resolved by [`Source`], so the order also holds across them: the traces
+//! endpoint wins over the base endpoint at the same level or below; `--stages` against `--rate`,
+//! `--duration` and `--ramp-up`, and `--scenario` against `--mix` and the `--mix-*` weights,
+//! take whichever comes from the higher level (at the same level, stages win over a rate, and
+//! scenarios and a mix from the same place are refused); two conflicting flags are refused.
 //!
 //! The load model follows from what is given: `--rate` or `--stages` (with or without
 //! `--concurrency`) is the open model, traces starting on schedule whatever the backend does,
 //! and `--concurrency` then caps traces in flight (as does `--max-in-flight`, which wins);
-//! `--concurrency` alone is the closed model, N workers each starting a trace when its last one
-//! ends (the reference tool's `SCALE_TEST_CONCURRENCY`); nothing at all is the open model at
-//! [`DEFAULT_RATE`] traces/s. `--stages` sets the duration; `--ramp-up` lies within it.
+//! `--concurrency` alone, or from a higher level than any rate or stages, is the closed model, N
+//! workers each starting a trace when its last one ends (the reference tool's
+//! `SCALE_TEST_CONCURRENCY`), where `--max-in-flight` is refused; nothing at all is the open
+//! model at [`DEFAULT_RATE`] traces/s. `--stages` sets the duration; `--ramp-up` lies within it.
 //!
-//! Every invalid value becomes one [`ConfigError`] that names the value and what is expected;
+//! Every invalid value becomes one [`ConfigError`] that names the value, the flag (and the
+//! variable, when the value came from the environment or `.env`) and what is expected;
 //! the binary prints it and exits with code 2. Header values are never part of an error or of
 //! `Debug` output.
 
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 
+use clap::parser::ValueSource;
 use scenario_runtime::AnyScenario;
 use scenario_runtime::engine::schedule::{ClockKind, Load, RatePlan, Stage};
+use scenario_runtime::platform::PlatformId;
 
 use crate::threshold::Threshold;
 
@@ -53,7 +68,7 @@ pub struct RunArgs {
     /// endpoint (and platform otlp) the embedded sink is the target.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", hide_env_values = true, value_name = "URL")]
     pub endpoint: Option<String>,
-    /// Full traces URL, used as is (wins over --endpoint).
+    /// Full traces URL, used as is (wins over --endpoint given at the same level).
     #[arg(
         long,
         env = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
@@ -74,14 +89,19 @@ pub struct RunArgs {
     #[arg(long, env = "OTEL_EXPORTER_OTLP_COMPRESSION")]
     pub compression: Option<String>,
     /// Per-request timeout in milliseconds [default: 10000]
-    #[arg(long = "timeout-ms", env = "OTEL_EXPORTER_OTLP_TIMEOUT", value_name = "MS")]
+    #[arg(
+        long = "timeout-ms",
+        env = "OTEL_EXPORTER_OTLP_TIMEOUT",
+        value_name = "MS",
+        allow_hyphen_values = true
+    )]
     pub timeout_ms: Option<String>,
     /// Export path: direct (our OTLP encoder, every request measured) or sdk (the OpenTelemetry
     /// SDK pipeline) [default: direct]
     #[arg(long, env = "SCALE_TEST_EXPORTER")]
     pub exporter: Option<String>,
     /// Requests in flight at once [default: 8]
-    #[arg(long, env = "SCALE_TEST_MAX_REQUESTS", value_name = "N")]
+    #[arg(long, env = "SCALE_TEST_MAX_REQUESTS", value_name = "N", allow_hyphen_values = true)]
     pub max_requests: Option<String>,
     /// `service.name` resource attribute [default: scaletest]
     #[arg(long, env = "OTEL_SERVICE_NAME")]
@@ -100,16 +120,36 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Workload", env = "SCALE_TEST_MIX")]
     pub mix: Option<String>,
     /// Weight of simple_query in the default mix [default: 0.4]
-    #[arg(long, help_heading = "Workload", env = "SCALE_TEST_MIX_SIMPLE")]
+    #[arg(
+        long,
+        help_heading = "Workload",
+        env = "SCALE_TEST_MIX_SIMPLE",
+        allow_hyphen_values = true
+    )]
     pub mix_simple: Option<String>,
     /// Weight of single_service_search in the default mix [default: 0.3]
-    #[arg(long, help_heading = "Workload", env = "SCALE_TEST_MIX_SEARCH")]
+    #[arg(
+        long,
+        help_heading = "Workload",
+        env = "SCALE_TEST_MIX_SEARCH",
+        allow_hyphen_values = true
+    )]
     pub mix_search: Option<String>,
     /// Weight of delegated_booking in the default mix [default: 0.2]
-    #[arg(long, help_heading = "Workload", env = "SCALE_TEST_MIX_BOOKING")]
+    #[arg(
+        long,
+        help_heading = "Workload",
+        env = "SCALE_TEST_MIX_BOOKING",
+        allow_hyphen_values = true
+    )]
     pub mix_booking: Option<String>,
     /// Weight of multi_service_complex in the default mix [default: 0.1]
-    #[arg(long, help_heading = "Workload", env = "SCALE_TEST_MIX_COMPLEX")]
+    #[arg(
+        long,
+        help_heading = "Workload",
+        env = "SCALE_TEST_MIX_COMPLEX",
+        allow_hyphen_values = true
+    )]
     pub mix_complex: Option<String>,
     /// Open model: traces started per second [default: 50 unless --concurrency alone is given]
     #[arg(
@@ -151,7 +191,7 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Workload", env = "SCALE_TEST_COUNT", allow_hyphen_values = true)]
     pub count: Option<String>,
     /// Ramp the rate (or the workers) up linearly over this long, within the duration.
-    #[arg(long, help_heading = "Workload", env = "SCALE_TEST_RAMP_UP")]
+    #[arg(long, help_heading = "Workload", env = "SCALE_TEST_RAMP_UP", allow_hyphen_values = true)]
     pub ramp_up: Option<String>,
     /// k6-style stages `DURATION:RATE,...` from 0 traces/s, e.g. `30s:100,1m:100,10s:500`;
     /// sets the duration.
@@ -162,21 +202,33 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Workload", env = "SCALE_TEST_CLOCK")]
     pub clock: Option<String>,
     /// Content seed: the same seed gives the same content (ids stay fresh) [default: random]
-    #[arg(long, help_heading = "Workload", env = "SCALE_TEST_SEED")]
+    #[arg(long, help_heading = "Workload", env = "SCALE_TEST_SEED", allow_hyphen_values = true)]
     pub seed: Option<String>,
-    /// How long traces still running at the end may take to finish [default: 60s]
-    #[arg(long, help_heading = "Workload", env = "SCALE_TEST_DRAIN_TIMEOUT")]
+    /// How long traces still running at the end may take to finish (0s: cancel them at once)
+    /// [default: 60s]
+    #[arg(
+        long,
+        help_heading = "Workload",
+        env = "SCALE_TEST_DRAIN_TIMEOUT",
+        allow_hyphen_values = true
+    )]
     pub drain_timeout: Option<String>,
 
-    /// Write the report as JSON to this file (schema: docs/report-schema.md).
+    /// Write the report as JSON to this file (schema: docs/report-schema.md); checked writable
+    /// before the run starts.
     #[arg(long, help_heading = "Report", env = "SCALE_TEST_JSON", value_name = "FILE")]
-    pub json: Option<PathBuf>,
+    pub json: Option<OsString>,
     /// Pass/fail rule on a report metric, e.g. `export_p99_ms<500`; repeatable. Failing rules
     /// exit with code 3.
     #[arg(long, help_heading = "Report", env = "SCALE_TEST_THRESHOLDS", value_delimiter = ',')]
     pub threshold: Vec<String>,
     /// Evaluate thresholds every second and stop as soon as one fails.
-    #[arg(long, help_heading = "Report", env = "SCALE_TEST_ABORT_ON_FAIL")]
+    #[arg(
+        long,
+        help_heading = "Report",
+        env = "SCALE_TEST_ABORT_ON_FAIL",
+        value_parser = parse_switch
+    )]
     pub abort_on_fail: bool,
     /// Read variables from this file instead of `./.env` (never overrides the environment).
     #[arg(long, help_heading = "Report", value_name = "PATH")]
@@ -274,7 +326,26 @@ pub fn load_env_file(args: &[std::ffi::OsString]) -> Result<(), ConfigError> {
             explicit = Some(PathBuf::from(path));
         }
     }
-    let explicit = explicit.or_else(|| std::env::var_os("SCALETEST_ENV_FILE").map(PathBuf::from));
+    let explicit = explicit.or_else(|| {
+        std::env::var_os("SCALETEST_ENV_FILE")
+            .filter(|p| !p.to_string_lossy().trim().is_empty())
+            .map(PathBuf::from)
+    });
+    let before: HashSet<OsString> = std::env::vars_os().map(|(name, _)| name).collect();
+    let shown = explicit.as_ref().map_or_else(|| ".env".to_owned(), |p| p.display().to_string());
+    let loaded = load_env_file_from(explicit);
+    let set: HashSet<String> = std::env::vars_os()
+        .map(|(name, _)| name)
+        .filter(|name| !before.contains(name))
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect();
+    if !set.is_empty() {
+        let _ = ENV_FILE.set((shown, set));
+    }
+    loaded
+}
+
+fn load_env_file_from(explicit: Option<PathBuf>) -> Result<(), ConfigError> {
     match explicit {
         Some(path) => dotenvy::from_path(&path).map_err(|e| {
             ConfigError(format!(
@@ -304,6 +375,26 @@ fn describe_dotenv_error(e: &dotenvy::Error) -> String {
 
 /// Parses a duration: a plain number of seconds or a number with `ms`, `s`, `m` or `h`.
 pub fn parse_duration(what: &str, text: &str) -> Result<Duration, ConfigError> {
+    match duration_value(text) {
+        Some(d) if !d.is_zero() => Ok(d),
+        _ => bad(format!(
+            "invalid {what} `{text}`: expected a positive duration such as 30, 500ms, 10s, 5m or 1h"
+        )),
+    }
+}
+
+/// Like [`parse_duration`], 0 accepted (`--drain-timeout 0s`: no wait).
+pub fn parse_duration_or_zero(what: &str, text: &str) -> Result<Duration, ConfigError> {
+    duration_value(text).ok_or_else(|| {
+        ConfigError(format!(
+            "invalid {what} `{text}`: expected a duration of 0 or more such as 0s, 500ms, 10s, \
+             5m or 1h"
+        ))
+    })
+}
+
+/// A duration of 0 or more, below 10^9 s.
+fn duration_value(text: &str) -> Option<Duration> {
     let t = text.trim();
     let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
         (n, 0.001)
@@ -317,12 +408,10 @@ pub fn parse_duration(what: &str, text: &str) -> Result<Duration, ConfigError> {
         (t, 1.0)
     };
     match number.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 && v * scale < 1e9 => {
-            Ok(Duration::from_secs_f64(v * scale))
+        Ok(v) if v.is_finite() && v >= 0.0 && v * scale < 1e9 => {
+            Some(Duration::from_secs_f64(v * scale))
         }
-        _ => bad(format!(
-            "invalid {what} `{text}`: expected a positive duration such as 30, 500ms, 10s, 5m or 1h"
-        )),
+        _ => None,
     }
 }
 
@@ -382,7 +471,7 @@ fn valid_header_name(name: &str) -> bool {
 }
 
 /// Parses one `--header` (`name=value` or `name: value`). The error never shows the value.
-pub fn parse_header(text: &str) -> Result<Header, ConfigError> {
+pub fn parse_header(what: &str, text: &str) -> Result<Header, ConfigError> {
     let split = match (text.find(':'), text.find('=')) {
         (Some(c), Some(e)) => Some(c.min(e)),
         (Some(i), None) | (None, Some(i)) => Some(i),
@@ -390,7 +479,7 @@ pub fn parse_header(text: &str) -> Result<Header, ConfigError> {
     };
     let Some(at) = split else {
         return bad(format!(
-            "invalid header `{}`: expected `name=value` or `name: value`",
+            "invalid {what} `{}`: expected `name=value` or `name: value`",
             redact_header_text(text)
         ));
     };
@@ -398,11 +487,11 @@ pub fn parse_header(text: &str) -> Result<Header, ConfigError> {
     let value = text[at + 1..].trim();
     if !valid_header_name(name) {
         return bad(format!(
-            "invalid header name `{name}`: expected letters, digits and - _ . (no spaces)"
+            "invalid {what} name `{name}`: expected letters, digits and - _ . (no spaces)"
         ));
     }
     if value.contains(['\r', '\n']) {
-        return bad(format!("invalid value for header `{name}`: line breaks are not allowed"));
+        return bad(format!("invalid {what} value for `{name}`: line breaks are not allowed"));
     }
     Ok(Header { name: name.to_owned(), value: value.to_owned(), secret: is_secret_header(name) })
 }
@@ -472,37 +561,39 @@ pub fn check_url(what: &str, url: &str) -> Result<(), ConfigError> {
 /// endpoints are used as they are).
 pub fn traces_url(base: &str, grpc: bool) -> String {
     let base = base.trim();
-    if grpc || base.trim_end_matches('/').ends_with("/v1/traces") {
+    // A query string (or fragment) stays after the path.
+    let (path, rest) = base.split_at(base.find(['?', '#']).unwrap_or(base.len()));
+    if grpc || path.trim_end_matches('/').ends_with("/v1/traces") {
         return base.to_owned();
     }
-    format!("{}/v1/traces", base.trim_end_matches('/'))
+    format!("{}/v1/traces{rest}", path.trim_end_matches('/'))
 }
 
 /// Parses `--stages`.
-pub fn parse_stages(text: &str) -> Result<Vec<Stage>, ConfigError> {
+pub fn parse_stages(what: &str, text: &str) -> Result<Vec<Stage>, ConfigError> {
     let expected = "expected `DURATION:RATE,...` such as `30s:100,1m:100,10s:500`";
     let mut stages = Vec::new();
-    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for item in text.split(',').map(str::trim) {
+        if item.is_empty() {
+            return bad(format!("invalid {what} `{text}`: an empty stage; {expected}"));
+        }
         let Some((duration, target)) = item.split_once(':') else {
-            return bad(format!("invalid stage `{item}`: {expected}"));
+            return bad(format!("invalid {what} stage `{item}`: {expected}"));
         };
-        let duration = parse_duration("stage duration", duration)?;
+        let duration = parse_duration(&format!("{what} stage duration"), duration)?;
         let target = match target.trim().parse::<f64>() {
             Ok(v) if v.is_finite() && (0.0..=MAX_RATE).contains(&v) => v,
             _ => {
                 return bad(format!(
-                    "invalid stage rate `{target}` in `{item}`: expected traces/s from 0 to \
-                     {MAX_RATE}"
+                    "invalid {what} stage rate `{target}` in `{item}`: expected traces/s from 0 \
+                     to {MAX_RATE}"
                 ));
             }
         };
         stages.push(Stage { duration, target });
     }
-    if stages.is_empty() {
-        return bad(format!("invalid --stages `{text}`: {expected}"));
-    }
     if stages.iter().all(|s| s.target == 0.0) {
-        return bad(format!("invalid --stages `{text}`: every stage targets 0 traces/s"));
+        return bad(format!("invalid {what} `{text}`: every stage targets 0 traces/s"));
     }
     Ok(stages)
 }
@@ -512,26 +603,41 @@ fn known_scenarios() -> String {
     scenarios::all().iter().map(|s| s.meta().name).collect::<Vec<_>>().join(", ")
 }
 
-fn find_scenario(name: &str) -> Result<&'static dyn AnyScenario, ConfigError> {
+fn find_scenario(what: &str, name: &str) -> Result<&'static dyn AnyScenario, ConfigError> {
     scenarios::find(name.trim()).ok_or_else(|| {
-        ConfigError(format!("unknown scenario `{name}`: expected one of {}", known_scenarios()))
+        ConfigError(format!(
+            "unknown scenario `{name}` in {what}: expected one of {}",
+            known_scenarios()
+        ))
     })
 }
 
 /// Parses `--mix name=weight,...`.
-pub fn parse_mix(text: &str) -> Result<Vec<(&'static dyn AnyScenario, f64)>, ConfigError> {
+pub fn parse_mix(
+    what: &str,
+    text: &str,
+) -> Result<Vec<(&'static dyn AnyScenario, f64)>, ConfigError> {
     let expected = "expected `name=weight,...` such as `simple_query=0.4,delegated_booking=0.6`";
-    let mut mix = Vec::new();
-    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    let mut mix: Vec<(&'static dyn AnyScenario, f64)> = Vec::new();
+    for item in text.split(',').map(str::trim) {
+        if item.is_empty() {
+            return bad(format!("invalid {what} `{text}`: an empty entry; {expected}"));
+        }
         let Some((name, weight)) = item.split_once('=') else {
-            return bad(format!("invalid --mix entry `{item}`: {expected}"));
+            return bad(format!("invalid {what} entry `{item}`: {expected}"));
         };
-        let scenario = find_scenario(name)?;
+        let scenario = find_scenario(what, name)?;
+        if mix.iter().any(|(s, _)| s.meta().name == scenario.meta().name) {
+            return bad(format!(
+                "invalid {what} `{text}`: `{}` given twice; expected each scenario once",
+                name.trim()
+            ));
+        }
         let weight = match weight.trim().parse::<f64>() {
             Ok(w) if w.is_finite() && w >= 0.0 => w,
             _ => {
                 return bad(format!(
-                    "invalid weight `{weight}` for `{}` in --mix: expected a number, 0 or more",
+                    "invalid weight `{weight}` for `{}` in {what}: expected a number, 0 or more",
                     name.trim()
                 ));
             }
@@ -539,145 +645,299 @@ pub fn parse_mix(text: &str) -> Result<Vec<(&'static dyn AnyScenario, f64)>, Con
         mix.push((scenario, weight));
     }
     if mix.iter().map(|(_, w)| w).sum::<f64>() <= 0.0 {
-        return bad(format!("invalid --mix `{text}`: weights sum to 0; {expected}"));
+        return bad(format!("invalid {what} `{text}`: weights sum to 0; {expected}"));
     }
     Ok(mix)
 }
 
-impl RunArgs {
-    /// Validates everything into [`Settings`].
-    pub fn settings(&self) -> Result<Settings, ConfigError> {
-        let platform = self.platform.as_deref().unwrap_or("otlp").trim().to_ascii_lowercase();
-        let protocol =
-            self.protocol.as_deref().unwrap_or("http/protobuf").trim().to_ascii_lowercase();
-        let protocol = match protocol.as_str() {
-            "http/protobuf" | "http/json" | "grpc" => protocol,
-            _ => {
-                return bad(format!(
-                    "invalid protocol `{protocol}`: expected http/protobuf, http/json or grpc"
-                ));
+/// Where a value came from, lowest precedence first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Source {
+    /// Not given: the default applies.
+    Default,
+    /// A variable set by the `.env` file (or `--env-file`).
+    EnvFile,
+    /// A variable of the environment.
+    Env,
+    /// A command-line flag.
+    Flag,
+}
+
+/// Variables the env file set (they were not in the environment before), with the file's path.
+static ENV_FILE: OnceLock<(String, HashSet<String>)> = OnceLock::new();
+
+/// Where each `run` argument's value came from, and the name of its variable. Related settings
+/// (`--endpoint` and `--traces-endpoint`, `--stages` and `--rate`, `--mix` and `--scenario`, ...)
+/// are resolved by source, so a flag beats a variable whatever the settings.
+#[derive(Debug, Default)]
+pub struct Sources {
+    /// Source of every argument; `None` when unknown (present values then count as flags).
+    known: Option<HashMap<String, Source>>,
+    /// Environment variable of each argument that has one.
+    vars: HashMap<String, String>,
+    /// The env file, if one was read.
+    env_file: Option<String>,
+}
+
+impl Sources {
+    /// From this process's command line. The derived [`RunArgs`] keeps no sources, so the
+    /// command line is parsed once more for them.
+    pub fn from_process() -> Sources {
+        use clap::CommandFactory;
+        let matches = crate::Cli::command().try_get_matches_from(std::env::args_os()).ok();
+        Sources::from_matches(matches.as_ref().and_then(|m| m.subcommand_matches("run")))
+    }
+
+    /// From the matches of `run` (`None`: sources unknown).
+    pub fn from_matches(matches: Option<&clap::ArgMatches>) -> Sources {
+        let command = <RunArgs as clap::Args>::augment_args(clap::Command::new("run"));
+        let file = ENV_FILE.get();
+        let mut known = HashMap::new();
+        let mut vars = HashMap::new();
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str().to_owned();
+            let var = arg.get_env().map(|v| v.to_string_lossy().into_owned());
+            if let Some(matches) = matches {
+                let source = match matches.value_source(&id) {
+                    Some(ValueSource::CommandLine) => Source::Flag,
+                    Some(ValueSource::EnvVariable) => {
+                        let from_file = file.is_some_and(|(_, names)| {
+                            var.as_ref().is_some_and(|var| names.contains(var))
+                        });
+                        if from_file { Source::EnvFile } else { Source::Env }
+                    }
+                    _ => Source::Default,
+                };
+                known.insert(id.clone(), source);
             }
-        };
-        let compression = self.compression.as_deref().unwrap_or("gzip").trim().to_ascii_lowercase();
+            if let Some(var) = var {
+                vars.insert(id, var);
+            }
+        }
+        Sources {
+            known: matches.map(|_| known),
+            vars,
+            env_file: file.map(|(path, _)| path.clone()),
+        }
+    }
+
+    fn of(&self, id: &str) -> Source {
+        self.known.as_ref().map_or(Source::Flag, |k| k.get(id).copied().unwrap_or(Source::Default))
+    }
+
+    /// How messages name a setting: its flag, or its variable and flag when the value came from
+    /// the environment or the env file.
+    fn name(&self, id: &str, source: Source) -> String {
+        let flag = format!("--{}", id.replace('_', "-"));
+        match (source, self.vars.get(id)) {
+            (Source::Env, Some(var)) => format!("{var} ({flag})"),
+            (Source::EnvFile, Some(var)) => {
+                let file = self.env_file.as_deref().unwrap_or(".env");
+                format!("{var} ({flag}, from {file})")
+            }
+            _ => flag,
+        }
+    }
+}
+
+/// One setting as given: its text (a variable set to nothing or blanks counts as not set), its
+/// source and its name for messages.
+struct Val<'a> {
+    text: Option<&'a str>,
+    source: Source,
+    name: String,
+}
+
+/// A repeatable setting as given.
+struct List<'a> {
+    items: Vec<&'a str>,
+    source: Source,
+    name: String,
+}
+
+impl Sources {
+    fn val<'a>(&self, id: &str, field: &'a Option<String>) -> Val<'a> {
+        let source = self.of(id);
+        let text = field
+            .as_deref()
+            .filter(|t| !(matches!(source, Source::Env | Source::EnvFile) && t.trim().is_empty()));
+        let source = if text.is_some() { source } else { Source::Default };
+        Val { text, source, name: self.name(id, source) }
+    }
+
+    fn list<'a>(&self, id: &str, field: &'a [String]) -> List<'a> {
+        let source = self.of(id);
+        let mut items: Vec<&str> = field.iter().map(String::as_str).collect();
+        if matches!(source, Source::Env | Source::EnvFile)
+            && items.iter().all(|t| t.trim().is_empty())
+        {
+            items.clear();
+        }
+        let source = if items.is_empty() { Source::Default } else { source };
+        List { items, source, name: self.name(id, source) }
+    }
+}
+
+/// Parses `--abort-on-fail` and its variable: true/false (also 1/0, yes/no, on/off); a variable
+/// set to nothing counts as not set.
+fn parse_switch(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "" | "false" | "0" | "no" | "off" => Ok(false),
+        "true" | "1" | "yes" | "on" => Ok(true),
+        _ => Err(format!("invalid value `{text}`: expected true or false")),
+    }
+}
+
+/// Longest per-request timeout accepted, in milliseconds (one hour).
+pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
+
+impl RunArgs {
+    /// Validates everything into [`Settings`], with the sources of this process's command line.
+    pub fn settings(&self) -> Result<Settings, ConfigError> {
+        self.settings_with(&Sources::from_process())
+    }
+
+    /// Validates everything into [`Settings`]; `sources` says where each value came from.
+    pub fn settings_with(&self, sources: &Sources) -> Result<Settings, ConfigError> {
+        let s = sources;
+        let platform_val = s.val("platform", &self.platform);
+        let platform = platform_val.text.unwrap_or("otlp").trim().to_ascii_lowercase();
+        if platform.parse::<PlatformId>().is_err() {
+            return bad(format!(
+                "invalid {} `{}`: expected one of {}",
+                platform_val.name,
+                platform_val.text.unwrap_or_default(),
+                PlatformId::names()
+            ));
+        }
+        let protocol_val = s.val("protocol", &self.protocol);
+        let protocol = protocol_val.text.unwrap_or("http/protobuf").trim().to_ascii_lowercase();
+        if !["http/protobuf", "http/json", "grpc"].contains(&protocol.as_str()) {
+            return bad(format!(
+                "invalid {} `{protocol}`: expected http/protobuf, http/json or grpc",
+                protocol_val.name
+            ));
+        }
+        let compression_val = s.val("compression", &self.compression);
+        let compression = compression_val.text.unwrap_or("gzip").trim().to_ascii_lowercase();
         if !["none", "gzip", "zstd"].contains(&compression.as_str()) {
             return bad(format!(
-                "invalid compression `{compression}`: expected none, gzip or zstd"
+                "invalid {} `{compression}`: expected none, gzip or zstd",
+                compression_val.name
             ));
         }
         let grpc = protocol == "grpc";
-        let endpoint = match (&self.traces_endpoint, &self.endpoint) {
-            (Some(url), _) if !url.trim().is_empty() => {
-                check_url("traces endpoint", url.trim())?;
+        // The full traces URL wins over the base URL given at the same level or below.
+        let traces = s.val("traces_endpoint", &self.traces_endpoint);
+        let base = s.val("endpoint", &self.endpoint);
+        let endpoint = match (traces.text, base.text) {
+            (Some(url), base_url) if base_url.is_none() || traces.source >= base.source => {
+                check_url(&traces.name, url.trim())?;
                 Some(url.trim().to_owned())
             }
-            (_, Some(url)) if !url.trim().is_empty() => {
-                check_url("endpoint", url.trim())?;
+            (_, Some(url)) => {
+                check_url(&base.name, url.trim())?;
                 Some(traces_url(url, grpc))
             }
             _ => None,
         };
         let mut headers = Vec::new();
-        if let Some(list) = &self.headers {
-            for (name, value) in parse_pairs("OTEL_EXPORTER_OTLP_HEADERS", list)? {
-                headers.push(parse_header(&format!("{name}={value}"))?);
+        let list = s.val("headers", &self.headers);
+        if let Some(text) = list.text {
+            for (name, value) in parse_pairs(&list.name, text)? {
+                headers.push(parse_header(&list.name, &format!("{name}={value}"))?);
             }
         }
-        for text in &self.header {
-            let header = parse_header(text)?;
+        let header_list = s.list("header", &self.header);
+        for text in &header_list.items {
+            let header = parse_header(&header_list.name, text)?;
             headers.retain(|h: &Header| !h.name.eq_ignore_ascii_case(&header.name));
             headers.push(header);
         }
-        let exporter = match self.exporter.as_deref().map(str::trim) {
+        let exporter_val = s.val("exporter", &self.exporter);
+        let exporter = match exporter_val.text.map(|t| t.trim().to_ascii_lowercase()).as_deref() {
             None | Some("direct") => ExporterKind::Direct,
             Some("sdk") => ExporterKind::Sdk,
-            Some(other) => {
-                return bad(format!("invalid exporter `{other}`: expected direct or sdk"));
+            Some(_) => {
+                return bad(format!(
+                    "invalid {} `{}`: expected direct or sdk",
+                    exporter_val.name,
+                    exporter_val.text.unwrap_or_default()
+                ));
             }
         };
-        let request_timeout = match &self.timeout_ms {
-            Some(ms) => Duration::from_millis(parse_positive_u64("timeout (ms)", ms)?),
+        let timeout = s.val("timeout_ms", &self.timeout_ms);
+        let request_timeout = match timeout.text {
+            Some(ms) => match ms.trim().parse::<u64>() {
+                Ok(v) if v > 0 && v <= MAX_TIMEOUT_MS => Duration::from_millis(v),
+                _ => {
+                    return bad(format!(
+                        "invalid {} `{ms}`: expected milliseconds from 1 to {MAX_TIMEOUT_MS} \
+                         (one hour)",
+                        timeout.name
+                    ));
+                }
+            },
             None => Duration::from_secs(10),
         };
-        let max_requests = match &self.max_requests {
-            Some(n) => parse_concurrency("--max-requests", n)? as usize,
+        let max_requests_val = s.val("max_requests", &self.max_requests);
+        let max_requests = match max_requests_val.text {
+            Some(n) => parse_concurrency(&max_requests_val.name, n)? as usize,
             None => 8,
         };
-        let resource = match &self.resource_attributes {
-            Some(list) => parse_pairs("OTEL_RESOURCE_ATTRIBUTES", list)?,
+        let attributes = s.val("resource_attributes", &self.resource_attributes);
+        let resource = match attributes.text {
+            Some(list) => parse_pairs(&attributes.name, list)?,
             None => Vec::new(),
         };
-        let clock = match self.clock.as_deref().map(str::trim) {
+        let clock_val = s.val("clock", &self.clock);
+        let clock = match clock_val.text.map(|t| t.trim().to_ascii_lowercase()).as_deref() {
             None | Some("real") => ClockKind::Real,
             Some("synthetic") => ClockKind::Synthetic,
-            Some(other) => {
-                return bad(format!("invalid clock `{other}`: expected real or synthetic"));
+            Some(_) => {
+                return bad(format!(
+                    "invalid {} `{}`: expected real or synthetic",
+                    clock_val.name,
+                    clock_val.text.unwrap_or_default()
+                ));
             }
         };
-        let seed = match &self.seed {
+        let seed_val = s.val("seed", &self.seed);
+        let seed = match seed_val.text {
             Some(text) => text.trim().parse::<u64>().map_err(|_| {
-                ConfigError(format!("invalid seed `{text}`: expected a whole number 0 or more"))
+                ConfigError(format!(
+                    "invalid {} `{text}`: expected a whole number 0 or more",
+                    seed_val.name
+                ))
             })?,
             None => random_seed(),
         };
-        let mix = self.mix()?;
-        let rate = self.rate.as_deref().map(|r| parse_rate("--rate", r)).transpose()?;
-        let concurrency = self
-            .concurrency
-            .as_deref()
-            .map(|c| parse_concurrency("--concurrency", c))
-            .transpose()?;
-        let max_in_flight = self
-            .max_in_flight
-            .as_deref()
-            .map(|c| parse_concurrency("--max-in-flight", c))
-            .transpose()?;
-        let ramp_up =
-            self.ramp_up.as_deref().map(|r| parse_duration("--ramp-up", r)).transpose()?;
-        let stages = self.stages.as_deref().map(parse_stages).transpose()?.unwrap_or_default();
-        let count = self.count.as_deref().map(|c| parse_positive_u64("--count", c)).transpose()?;
-        let mut duration =
-            self.duration.as_deref().map(|d| parse_duration("--duration", d)).transpose()?;
-        if !stages.is_empty() {
-            duration = Some(stages.iter().map(|s| s.duration).sum());
-        } else if duration.is_none() && count.is_none() {
-            duration = Some(DEFAULT_DURATION);
-        }
-        if let (Some(ramp), Some(total)) = (ramp_up, duration)
-            && ramp > total
-        {
-            return bad(format!(
-                "invalid --ramp-up `{}`: expected at most the duration ({:?})",
-                self.ramp_up.as_deref().unwrap_or(""),
-                total
-            ));
-        }
-        let closed = rate.is_none() && stages.is_empty() && concurrency.is_some();
-        let load = if closed {
-            Load::Closed {
-                workers: concurrency.unwrap_or(1) as usize,
-                ramp_up: ramp_up.unwrap_or(Duration::ZERO),
-                max_pending_spans: None,
-            }
-        } else {
-            let plan = if !stages.is_empty() {
-                RatePlan::stages(stages.clone())
-            } else {
-                RatePlan::ramp_up(rate.unwrap_or(DEFAULT_RATE), ramp_up.unwrap_or(Duration::ZERO))
-            };
-            Load::Open { plan, max_in_flight: max_in_flight.or(concurrency).map(|n| n as usize) }
+        let mix = self.mix(s)?;
+        let (load, rate, stages, duration, count) = self.load(s)?;
+        let drain = s.val("drain_timeout", &self.drain_timeout);
+        let drain_timeout = match drain.text {
+            Some(text) => parse_duration_or_zero(&drain.name, text)?,
+            None => DEFAULT_DRAIN,
         };
-        let drain_timeout = self
-            .drain_timeout
-            .as_deref()
-            .map(|d| parse_duration("--drain-timeout", d))
-            .transpose()?
-            .unwrap_or(DEFAULT_DRAIN);
-        let thresholds = self
-            .threshold
-            .iter()
-            .filter(|t| !t.trim().is_empty())
-            .map(|t| Threshold::parse(t).map_err(ConfigError))
-            .collect::<Result<Vec<_>, _>>()?;
+        let threshold_list = s.list("threshold", &self.threshold);
+        let mut thresholds = Vec::new();
+        for text in &threshold_list.items {
+            if text.trim().is_empty() {
+                return bad(format!(
+                    "invalid {} `{text}`: expected METRIC OP NUMBER such as `export_p99_ms<500`",
+                    threshold_list.name
+                ));
+            }
+            let threshold = Threshold::parse(text).map_err(|e| match threshold_list.source {
+                Source::Env | Source::EnvFile => {
+                    ConfigError(format!("{e} (in {})", threshold_list.name))
+                }
+                _ => ConfigError(e),
+            })?;
+            thresholds.push(threshold);
+        }
+        let json = self.json_path(s)?;
+        let abort_on_fail = self.abort_on_fail;
         Ok(Settings {
             platform,
             endpoint,
@@ -687,15 +947,19 @@ impl RunArgs {
             exporter,
             request_timeout,
             max_requests,
-            service_name: self.service_name.clone().filter(|s| !s.trim().is_empty()),
+            service_name: s
+                .val("service_name", &self.service_name)
+                .text
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| t.trim().to_owned()),
             resource,
-            project: self.project.clone().filter(|p| !p.trim().is_empty()),
+            project: s
+                .val("project", &self.project)
+                .text
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| t.trim().to_owned()),
             mix,
-            rate: if closed || !stages.is_empty() {
-                None
-            } else {
-                Some(rate.unwrap_or(DEFAULT_RATE))
-            },
+            rate,
             stages,
             load,
             duration,
@@ -703,54 +967,235 @@ impl RunArgs {
             clock,
             seed,
             drain_timeout,
-            json: self.json.clone(),
+            json,
             thresholds,
-            abort_on_fail: self.abort_on_fail,
+            abort_on_fail,
         })
     }
 
-    fn mix(&self) -> Result<Vec<(&'static dyn AnyScenario, f64)>, ConfigError> {
-        let scenarios: Vec<&String> =
-            self.scenario.iter().filter(|s| !s.trim().is_empty()).collect();
-        match (&self.mix, scenarios.is_empty()) {
-            (Some(_), false) => bad(
-                "both --scenario and --mix given: expected one of them (--mix weights scenarios, \
-                 --scenario runs the named ones equally)"
-                    .to_owned(),
-            ),
-            (Some(mix), true) => parse_mix(mix),
-            (None, false) => scenarios.iter().map(|name| Ok((find_scenario(name)?, 1.0))).collect(),
-            (None, true) => {
-                let overrides =
-                    [&self.mix_simple, &self.mix_search, &self.mix_booking, &self.mix_complex];
-                let mut mix = Vec::new();
-                for ((var, name, default), value) in REFERENCE_MIX.iter().zip(overrides) {
-                    let weight = match value {
-                        Some(text) => match text.trim().parse::<f64>() {
-                            Ok(w) if w.is_finite() && w >= 0.0 => w,
-                            _ => {
-                                return bad(format!(
-                                    "invalid SCALE_TEST_MIX_{var} `{text}`: expected a weight, 0 or more"
-                                ));
-                            }
-                        },
-                        None => *default,
-                    };
-                    if weight > 0.0 {
-                        mix.push((find_scenario(name)?, weight));
-                    }
+    /// `--json`: a path that can be written now, so that a long run does not end without its
+    /// report.
+    fn json_path(&self, s: &Sources) -> Result<Option<PathBuf>, ConfigError> {
+        let source = s.of("json");
+        let Some(path) = &self.json else { return Ok(None) };
+        let from_env = matches!(source, Source::Env | Source::EnvFile);
+        if from_env && path.to_string_lossy().trim().is_empty() {
+            return Ok(None);
+        }
+        let name = s.name("json", source);
+        let path = PathBuf::from(path);
+        if path.as_os_str().is_empty() {
+            return bad(format!("invalid {name} ``: expected the path of a file to write"));
+        }
+        let writable = if path.exists() {
+            std::fs::OpenOptions::new().append(true).open(&path).map(drop)
+        } else {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .and_then(|_| std::fs::remove_file(&path))
+        };
+        if let Err(e) = writable {
+            return bad(format!(
+                "invalid {name} `{}`: cannot write it ({e}); expected the path of a file that \
+                 can be created or overwritten",
+                path.display()
+            ));
+        }
+        Ok(Some(path))
+    }
+
+    /// The load model, resolved by source: the closed model when `--concurrency` is given at a
+    /// higher level than any rate or stages; otherwise stages or rate, whichever comes from the
+    /// higher level (stages at the same level).
+    #[allow(clippy::type_complexity)]
+    fn load(
+        &self,
+        s: &Sources,
+    ) -> Result<(Load, Option<f64>, Vec<Stage>, Option<Duration>, Option<u64>), ConfigError> {
+        let rate = s.val("rate", &self.rate);
+        let stages = s.val("stages", &self.stages);
+        let duration = s.val("duration", &self.duration);
+        let ramp_up = s.val("ramp_up", &self.ramp_up);
+        let concurrency = s.val("concurrency", &self.concurrency);
+        let max_in_flight = s.val("max_in_flight", &self.max_in_flight);
+        let count = s.val("count", &self.count);
+
+        if stages.source == Source::Flag {
+            for other in [&rate, &duration, &ramp_up] {
+                if other.source == Source::Flag {
+                    return bad(format!(
+                        "both --stages and {} given: the stages set the rate and the duration; \
+                         expected one of them",
+                        other.name
+                    ));
                 }
-                if mix.is_empty() {
-                    return bad(
-                        "invalid SCALE_TEST_MIX_* weights: they sum to 0; expected at least one \
-                         weight above 0"
-                            .to_owned(),
-                    );
-                }
-                Ok(mix)
             }
         }
+        let closed =
+            concurrency.text.is_some() && concurrency.source > rate.source.max(stages.source);
+        let use_stages = !closed
+            && stages.text.is_some()
+            && stages.source >= rate.source.max(duration.source).max(ramp_up.source);
+
+        let concurrency_n =
+            concurrency.text.map(|c| parse_concurrency(&concurrency.name, c)).transpose()?;
+        let max_in_flight_n =
+            max_in_flight.text.map(|c| parse_concurrency(&max_in_flight.name, c)).transpose()?;
+        let count_n = count.text.map(|c| parse_positive_u64(&count.name, c)).transpose()?;
+        let (rate_n, stage_list, ramp, mut total) = if use_stages {
+            let list = parse_stages(&stages.name, stages.text.unwrap_or_default())?;
+            let total: Duration = list.iter().map(|s| s.duration).sum();
+            (None, list, None, Some(total))
+        } else {
+            let rate_n = if closed {
+                None
+            } else {
+                rate.text.map(|r| parse_rate(&rate.name, r)).transpose()?
+            };
+            let ramp = ramp_up.text.map(|r| parse_duration(&ramp_up.name, r)).transpose()?;
+            let total = duration.text.map(|d| parse_duration(&duration.name, d)).transpose()?;
+            (rate_n, Vec::new(), ramp, total)
+        };
+        if total.is_none() && count_n.is_none() {
+            total = Some(DEFAULT_DURATION);
+        }
+        if let (Some(ramp), Some(total)) = (ramp, total)
+            && ramp > total
+        {
+            return bad(format!(
+                "invalid {} `{}`: expected at most the duration ({total:?})",
+                ramp_up.name,
+                ramp_up.text.unwrap_or_default()
+            ));
+        }
+        if closed && max_in_flight.text.is_some() && max_in_flight.source >= concurrency.source {
+            return bad(format!(
+                "both {} and {} given without a rate: {} alone runs the closed model (N \
+                 looping workers), where {} does not apply; expected --rate or --stages with it, \
+                 or no {}",
+                concurrency.name,
+                max_in_flight.name,
+                concurrency.name,
+                max_in_flight.name,
+                max_in_flight.name
+            ));
+        }
+        let load = if closed {
+            Load::Closed {
+                workers: concurrency_n.unwrap_or(1) as usize,
+                ramp_up: ramp.unwrap_or(Duration::ZERO),
+                max_pending_spans: None,
+            }
+        } else {
+            let plan = if stage_list.is_empty() {
+                RatePlan::ramp_up(rate_n.unwrap_or(DEFAULT_RATE), ramp.unwrap_or(Duration::ZERO))
+            } else {
+                RatePlan::stages(stage_list.clone())
+            };
+            let cap = if max_in_flight.text.is_some() { max_in_flight_n } else { concurrency_n };
+            Load::Open { plan, max_in_flight: cap.map(|n| n as usize) }
+        };
+        let reported_rate = if closed || !stage_list.is_empty() {
+            None
+        } else {
+            Some(rate_n.unwrap_or(DEFAULT_RATE))
+        };
+        Ok((load, reported_rate, stage_list, total, count_n))
     }
+
+    /// The scenario mix, resolved by source: `--scenario`, `--mix` or the reference mix's
+    /// weights, whichever comes from the highest level.
+    fn mix(&self, s: &Sources) -> Result<Vec<(&'static dyn AnyScenario, f64)>, ConfigError> {
+        let scenario = s.list("scenario", &self.scenario);
+        let mix = s.val("mix", &self.mix);
+        let fields = [&self.mix_simple, &self.mix_search, &self.mix_booking, &self.mix_complex];
+        let ids = ["mix_simple", "mix_search", "mix_booking", "mix_complex"];
+        let weights: Vec<Val<'_>> = ids.iter().zip(fields).map(|(id, f)| s.val(id, f)).collect();
+        let weights_source = weights.iter().map(|w| w.source).max().unwrap_or(Source::Default);
+        let both = |a: &str, b: &str| {
+            bad(format!(
+                "both {a} and {b} given: expected one of them (--mix weights any scenarios, \
+                 --scenario runs the named ones equally, --mix-simple and the like change the \
+                 reference mix)"
+            ))
+        };
+        if scenario.source == Source::Flag && mix.source == Source::Flag {
+            return both("--scenario", "--mix");
+        }
+        if let Some(weight) = weights.iter().find(|w| w.source == Source::Flag) {
+            for (source, flag) in [(scenario.source, "--scenario"), (mix.source, "--mix")] {
+                if source == Source::Flag {
+                    return both(flag, &weight.name);
+                }
+            }
+        }
+        let top = scenario.source.max(mix.source).max(weights_source);
+        if top > Source::Default && scenario.source == top && mix.source == top {
+            return both(&scenario.name, &mix.name);
+        }
+        if top > Source::Default && scenario.source == top {
+            return parse_scenarios(&scenario.name, &scenario.items);
+        }
+        if top > Source::Default && mix.source == top {
+            return parse_mix(&mix.name, mix.text.unwrap_or_default());
+        }
+        let mut out = Vec::new();
+        for ((_, name, default), weight) in REFERENCE_MIX.iter().zip(&weights) {
+            let value = match weight.text {
+                Some(text) => match text.trim().parse::<f64>() {
+                    Ok(w) if w.is_finite() && w >= 0.0 => w,
+                    _ => {
+                        return bad(format!(
+                            "invalid {} `{text}`: expected a weight, 0 or more",
+                            weight.name
+                        ));
+                    }
+                },
+                None => *default,
+            };
+            if value > 0.0 {
+                out.push((find_scenario("--mix-*", name)?, value));
+            }
+        }
+        if out.is_empty() {
+            let given: Vec<&str> = weights.iter().map(|w| w.name.as_str()).collect();
+            return bad(format!(
+                "invalid reference mix weights ({}): they sum to 0; expected at least one weight \
+                 above 0",
+                given.join(", ")
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// Parses `--scenario` names: each once, none empty.
+fn parse_scenarios(
+    what: &str,
+    names: &[&str],
+) -> Result<Vec<(&'static dyn AnyScenario, f64)>, ConfigError> {
+    let mut out: Vec<(&'static dyn AnyScenario, f64)> = Vec::new();
+    for name in names {
+        if name.trim().is_empty() {
+            return bad(format!(
+                "invalid {what} `{}`: an empty scenario name; expected one of {}",
+                names.join(","),
+                known_scenarios()
+            ));
+        }
+        let scenario = find_scenario(what, name)?;
+        if out.iter().any(|(s, _)| s.meta().name == scenario.meta().name) {
+            return bad(format!(
+                "invalid {what}: `{}` given twice; expected each scenario once (--mix sets \
+                 weights)",
+                name.trim()
+            ));
+        }
+        out.push((scenario, 1.0));
+    }
+    Ok(out)
 }
 
 /// A seed for runs without `--seed` (reported so the run can be reproduced).
@@ -772,6 +1217,8 @@ mod tests {
         assert_eq!(parse_duration("d", "5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse_duration("d", "250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("d", "1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration_or_zero("d", "0s"), Ok(Duration::ZERO));
+        assert!(parse_duration_or_zero("d", "-1s").is_err());
         for bad in ["", "0", "-3s", "ten", "5x", "NaN"] {
             let err = parse_duration("--duration", bad).unwrap_err().0;
             assert!(err.contains(&format!("`{bad}`")) && err.contains("expected"), "{err}");
@@ -780,16 +1227,24 @@ mod tests {
 
     #[test]
     fn headers() {
-        let h = parse_header("x-api-key: lsv2_abc").unwrap_or_else(|e| unreachable!("{e}"));
+        let h =
+            parse_header("--header", "x-api-key: lsv2_abc").unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!((h.name.as_str(), h.value.as_str(), h.secret), ("x-api-key", "lsv2_abc", true));
-        let h = parse_header("Langsmith-Project=scale").unwrap_or_else(|e| unreachable!("{e}"));
+        let h = parse_header("--header", "Langsmith-Project=scale")
+            .unwrap_or_else(|e| unreachable!("{e}"));
         assert!(!h.secret && h.value == "scale");
-        assert!(format!("{:?}", parse_header("Authorization=Bearer s3cr3t")).contains("redacted"));
-        assert!(!format!("{:?}", parse_header("Authorization=Bearer s3cr3t")).contains("s3cr3t"));
-        assert!(parse_header("no separator").is_err());
-        let err = parse_header("Bearer sk-live-1234567890").unwrap_err().0;
+        assert!(
+            format!("{:?}", parse_header("--header", "Authorization=Bearer s3cr3t"))
+                .contains("redacted")
+        );
+        assert!(
+            !format!("{:?}", parse_header("--header", "Authorization=Bearer s3cr3t"))
+                .contains("s3cr3t")
+        );
+        assert!(parse_header("--header", "no separator").is_err());
+        let err = parse_header("--header", "Bearer sk-live-1234567890").unwrap_err().0;
         assert!(err.contains("`Bearer...`") && !err.contains("sk-live"), "{err}");
-        assert!(parse_header("bad name=1").is_err());
+        assert!(parse_header("--header", "bad name=1").is_err());
         let pairs = parse_pairs("h", "Authorization=Bearer%20sk-1,x-bt-parent=project_name:st")
             .unwrap_or_default();
         assert_eq!(pairs[0].1, "Bearer sk-1");
@@ -808,15 +1263,20 @@ mod tests {
         assert_eq!(traces_url("http://h/otel/", false), "http://h/otel/v1/traces");
         assert_eq!(traces_url("http://h/otel/v1/traces", false), "http://h/otel/v1/traces");
         assert_eq!(traces_url("http://h:4317", true), "http://h:4317");
+        assert_eq!(traces_url("http://h:1?key=X", false), "http://h:1/v1/traces?key=X");
+        assert_eq!(traces_url("http://h:1/otel/?k=1#f", false), "http://h:1/otel/v1/traces?k=1#f");
+        assert_eq!(traces_url("http://h:1/v1/traces?k=1", false), "http://h:1/v1/traces?k=1");
     }
 
     #[test]
     fn stages() {
-        let s = parse_stages("30s:100, 1m:100,10s:0").unwrap_or_default();
+        let s = parse_stages("--stages", "30s:100, 1m:100,10s:0").unwrap_or_default();
         assert_eq!(s.len(), 3);
         assert_eq!(s[1].duration, Duration::from_secs(60));
-        assert!(parse_stages("30s").is_err());
-        assert!(parse_stages("30s:-1").is_err());
-        assert!(parse_stages("10s:0").is_err());
+        assert!(parse_stages("--stages", "30s").is_err());
+        assert!(parse_stages("--stages", "30s:-1").is_err());
+        assert!(parse_stages("--stages", "10s:0").is_err());
+        let err = parse_stages("--stages", "1s:10,,1s:5").unwrap_err().0;
+        assert!(err.contains("empty stage") && err.contains("`1s:10,,1s:5`"), "{err}");
     }
 }

@@ -258,3 +258,87 @@ fn help_never_shows_secret_values_from_the_environment() {
     assert!(out.contains("OTEL_EXPORTER_OTLP_ENDPOINT"), "{out}");
     assert!(!out.contains("SECRET"), "{out}");
 }
+
+#[test]
+fn negative_numbers_get_our_message() {
+    for (flag, value) in [
+        ("--seed", "-1"),
+        ("--timeout-ms", "-1"),
+        ("--drain-timeout", "-1s"),
+        ("--ramp-up", "-1s"),
+        ("--mix-simple", "-1"),
+        ("--max-requests", "-3"),
+    ] {
+        let out = rejects(&[flag, value], &[], &format!("invalid {flag} `{value}`"));
+        assert!(!out.contains("unexpected argument"), "{out}");
+    }
+}
+
+#[test]
+fn an_absurd_timeout_is_refused() {
+    rejects(&["--timeout-ms", "99999999999999999"], &[], "`99999999999999999`");
+    rejects(&["--timeout-ms", "3600001"], &[], "`3600001`");
+}
+
+#[test]
+fn a_drain_timeout_of_zero_is_accepted() {
+    let output = run(&[
+        "run",
+        "--drain-timeout",
+        "0s",
+        "--clock",
+        "synthetic",
+        "--count",
+        "1",
+        "--scenario",
+        "simple_query",
+    ]);
+    let out = text(&output);
+    assert_ne!(output.status.code(), Some(2), "{out}");
+    assert!(out.contains("1 started"), "{out}");
+}
+
+#[test]
+fn duplicates_are_refused() {
+    let out = rejects(&["--mix", "simple_query=1,simple_query=1"], &[], "`simple_query`");
+    assert!(out.contains("twice"), "{out}");
+    let out =
+        rejects(&["--scenario", "rag_answer", "--scenario", "rag_answer"], &[], "`rag_answer`");
+    assert!(out.contains("twice"), "{out}");
+    rejects(&[], &[("SCALE_TEST_SCENARIOS", "rag_answer,rag_answer")], "SCALE_TEST_SCENARIOS");
+}
+
+#[test]
+fn empty_items_are_refused() {
+    let out = rejects(&["--stages", "1s:10,,1s:5"], &[], "`1s:10,,1s:5`");
+    assert!(out.contains("empty"), "{out}");
+    let out = rejects(&["--scenario", ""], &[], "--scenario");
+    assert!(out.contains("empty"), "{out}");
+    rejects(&["--threshold", ""], &[], "invalid --threshold ``");
+    let out = rejects(&["--mix", "simple_query=1,,rag_answer=1"], &[], "--mix");
+    assert!(out.contains("empty"), "{out}");
+}
+
+#[test]
+fn a_json_path_that_cannot_be_written_fails_at_once() {
+    let out =
+        rejects(&["--json", "/nonexistent-dir/report.json"], &[], "/nonexistent-dir/report.json");
+    assert!(out.contains("--json"), "{out}");
+    assert!(!out.contains("Scale test results"), "the run must not start: {out}");
+}
+
+#[test]
+fn a_bad_value_from_the_environment_names_its_variable() {
+    for (var, flag, value) in [
+        ("SCALE_TEST_RATE_LIMIT", "--rate", "fast"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "--compression", "brotli"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "--timeout-ms", "soon"),
+        ("SCALE_TEST_CLOCK", "--clock", "lunar"),
+        ("OTEL_PLATFORM", "--platform", "splunkish"),
+        ("SCALE_TEST_MIX", "--mix", "simple_query"),
+        ("SCALE_TEST_STAGES", "--stages", "10s"),
+        ("SCALE_TEST_DRAIN_TIMEOUT", "--drain-timeout", "later"),
+    ] {
+        rejects(&[], &[(var, value)], &format!("{var} ({flag})"));
+    }
+}
