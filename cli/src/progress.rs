@@ -37,11 +37,11 @@ pub fn line(r: &Report, draining: bool) -> String {
 }
 
 /// Runs until the returned handle is aborted: every [`PERIOD`] takes a snapshot, shows it (on a
-/// terminal) and hands it to `check`, which returns `true` to stop watching (e.g. a threshold
-/// failed and the run is being stopped).
+/// terminal) and hands it to `check`, which returns a message to stop watching (e.g. a threshold
+/// failed and the run is being stopped); the line is cleared and the message printed to stderr.
 pub fn watch(
     metrics: Arc<Metrics>,
-    mut check: impl FnMut(&Report) -> bool + Send + 'static,
+    mut check: impl FnMut(&Report) -> Option<String> + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new_spinner();
@@ -62,7 +62,11 @@ pub fn watch(
                 bar.set_message(line(&report, metrics.starts_ended()));
                 bar.tick();
             }
-            if check(&report) {
+            if let Some(message) = check(&report) {
+                if let Some(bar) = &bar {
+                    bar.finish_and_clear();
+                }
+                eprintln!("{message}");
                 break;
             }
         }

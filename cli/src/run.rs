@@ -254,7 +254,7 @@ async fn load_test(plan: Plan) -> ExitCode {
         let failed_live = Arc::clone(&failed_live);
         crate::progress::watch(Arc::clone(&metrics), move |report| {
             if !abort || thresholds.is_empty() {
-                return false;
+                return None;
             }
             let failing: Vec<String> = threshold::evaluate_all(&thresholds, report)
                 .into_iter()
@@ -262,15 +262,15 @@ async fn load_test(plan: Plan) -> ExitCode {
                 .map(|t| t.expression)
                 .collect();
             if failing.is_empty() {
-                return false;
+                return None;
             }
-            eprintln!(
-                "\nthreshold failed: {}; stopping now: cancelling traces in flight",
+            let message = format!(
+                "threshold failed: {}; stopping now: cancelling traces in flight",
                 failing.join(", ")
             );
             *failed_live.lock().unwrap_or_else(|p| p.into_inner()) = failing;
             stop.stop_now(StopReason::Aborted);
-            true
+            Some(message)
         })
     };
     let outcome =
