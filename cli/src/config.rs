@@ -784,7 +784,7 @@ fn parse_switch(text: &str) -> Result<bool, String> {
     match text.trim().to_ascii_lowercase().as_str() {
         "" | "false" | "0" | "no" | "off" => Ok(false),
         "true" | "1" | "yes" | "on" => Ok(true),
-        _ => Err(format!("invalid value `{text}`: expected true or false")),
+        _ => Err("expected true or false (--abort-on-fail, SCALE_TEST_ABORT_ON_FAIL)".to_owned()),
     }
 }
 

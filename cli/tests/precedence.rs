@@ -259,3 +259,14 @@ fn a_bad_value_from_the_environment_or_the_env_file_names_its_variable() {
     assert_eq!(output.status.code(), Some(2), "{out}");
     assert!(out.contains("SCALE_TEST_SEED (--seed, from .env) `abc`"), "{out}");
 }
+
+#[test]
+fn a_bad_switch_from_the_environment_names_its_variable() {
+    let out = refused(&[], &[("SCALE_TEST_ABORT_ON_FAIL", "maybe")]);
+    assert!(out.contains("maybe") && out.contains("SCALE_TEST_ABORT_ON_FAIL"), "{out}");
+    let c = config(
+        &["--count", "1", "--scenario", "simple_query"],
+        &[("SCALE_TEST_ABORT_ON_FAIL", "yes"), ("SCALE_TEST_THRESHOLDS", "error_rate<1")],
+    );
+    assert_eq!(c["platform"], "otlp", "{c:#}");
+}
