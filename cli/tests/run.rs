@@ -491,6 +491,11 @@ fn cpu_is_counted_from_the_start_of_the_run() {
 #[test]
 fn sink_prints_its_summary_on_sigterm() {
     let (child, _) = external_sink(&[]);
+    let began = Instant::now();
+    while !catches(child.id(), 15) {
+        assert!(began.elapsed() < Duration::from_secs(30), "SIGTERM never handled");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -586,6 +591,11 @@ fn a_second_ctrl_c_cancels_the_traces_in_flight() {
 /// Whether process `pid` has a handler for SIGINT (`SigCgt` in `/proc/PID/status`); `true` where
 /// that cannot be read, so the caller only waits where it can tell.
 fn catches_sigint(pid: u32) -> bool {
+    catches(pid, 2)
+}
+
+/// Whether process `pid` has a handler for signal number `signal` (see [`catches_sigint`]).
+fn catches(pid: u32, signal: u32) -> bool {
     let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
         return true;
     };
@@ -593,5 +603,5 @@ fn catches_sigint(pid: u32) -> bool {
         .lines()
         .find_map(|l| l.strip_prefix("SigCgt:"))
         .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
-        .is_none_or(|mask| mask & (1 << (2 - 1)) != 0)
+        .is_none_or(|mask| mask & (1 << (signal - 1)) != 0)
 }
