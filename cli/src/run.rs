@@ -41,8 +41,12 @@ pub const EXIT_RUN_FAILED: u8 = 1;
 pub const EXIT_THRESHOLDS: u8 = 3;
 
 /// Longest the exporter may take to send what is queued once the traces are done (the drain
-/// timeout, when shorter, bounds it too).
+/// timeout, when shorter, bounds it too, but never below [`EXPORT_SHUTDOWN_MIN`]).
 const EXPORT_SHUTDOWN: Duration = Duration::from_secs(10);
+
+/// Shortest export flush: even `--drain-timeout 0s` (cancel running traces at once) sends what
+/// the finished traces emitted.
+const EXPORT_SHUTDOWN_MIN: Duration = Duration::from_secs(2);
 
 fn bad_input(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
@@ -276,7 +280,8 @@ async fn load_test(plan: Plan) -> ExitCode {
     let outcome =
         schedule::run(workload, pipeline.sink(), emitter, Arc::clone(&metrics), Arc::clone(&stop))
             .await;
-    let (summary, sdk) = pipeline.shutdown(settings.drain_timeout.min(EXPORT_SHUTDOWN)).await;
+    let (summary, sdk) =
+        pipeline.shutdown(settings.drain_timeout.clamp(EXPORT_SHUTDOWN_MIN, EXPORT_SHUTDOWN)).await;
     let summary = summary.unwrap_or_else(|| {
         let live = metrics.snapshot();
         let s = &live.spans;

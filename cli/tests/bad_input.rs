@@ -294,8 +294,10 @@ fn a_drain_timeout_of_zero_is_accepted() {
         "simple_query",
     ]);
     let out = text(&output);
-    assert_ne!(output.status.code(), Some(2), "{out}");
+    assert_eq!(output.status.code(), Some(0), "{out}");
     assert!(out.contains("1 started"), "{out}");
+    // Running traces are cancelled at once, but what finished traces emitted is still sent.
+    assert!(out.contains("Delivery (embedded sink): verified"), "{out}");
 }
 
 #[test]
