@@ -17,8 +17,20 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// jemalloc: glibc malloc slows span creation several-fold when large strings are freed on
+/// another thread, and jemalloc's per-thread counters let the SDK path measure the tracer's
+/// allocations per span.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// Bytes allocated so far by the calling thread (jemalloc's `thread.allocated`).
+pub fn thread_allocated_bytes() -> u64 {
+    thread_local! {
+        static ALLOCATED: Option<tikv_jemalloc_ctl::thread::ThreadLocal<u64>> =
+            tikv_jemalloc_ctl::thread::allocatedp::read().ok();
+    }
+    ALLOCATED.with(|counter| counter.as_ref().map_or(0, |c| c.get()))
+}
 
 /// Load-test an AI-observability backend with realistic OpenTelemetry traces of AI agents.
 #[derive(Debug, Parser)]

@@ -169,9 +169,13 @@ pub fn summary(r: &Report) -> String {
              above",
             sdk.tracer_ns_per_span
         );
+        let per_span = sdk.tracer_alloc_bytes_per_span.map_or_else(
+            || "not measured".to_owned(),
+            |b| format!("{b:.0} B allocated per span by the tracer on the calling thread"),
+        );
         let _ = writeln!(
             o,
-            "   Memory: peak RSS {} for the whole process (per-span memory not measured)",
+            "   Memory: {per_span}; peak RSS {} for the whole process",
             bytes(sdk.peak_rss_bytes as f64)
         );
     }

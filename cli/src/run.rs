@@ -233,6 +233,7 @@ async fn load_test(plan: Plan) -> ExitCode {
             sdk.protocol = export.protocol;
             sdk.compression = export.compression;
             sdk.request_timeout = export.request_timeout;
+            sdk.thread_allocated_bytes = Some(crate::thread_allocated_bytes);
             SdkExporter::start(sdk, resource, observer).map(|e| Pipeline::Sdk(Arc::new(e)))
         }
     };
@@ -376,6 +377,7 @@ impl Pipeline {
                         spans_ended: cost.spans_ended,
                         spans_dropped_by_sdk: summary.spans_dropped,
                         tracer_ns_per_span: cost.nanos_per_span(),
+                        tracer_alloc_bytes_per_span: cost.alloc_bytes_per_span(),
                         peak_rss_bytes: scenario_runtime::engine::metrics::peak_rss_bytes(),
                     };
                     (Some(summary), Some(sdk))

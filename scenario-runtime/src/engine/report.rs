@@ -244,8 +244,10 @@ pub struct SdkReport {
     pub spans_dropped_by_sdk: u64,
     /// Average time the calling thread spent creating and ending one span, nanoseconds.
     pub tracer_ns_per_span: f64,
-    /// Peak resident set size of the whole process during the SDK run (the tracer's memory
-    /// cost per span is not measured separately).
+    /// Average bytes the SDK allocated on the calling thread to hold one span, when the
+    /// allocator can tell; `None` otherwise.
+    pub tracer_alloc_bytes_per_span: Option<f64>,
+    /// Peak resident set size of the whole process during the SDK run.
     pub peak_rss_bytes: u64,
 }
 

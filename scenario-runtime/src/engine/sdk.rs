@@ -56,6 +56,9 @@ pub struct SdkConfig {
     pub max_export_batch_size: usize,
     /// How often the processor exports a partial batch (the SDK default is 5 s).
     pub scheduled_delay: Duration,
+    /// Bytes the calling thread has allocated so far, when the allocator can tell (the binary
+    /// chooses the allocator, so it supplies this); measures the tracer's memory per span.
+    pub thread_allocated_bytes: Option<fn() -> u64>,
 }
 
 impl SdkConfig {
@@ -70,6 +73,7 @@ impl SdkConfig {
             max_queue_size: 2048,
             max_export_batch_size: 512,
             scheduled_delay: Duration::from_secs(5),
+            thread_allocated_bytes: None,
         }
     }
 }
@@ -81,6 +85,9 @@ pub struct SdkCost {
     pub spans_ended: u64,
     /// Nanoseconds the calling threads spent creating and ending those spans.
     pub tracer_nanos: u64,
+    /// Bytes the calling threads allocated while creating and ending them (`None` when the
+    /// allocator cannot tell). The SDK keeps this memory until the span is exported.
+    pub tracer_alloc_bytes: Option<u64>,
 }
 
 impl SdkCost {
@@ -88,12 +95,19 @@ impl SdkCost {
     pub fn nanos_per_span(&self) -> f64 {
         if self.spans_ended == 0 { 0.0 } else { self.tracer_nanos as f64 / self.spans_ended as f64 }
     }
+
+    /// Average bytes allocated by the tracer on the calling thread for one span.
+    pub fn alloc_bytes_per_span(&self) -> Option<f64> {
+        let bytes = self.tracer_alloc_bytes?;
+        Some(if self.spans_ended == 0 { 0.0 } else { bytes as f64 / self.spans_ended as f64 })
+    }
 }
 
 #[derive(Debug, Default)]
 struct Counts {
     ended: AtomicU64,
     tracer_nanos: AtomicU64,
+    tracer_alloc_bytes: AtomicU64,
     /// Spans that reached the exporter in a batch.
     exported_attempted: AtomicU64,
     accepted: AtomicU64,
@@ -107,6 +121,7 @@ pub struct SdkExporter {
     provider: SdkTracerProvider,
     tracer: SdkTracer,
     counts: Arc<Counts>,
+    thread_allocated_bytes: Option<fn() -> u64>,
 }
 
 impl fmt::Debug for SdkExporter {
@@ -189,7 +204,12 @@ impl SdkExporter {
                 .with_version(env!("CARGO_PKG_VERSION"))
                 .build(),
         );
-        Ok(SdkExporter { provider, tracer, counts })
+        Ok(SdkExporter {
+            provider,
+            tracer,
+            counts,
+            thread_allocated_bytes: config.thread_allocated_bytes,
+        })
     }
 
     /// Flushes and shuts the pipeline down within `deadline` (the SDK blocks, so this runs on a
@@ -220,14 +240,20 @@ impl SdkExporter {
             bytes_raw: 0,
             deadline_hit,
         };
-        let cost =
-            SdkCost { spans_ended: ended, tracer_nanos: c.tracer_nanos.load(Ordering::Relaxed) };
+        let cost = SdkCost {
+            spans_ended: ended,
+            tracer_nanos: c.tracer_nanos.load(Ordering::Relaxed),
+            tracer_alloc_bytes: self
+                .thread_allocated_bytes
+                .map(|_| c.tracer_alloc_bytes.load(Ordering::Relaxed)),
+        };
         (summary, cost)
     }
 }
 
 impl SpanSink for SdkExporter {
     fn emit(&self, record: SpanRecord) {
+        let allocated_before = self.thread_allocated_bytes.map(|read| read());
         let started = Instant::now();
         let trace_id = TraceId::from_bytes(record.trace_id);
         let parent = match record.parent_span_id {
@@ -259,6 +285,12 @@ impl SpanSink for SdkExporter {
         span.end_with_timestamp(system_time(record.end_unix_nanos));
         self.counts.ended.fetch_add(1, Ordering::Relaxed);
         self.counts.tracer_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        if let (Some(read), Some(before)) = (self.thread_allocated_bytes, allocated_before) {
+            // The record's own strings were allocated before `emit`; what is counted here is
+            // what the SDK allocates to hold the span (its `SpanData`, attribute vectors).
+            let allocated = read().saturating_sub(before);
+            self.counts.tracer_alloc_bytes.fetch_add(allocated, Ordering::Relaxed);
+        }
     }
 }
 
