@@ -438,16 +438,13 @@ fn finish_report(
         planned_duration_s: s.duration.map(|d| d.as_secs_f64()),
         count: s.count,
         seed: s.seed,
-        mix: {
-            let total: f64 = s.mix.iter().map(|(_, w)| w).sum();
-            s.mix
-                .iter()
-                .map(|(sc, w)| MixEntry {
-                    scenario: sc.meta().name.to_owned(),
-                    weight: scenario_runtime::engine::schedule::round_weight(w / total),
-                })
-                .collect()
-        },
+        // The weights as the scheduler normalised them.
+        mix: Mix::new(&s.mix)
+            .map(|mix| mix.weights())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, weight)| MixEntry { scenario: name.to_owned(), weight })
+            .collect(),
         header_names: plan.headers.iter().map(|h| h.name.clone()).collect(),
     };
     // The exporter's books are final; the live counters may miss the last callbacks.

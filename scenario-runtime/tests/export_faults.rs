@@ -111,9 +111,15 @@ async fn a_single_grpc_span_too_large_is_rejected_not_retried() {
     assert_eq!((stats.spans, stats.faults.too_large), (0, 2));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn grpc_throttling_with_retry_info_waits_its_delay_and_retries() {
-    // 429 over gRPC: RESOURCE_EXHAUSTED with a RetryInfo whose retry_delay is 1 s.
+/// Throttles every second request with a 1 s retry delay (over HTTP a 429 with `Retry-After`;
+/// over gRPC RESOURCE_EXHAUSTED with a `RetryInfo`) and checks that each throttled body is
+/// resent, one request in flight, after at least that delay. Returns the books and how many
+/// requests were throttled, for more checks.
+async fn throttled_with_a_one_second_delay(
+    protocol: Protocol,
+    compression: Compression,
+    throttled_outcome: RequestOutcome,
+) -> (ExportSummary, u64) {
     let faults = Faults {
         throttle: Some(Throttle {
             when: Trigger::every(2),
@@ -123,43 +129,7 @@ async fn grpc_throttling_with_retry_info_waits_its_delay_and_retries() {
         ..Faults::default()
     };
     let sink = sink_with(faults).await;
-    let mut settings = config(sink.traces_url(), Protocol::Grpc, Compression::Gzip);
-    settings.max_in_flight = 1;
-    settings.max_batch_spans = 10;
-    let (summary, keeper) = run(settings, traces(5, 6, 500), Duration::from_secs(20)).await;
-    let stats = sink.shutdown().await;
-    assert_eq!(summary.spans_accepted, 30, "{summary:?}");
-    assert_delivered_exactly(&summary, &stats);
-    assert_eq!(summary.splits, 0, "throttling is not a size problem: {summary:?}");
-    let records = keeper.records();
-    let throttled: Vec<_> =
-        records.iter().filter(|(_, r)| r.outcome == RequestOutcome::GrpcStatus(8)).collect();
-    assert!(!throttled.is_empty(), "every second request is throttled");
-    assert_eq!(summary.retries, throttled.len() as u64, "{summary:?}");
-    for (at, record) in &throttled {
-        let (retry_reported, retry) = records
-            .iter()
-            .find(|(when, r)| when > at && r.retries == record.retries + 1)
-            .expect("a throttled request is retried");
-        let waited = (*retry_reported - retry.latency).duration_since(*at);
-        assert!(waited >= Duration::from_secs(1), "retried after {waited:?}");
-        assert!(waited < Duration::from_secs(3), "retried after {waited:?}");
-    }
-    assert_eq!(stats.faults.throttled, throttled.len() as u64);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn retry_after_is_honoured() {
-    let faults = Faults {
-        throttle: Some(Throttle {
-            when: Trigger::every(2),
-            status: 429,
-            retry_after: Some(Duration::from_secs(1)),
-        }),
-        ..Faults::default()
-    };
-    let sink = sink_with(faults).await;
-    let mut settings = config(sink.traces_url(), Protocol::HttpProtobuf, Compression::Zstd);
+    let mut settings = config(sink.traces_url(), protocol, compression);
     settings.max_in_flight = 1;
     settings.max_batch_spans = 10;
     let (summary, keeper) = run(settings, traces(5, 6, 500), Duration::from_secs(20)).await;
@@ -168,7 +138,7 @@ async fn retry_after_is_honoured() {
     assert_delivered_exactly(&summary, &stats);
     let records = keeper.records();
     let throttled: Vec<_> =
-        records.iter().filter(|(_, r)| r.outcome == RequestOutcome::Status(429)).collect();
+        records.iter().filter(|(_, r)| r.outcome == throttled_outcome).collect();
     assert!(!throttled.is_empty(), "every second request is throttled");
     for (at, record) in &throttled {
         // The retry of the same body comes next (one request in flight).
@@ -182,6 +152,29 @@ async fn retry_after_is_honoured() {
         assert!(waited < Duration::from_secs(3), "retried after {waited:?}");
     }
     assert_eq!(stats.faults.throttled, throttled.len() as u64);
+    (summary, throttled.len() as u64)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_throttling_with_retry_info_waits_its_delay_and_retries() {
+    let (summary, throttled) = throttled_with_a_one_second_delay(
+        Protocol::Grpc,
+        Compression::Gzip,
+        RequestOutcome::GrpcStatus(8),
+    )
+    .await;
+    assert_eq!(summary.splits, 0, "throttling is not a size problem: {summary:?}");
+    assert_eq!(summary.retries, throttled, "{summary:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_honoured() {
+    throttled_with_a_one_second_delay(
+        Protocol::HttpProtobuf,
+        Compression::Zstd,
+        RequestOutcome::Status(429),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

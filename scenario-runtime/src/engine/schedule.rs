@@ -70,7 +70,7 @@ pub enum Load {
 }
 
 /// A normalised weight rounded to 12 decimals (far below any meaningful difference).
-pub fn round_weight(weight: f64) -> f64 {
+fn round_weight(weight: f64) -> f64 {
     (weight * 1e12).round() / 1e12
 }
 

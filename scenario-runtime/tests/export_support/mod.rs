@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use scenario_runtime::engine::export::{
     Compression, ExportConfig, ExportObserver, Protocol, RequestRecord, RetryPolicy,
 };
+use scenario_runtime::engine::sink::SinkStats;
 use scenario_runtime::span::{Attribute, SpanKind, SpanRecord, Status};
 
 /// `traces` traces of `spans_per_trace` spans (>= 2), each span carrying `payload` bytes.
@@ -126,4 +127,14 @@ impl ExportObserver for Keeper {
 /// The resource every test exporter sends.
 pub fn resource() -> Vec<Attribute> {
     vec![Attribute::new("service.name", "scaletest-test")]
+}
+
+/// The sink received exactly `spans` spans in `traces` whole traces: every parent arrived,
+/// each trace has its root, no span came twice.
+pub fn assert_whole_traces(stats: &SinkStats, spans: u64, traces: u64, label: &str) {
+    assert_eq!(stats.spans, spans, "{label}: {stats:?}");
+    assert_eq!(stats.traces, traces, "{label}");
+    assert_eq!(stats.orphan_spans, 0, "{label}: {stats:?}");
+    assert_eq!(stats.traces_without_root, 0, "{label}");
+    assert_eq!(stats.duplicate_spans, 0, "{label}");
 }
