@@ -4,7 +4,8 @@
 use scenario_runtime::platform::PlatformId;
 
 const EXAMPLE: &str = include_str!("../../.env.example");
-const SOURCES: [&str; 2] = [include_str!("../src/config.rs"), include_str!("../src/sink_cmd.rs")];
+const SOURCES: [&str; 2] =
+    [include_str!("../src/config/mod.rs"), include_str!("../src/sink_cmd.rs")];
 
 /// `NAME` is documented when a line (commented or not) sets it.
 fn documented(name: &str) -> bool {
