@@ -16,22 +16,21 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use scenario_runtime::engine::export::{Compression, ExportConfig, ExportObserver, Exporter};
-use scenario_runtime::engine::metrics::{Metrics, peak_rss_bytes};
-use scenario_runtime::engine::report::Report;
-use scenario_runtime::engine::schedule::{
-    self, ClockKind, Load, Mix, RatePlan, StopSignal, Workload,
+use scenario_runtime::AnyScenario;
+use scenario_runtime::engine::export::Compression;
+use scenario_runtime::engine::metrics::peak_rss_bytes;
+use scenario_runtime::engine::plan::{
+    ContentPlan, Endpoint, ExportPath, ExportPlan, ReportPlan, RunPlan, Target,
 };
-use scenario_runtime::engine::sdk::{SdkConfig, SdkExporter};
-use scenario_runtime::engine::sink::{RunningSink, SinkConfig};
+use scenario_runtime::engine::report::Report;
+use scenario_runtime::engine::schedule::{ClockKind, Load, Mix, RatePlan, StopSignal, Workload};
+use scenario_runtime::engine::sink::SinkConfig;
+use scenario_runtime::engine::{self, NoProgress};
 use scenario_runtime::latency::Latency;
+use scenario_runtime::platform::{PlatformId, PlatformSettings, Protocol};
 use scenario_runtime::scenario::{Meta, Scenario};
 use scenario_runtime::shape::{Range, Shape};
-use scenario_runtime::span::{Attribute, SpanSink};
 use scenario_runtime::step::{Repeat, Tool};
-use scenario_runtime::{AnyScenario, Emitter};
-
-use crate::run::MetricsObserver;
 
 /// `scaletest bench` options.
 #[derive(Debug, clap::Args)]
@@ -77,94 +76,50 @@ fn flat_scenario(name: &'static str, times: u32) -> &'static dyn AnyScenario {
     }))
 }
 
-/// Which export path a phase measures.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Path {
-    Direct,
-    Sdk,
-}
-
-/// What one phase measured: the report (with the exporter's final books), the time from the
-/// first start until the exporter had sent everything (so figures are not inflated by spans
-/// still queued when traces ended), and for the SDK path the tracer's cost per span.
+/// What one phase measured: the report, and the time from the engine's start until the
+/// exporter had sent everything (so figures are not inflated by spans still queued when traces
+/// ended).
 struct Measured {
     report: Report,
     elapsed: Duration,
-    tracer_ns_per_span: Option<f64>,
 }
 
-/// One measured phase against a fresh embedded sink.
+/// One measured phase against a fresh embedded sink, through the same engine as `run`.
 async fn phase(
     mix: &[(&'static dyn AnyScenario, f64)],
     load: Load,
     duration: Duration,
     compression: Compression,
-    path: Path,
+    path: ExportPath,
 ) -> Result<Measured, String> {
-    let sink = RunningSink::start(SinkConfig {
-        listen: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?,
-        ..SinkConfig::default()
-    })
-    .await
-    .map_err(|e| format!("cannot start the embedded sink: {e}"))?;
-    let mix = Mix::new(mix).ok_or("empty mix")?;
-    let metrics = Arc::new(Metrics::new(&mix.weights()));
-    let observer: Arc<dyn ExportObserver> = Arc::new(MetricsObserver(Arc::clone(&metrics)));
-    let resource = vec![Attribute::new("service.name", "scaletest-bench")];
-    let (direct, sdk) = match path {
-        Path::Direct => {
-            let mut config = ExportConfig::new(sink.traces_url());
-            config.compression = compression;
-            config.max_in_flight = 4;
-            (Some(Exporter::start(config, resource, observer).map_err(|e| e.to_string())?), None)
-        }
-        Path::Sdk => {
-            let mut config = SdkConfig::new(sink.traces_url());
-            config.compression = compression;
-            let exporter =
-                SdkExporter::start(config, resource, observer).map_err(|e| e.to_string())?;
-            (None, Some(Arc::new(exporter)))
-        }
-    };
-    let span_sink: Arc<dyn SpanSink> = match (&direct, &sdk) {
-        (Some(exporter), _) => Arc::new(exporter.handle()),
-        (None, Some(exporter)) => Arc::clone(exporter) as Arc<dyn SpanSink>,
-        (None, None) => return Err("no exporter".to_owned()),
-    };
-    let workload = Workload {
-        load,
-        duration: Some(duration),
-        count: None,
-        mix,
-        seed: 1,
-        clock: ClockKind::Synthetic,
-        drain_timeout: Duration::from_secs(5),
+    let platform = PlatformId::Otlp;
+    let profile = platform.profile(&PlatformSettings::default()).map_err(|e| e.to_string())?;
+    let mut export = ExportPlan::new(path, Protocol::HttpProtobuf);
+    export.compression = compression;
+    export.max_requests = 4;
+    let plan = RunPlan {
+        target: Target { platform, profile, endpoint: Endpoint::Embedded(SinkConfig::default()) },
+        export,
+        workload: Workload {
+            load,
+            duration: Some(duration),
+            count: None,
+            mix: Mix::new(mix).ok_or("empty mix")?,
+            seed: 1,
+            clock: ClockKind::Synthetic,
+            drain_timeout: Duration::from_secs(5),
+        },
+        content: ContentPlan {
+            service_name: Some("scaletest-bench".to_owned()),
+            ..ContentPlan::default()
+        },
+        report: ReportPlan::default(),
     };
     let began = std::time::Instant::now();
-    schedule::run(
-        workload,
-        span_sink,
-        Arc::new(Emitter::default()),
-        Arc::clone(&metrics),
-        Arc::new(StopSignal::default()),
-    )
-    .await;
-    let (summary, tracer_ns_per_span) = match (direct, sdk) {
-        (Some(exporter), _) => (exporter.shutdown(Duration::from_secs(10)).await, None),
-        (None, Some(exporter)) => {
-            let exporter = Arc::try_unwrap(exporter)
-                .map_err(|_| "traces still running hold the SDK pipeline".to_owned())?;
-            let (summary, cost) = exporter.shutdown(Duration::from_secs(10)).await;
-            (summary, Some(cost.nanos_per_span()))
-        }
-        (None, None) => return Err("no exporter".to_owned()),
-    };
-    let elapsed = began.elapsed();
-    let _ = sink.shutdown().await;
-    let mut report = metrics.snapshot();
-    report.spans.exported = summary.spans_accepted;
-    report.spans.dropped = summary.spans_handed - summary.spans_accepted;
-    Ok(Measured { report, elapsed, tracer_ns_per_span })
+    let report = engine::run(plan, Arc::new(StopSignal::default()), &mut NoProgress)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Measured { report, elapsed: began.elapsed() })
 }
 
 fn throughput_line(label: &str, m: &Measured) -> String {
@@ -172,9 +127,12 @@ fn throughput_line(label: &str, m: &Measured) -> String {
     let secs = m.elapsed.as_secs_f64().max(1e-9);
     let delivered =
         if r.spans.created == 0 { 0.0 } else { r.spans.exported as f64 / r.spans.created as f64 };
+    let cost = r.sdk.as_ref().map_or(String::new(), |sdk| {
+        format!(", tracer {:.0} ns/span on the caller", sdk.tracer_ns_per_span)
+    });
     format!(
         "  {label:<18} {:>8.0} traces/s  {:>8.0} spans/s  {:>7.1} MB/s raw  {:>7.1} MB/s wire  \
-         {:>5.1}% dropped",
+         {:>5.1}% dropped{cost}",
         r.traces.started as f64 * delivered / secs,
         r.spans.exported as f64 / secs,
         r.bytes.raw as f64 / 1e6 / secs,
@@ -224,14 +182,15 @@ async fn bench(seconds: Duration, only: Option<&str>) -> Result<(), String> {
         );
         println!("\nDefault mix, as fast as possible ({}s each):", seconds.as_secs());
         for compression in [Compression::None, Compression::Zstd, Compression::Gzip] {
-            let m =
-                phase(&default_mix, saturate.clone(), seconds, compression, Path::Direct).await?;
+            let m = phase(&default_mix, saturate.clone(), seconds, compression, ExportPath::Direct)
+                .await?;
             println!("{}", throughput_line(&format!("compression {compression}"), &m));
         }
     }
     if wanted("flat") {
         println!("\nFlat small spans (root + 100 tool spans per trace):");
-        let m = phase(&flat, saturate.clone(), seconds, Compression::None, Path::Direct).await?;
+        let m =
+            phase(&flat, saturate.clone(), seconds, Compression::None, ExportPath::Direct).await?;
         println!("{}", throughput_line("compression none", &m));
     }
     if wanted("sdk") {
@@ -252,13 +211,10 @@ async fn paths(mix: &[(&'static dyn AnyScenario, f64)], seconds: Duration) -> Re
         "\nDirect path vs OpenTelemetry SDK pipeline (default mix offered at {OFFERED} traces/s, \
          no compression):"
     );
-    for (label, path) in [("direct", Path::Direct), ("sdk", Path::Sdk)] {
+    for (label, path) in [("direct", ExportPath::Direct), ("sdk", ExportPath::Sdk)] {
         let load = Load::Open { plan: RatePlan::constant(OFFERED), max_in_flight: None };
         let m = phase(mix, load, seconds, Compression::None, path).await?;
-        let cost = m
-            .tracer_ns_per_span
-            .map_or(String::new(), |ns| format!(", tracer {ns:.0} ns/span on the caller"));
-        println!("{}{cost}", throughput_line(label, &m));
+        println!("{}", throughput_line(label, &m));
     }
     Ok(())
 }
@@ -268,7 +224,7 @@ async fn rates(tiny: &[(&'static dyn AnyScenario, f64)]) -> Result<(), String> {
     println!("\nOpen-model dispatcher (2 s each, tiny traces):");
     for rate in [100.0, 1000.0, 5000.0] {
         let load = Load::Open { plan: RatePlan::constant(rate), max_in_flight: None };
-        let r = phase(tiny, load, Duration::from_secs(2), Compression::None, Path::Direct)
+        let r = phase(tiny, load, Duration::from_secs(2), Compression::None, ExportPath::Direct)
             .await?
             .report;
         let achieved = r.throughput.traces_per_s;

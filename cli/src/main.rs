@@ -11,7 +11,6 @@ mod progress;
 mod render;
 mod run;
 mod sink_cmd;
-mod threshold;
 
 use std::process::ExitCode;
 

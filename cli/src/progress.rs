@@ -1,20 +1,14 @@
-//! The live view of a run: a progress line on a terminal, and the once-a-second check that
-//! `--abort-on-fail` needs.
+//! The live view of a run: a progress line on a terminal, refreshed every second.
 //!
 //! The line (elapsed, achieved start rate or `draining` once no trace starts any more, traces
 //! done, errors, scenario p99, MB/s on the wire) goes to stderr and only when stderr is a
 //! terminal, so logs and CI output stay clean.
 
 use std::io::IsTerminal;
-use std::sync::Arc;
-use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use scenario_runtime::engine::metrics::Metrics;
+use scenario_runtime::engine::Progress;
 use scenario_runtime::engine::report::Report;
-
-/// How often the line is refreshed and thresholds are checked.
-pub const PERIOD: Duration = Duration::from_secs(1);
 
 /// One progress line from a live snapshot; `draining`: the start window is over.
 pub fn line(r: &Report, draining: bool) -> String {
@@ -36,49 +30,48 @@ pub fn line(r: &Report, draining: bool) -> String {
     )
 }
 
-/// Runs until the returned handle is aborted: every [`PERIOD`] takes a snapshot, shows it (on a
-/// terminal) and hands it to `check`, which returns a message to stop watching (e.g. a threshold
-/// failed and the run is being stopped); the line is cleared and the message printed to stderr.
-pub fn watch(
-    metrics: Arc<Metrics>,
-    mut check: impl FnMut(&Report) -> Option<String> + Send + 'static,
-) -> tokio::task::JoinHandle<()> {
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = ProgressBar::new_spinner();
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        bar
-    });
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(PERIOD);
-        ticker.tick().await;
-        let _clear = ClearOnDrop(bar.clone());
-        loop {
-            ticker.tick().await;
-            let report = metrics.snapshot();
-            if let Some(bar) = &bar {
-                bar.set_message(line(&report, metrics.starts_ended()));
-                bar.tick();
-            }
-            if let Some(message) = check(&report) {
-                if let Some(bar) = &bar {
-                    bar.finish_and_clear();
-                }
-                eprintln!("{message}");
-                break;
-            }
-        }
-    })
+/// The live view the engine reports to: a spinner line on a terminal (nothing otherwise), and
+/// the message when `--abort-on-fail` stops the run. The line is cleared when dropped.
+pub struct Live {
+    bar: Option<ProgressBar>,
 }
 
-/// Removes the line when the watcher ends (or is aborted), before the summary prints.
-struct ClearOnDrop(Option<ProgressBar>);
+impl Live {
+    pub fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar
+        });
+        Self { bar }
+    }
+}
 
-impl Drop for ClearOnDrop {
+impl Progress for Live {
+    fn update(&mut self, live: &Report, draining: bool) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(line(live, draining));
+            bar.tick();
+        }
+    }
+
+    fn stopping(&mut self, failed: &[String]) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        eprintln!(
+            "threshold failed: {}; stopping now: cancelling traces in flight",
+            failed.join(", ")
+        );
+    }
+}
+
+impl Drop for Live {
     fn drop(&mut self) {
-        if let Some(bar) = &self.0 {
+        if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
     }

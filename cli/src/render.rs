@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use scenario_runtime::engine::report::{Percentiles, Report, RunStatus};
+use scenario_runtime::engine::report::{Note, Percentiles, Report, RunStatus};
 
 use crate::format::{decimal_bytes as bytes, ms, thousands, tokens};
 
@@ -285,10 +285,62 @@ pub fn summary(r: &Report) -> String {
     if !r.notes.is_empty() {
         let _ = writeln!(o, "\nNotes:");
         for note in &r.notes {
-            let _ = writeln!(o, "   - {note}");
+            let _ = writeln!(o, "   - {}", note_text(note));
         }
     }
     o
+}
+
+/// A note in words.
+pub fn note_text(note: &Note) -> String {
+    let n = thousands;
+    match note {
+        Note::QueueFull { spans, sdk: true } => format!(
+            "{} spans dropped by the SDK's batch span processor (its queue was full, or the spans \
+             were still in it at shutdown): the SDK pipeline could not keep up with the offered \
+             load",
+            n(*spans)
+        ),
+        Note::QueueFull { spans, sdk: false } => format!(
+            "{} spans dropped because the exporter's queue was full: the backend (or the \
+             exporter) could not keep up with the offered load",
+            n(*spans)
+        ),
+        Note::NotAccepted { rejected, failed } => format!(
+            "{} spans rejected and {} failed to send: see the errors by class",
+            n(*rejected),
+            n(*failed)
+        ),
+        Note::LateStarts { late, missed } => format!(
+            "{} late and {} missed starts: the generator or the in-flight cap could not hold the \
+             target rate",
+            n(*late),
+            n(*missed)
+        ),
+        Note::NoTraceFinished => "no trace finished, so the success rate is not defined \
+                                  (`success_rate` is 0 in the JSON report)"
+            .to_owned(),
+        Note::ShutdownDeadline { spans_unsent } => format!(
+            "the exporter's shutdown deadline passed with {} spans unsent",
+            n(*spans_unsent)
+        ),
+        Note::DeliveryNotVerified {
+            spans_sent,
+            spans_received,
+            orphan_spans,
+            traces_without_root,
+        } => format!(
+            "delivery not verified: {} spans acknowledged, {} received, {} orphans, {} traces \
+             without root",
+            n(*spans_sent),
+            n(*spans_received),
+            n(*orphan_spans),
+            n(*traces_without_root)
+        ),
+        Note::StoppedEarly { thresholds } => {
+            format!("stopped early: {} failed during the run", thresholds.join(", "))
+        }
+    }
 }
 
 #[cfg(test)]

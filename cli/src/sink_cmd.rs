@@ -141,7 +141,10 @@ async fn serve(args: SinkArgs) -> ExitCode {
     println!("scaletest sink listening on {addr}");
     println!("  OTLP/HTTP  {} (protobuf or JSON; gzip, zstd)", sink.traces_url());
     println!("  OTLP/gRPC  http://{addr}");
-    println!("  body limit {}", size_text(config.max_body_bytes));
+    println!(
+        "  body limit {}",
+        scenario_runtime::units::binary_bytes(config.max_body_bytes as u64)
+    );
     if config.faults.any() {
         println!("  faults     {}", describe_faults(&config.faults));
     }
@@ -303,72 +306,23 @@ fn trigger_text(trigger: Trigger) -> String {
     }
 }
 
-/// `67108864` -> `64 MiB`; sizes that are not whole KiB stay in bytes.
-fn size_text(bytes: usize) -> String {
-    match bytes {
-        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
-        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
-        b => format!("{b} bytes"),
-    }
-}
-
 fn parse_addr(text: &str) -> Result<SocketAddr, String> {
     text.trim().parse().map_err(|_| {
         format!("`{text}` is not a socket address: expected IP:PORT, e.g. 127.0.0.1:4318")
     })
 }
 
-/// A size with a unit: `b`, `kb`/`kib`, `mb`/`mib`, `gb`/`gib` (all binary, as in scenarios).
+/// A size with a binary unit (the workspace's one size parser), as a `usize`.
 fn parse_size(text: &str) -> Result<usize, String> {
-    let trimmed = text.trim().to_ascii_lowercase();
-    let split = trimmed.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(trimmed.len());
-    let (number, unit) = trimmed.split_at(split);
-    let scale: f64 = match unit.trim() {
-        "b" => 1.0,
-        "kb" | "kib" | "k" => 1024.0,
-        "mb" | "mib" | "m" => 1024.0 * 1024.0,
-        "gb" | "gib" | "g" => 1024.0 * 1024.0 * 1024.0,
-        "" => {
-            return Err(format!("`{text}` has no unit: expected a size like 64mb, 512kb or 1000b"));
-        }
-        other => {
-            return Err(format!(
-                "unknown size unit `{other}` in `{text}`: expected b, kb, mb or gb"
-            ));
-        }
-    };
-    let value: f64 =
-        number.parse().map_err(|_| format!("`{text}` is not a size: expected e.g. 64mb"))?;
-    let bytes = value * scale;
-    if !(1.0..=(usize::MAX as f64)).contains(&bytes) {
-        return Err(format!("size `{text}` is out of range: expected at least 1 byte"));
-    }
-    Ok(bytes as usize)
+    scenario_runtime::units::parse_size(text)
+        .map_err(|e| format!("invalid size `{}`: {e}", text.trim()))
+        .and_then(|n| usize::try_from(n).map_err(|_| format!("size `{text}` is out of range")))
 }
 
-/// A duration with a unit: `ms`, `s`, `m`, `h` (`1.5s` allowed).
+/// A duration (the workspace's one duration parser: seconds when there is no unit).
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let trimmed = text.trim().to_ascii_lowercase();
-    let split = trimmed.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(trimmed.len());
-    let (number, unit) = trimmed.split_at(split);
-    let scale = match unit.trim() {
-        "ms" => 0.001,
-        "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        "" => {
-            return Err(format!("`{text}` has no unit: expected a duration like 500ms, 5s or 2m"));
-        }
-        other => {
-            return Err(format!(
-                "unknown duration unit `{other}` in `{text}`: expected ms, s, m or h"
-            ));
-        }
-    };
-    let value: f64 =
-        number.parse().map_err(|_| format!("`{text}` is not a duration: expected e.g. 5s"))?;
-    Duration::try_from_secs_f64(value * scale)
-        .map_err(|_| format!("duration `{text}` is out of range"))
+    scenario_runtime::units::parse_duration(text)
+        .map_err(|e| format!("invalid duration `{}`: {e}", text.trim()))
 }
 
 /// `50ms` (fixed) or `10..200ms` / `10ms..200ms` (uniform range).
@@ -380,8 +334,12 @@ fn parse_latency(text: &str) -> Result<(Duration, Duration), String> {
             // `10..200ms`: the low end borrows the high end's unit.
             let unit: String =
                 high.trim().chars().skip_while(|c| c.is_ascii_digit() || *c == '.').collect();
-            let low_d = parse_duration(low)
-                .or_else(|_| parse_duration(&format!("{}{unit}", low.trim())))?;
+            let bare = low.trim().chars().all(|c| c.is_ascii_digit() || c == '.');
+            let low_d = if bare {
+                parse_duration(&format!("{}{unit}", low.trim()))?
+            } else {
+                parse_duration(low)?
+            };
             if low_d > high_d {
                 return Err(format!(
                     "latency range `{text}` is empty: the low end exceeds the high end"
@@ -436,7 +394,8 @@ mod tests {
         assert!(parse_size("3pb").unwrap_err().contains("`pb`"));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert!(parse_duration("5").unwrap_err().contains("no unit"));
+        // A plain number is seconds, as for every duration of every command.
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
         assert!(parse_duration("-1s").is_err());
         assert_eq!(
             parse_latency("10..200ms"),
@@ -448,8 +407,8 @@ mod tests {
         assert!(parse_every("0").is_err());
         assert!(parse_throttle_status("500").unwrap_err().contains("429 or 503"));
         assert!(parse_addr("localhost").unwrap_err().contains("IP:PORT"));
-        assert_eq!(size_text(64 << 20), "64 MiB");
-        assert_eq!(size_text(1000), "1000 bytes");
+        assert_eq!(scenario_runtime::units::binary_bytes(64 << 20), "64 MiB");
+        assert_eq!(scenario_runtime::units::binary_bytes(1000), "1000 B");
     }
 
     #[test]

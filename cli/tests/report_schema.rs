@@ -99,9 +99,17 @@ fn json_report_matches_the_documented_schema() {
         |name: &str| docs.get(name).cloned().unwrap_or_else(|| panic!("no section {name}"));
     let mut problems = Vec::new();
     check(&report, &section("top level"), "report", &mut problems);
-    for name in
-        ["config", "traces", "throughput", "spans", "requests", "bytes", "delivery", "generator"]
-    {
+    for name in [
+        "config",
+        "traces",
+        "throughput",
+        "spans",
+        "requests",
+        "bytes",
+        "delivery",
+        "generator",
+        "measurements",
+    ] {
         check(&report[name], &section(name), name, &mut problems);
     }
     for name in ["scenario_latency", "start_lag", "export_latency"] {
@@ -128,7 +136,11 @@ fn json_report_matches_the_documented_schema() {
         "report does not match docs/report-schema.md:\n{}",
         problems.join("\n")
     );
-    assert_eq!(report["schema_version"], 1);
+    for (i, note) in report["notes"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+        let code = note["code"].as_str().unwrap_or_default();
+        assert!(SCHEMA.contains(&format!("| `{code}` |")), "notes[{i}] code `{code}` undocumented");
+    }
+    assert_eq!(report["schema_version"], 2);
 }
 
 #[test]

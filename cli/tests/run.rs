@@ -80,7 +80,9 @@ fn real_clock_and_compressions_balance() {
 
 #[test]
 fn rate_is_accurate() {
-    // 200 traces/s for 3 s: 600 intended starts. Statistical, not timed to the millisecond.
+    // 200 traces/s for 3 s: 600 intended starts, every one started or counted as missed. The
+    // exact counts are the scheduler's own tests (paused time); here, in real time on a shared
+    // machine, the achieved rate must be within 5% of the target.
     let (output, report) = run_json(&[
         "--duration",
         "3s",
@@ -96,9 +98,9 @@ fn rate_is_accurate() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let started = u(&report, "/traces/started");
     assert_eq!(started + u(&report, "/traces/missed"), 600);
-    assert!((570..=600).contains(&started), "started {started} of 600");
+    assert!(started as f64 / 600.0 >= 0.95, "started {started} of 600");
     let rate = f(&report, "/throughput/traces_per_s");
-    assert!(rate > 185.0 && rate < 210.0, "achieved {rate} traces/s");
+    assert!((rate / 200.0 - 1.0).abs() <= 0.05, "achieved {rate} traces/s of 200");
 }
 
 #[test]

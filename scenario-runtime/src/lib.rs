@@ -29,6 +29,7 @@ pub mod scenario;
 pub mod shape;
 pub mod span;
 pub mod step;
+pub mod units;
 
 pub use describe::{StepInfo, StepKind};
 pub use emit::Emitter;

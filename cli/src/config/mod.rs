@@ -34,11 +34,13 @@ use std::time::Duration;
 
 use clap::parser::ValueSource;
 use scenario_runtime::AnyScenario;
-use scenario_runtime::engine::schedule::{ClockKind, Load, RatePlan, Stage};
-use scenario_runtime::platform::PlatformId;
+use scenario_runtime::engine::export::Compression;
+use scenario_runtime::engine::plan::ExportPath;
+use scenario_runtime::engine::schedule::{ClockKind, Load, RatePlan};
+use scenario_runtime::engine::threshold::Threshold;
+use scenario_runtime::platform::{Header, PlatformId, Protocol};
 
-use crate::threshold::Threshold;
-
+mod plan;
 mod values;
 pub use values::*;
 
@@ -252,21 +254,6 @@ fn bad<T>(message: String) -> Result<T, ConfigError> {
     Err(ConfigError(message))
 }
 
-/// A request header. `secret` values are never printed, logged or reported.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Header {
-    pub name: String,
-    pub value: String,
-    pub secret: bool,
-}
-
-impl std::fmt::Debug for Header {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let value = if self.secret { "<redacted>" } else { self.value.as_str() };
-        f.debug_struct("Header").field("name", &self.name).field("value", &value).finish()
-    }
-}
-
 /// Whether a header's name says it carries a credential.
 pub fn is_secret_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
@@ -275,24 +262,17 @@ pub fn is_secret_header(name: &str) -> bool {
         .any(|word| name.contains(word))
 }
 
-/// The export path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExporterKind {
-    Direct,
-    Sdk,
-}
-
 /// Validated settings of one run.
 #[derive(Debug)]
 pub struct Settings {
-    /// Lower-case platform name (`otlp` when unset).
-    pub platform: String,
+    /// `otlp` when unset.
+    pub platform: PlatformId,
     /// The traces URL, if one was configured.
     pub endpoint: Option<String>,
     pub headers: Vec<Header>,
-    pub protocol: String,
-    pub compression: String,
-    pub exporter: ExporterKind,
+    pub protocol: Protocol,
+    pub compression: Compression,
+    pub exporter: ExportPath,
     pub request_timeout: Duration,
     pub max_requests: usize,
     /// `OTEL_SERVICE_NAME`; the emitter's default (`scaletest`) when unset.
@@ -301,9 +281,6 @@ pub struct Settings {
     pub project: Option<String>,
     pub mix: Vec<(&'static dyn AnyScenario, f64)>,
     pub load: Load,
-    /// Open model constant rate (for the report).
-    pub rate: Option<f64>,
-    pub stages: Vec<Stage>,
     pub duration: Option<Duration>,
     pub count: Option<u64>,
     pub clock: ClockKind,
@@ -527,32 +504,39 @@ impl RunArgs {
     pub fn settings_with(&self, sources: &Sources) -> Result<Settings, ConfigError> {
         let s = sources;
         let platform_val = s.val("platform", &self.platform);
-        let platform = platform_val.text.unwrap_or("otlp").trim().to_ascii_lowercase();
-        if platform.parse::<PlatformId>().is_err() {
-            return bad(format!(
-                "invalid {} `{}`: expected one of {}",
-                platform_val.name,
-                platform_val.text.unwrap_or_default(),
-                PlatformId::names()
-            ));
-        }
+        let platform: PlatformId = match platform_val.text {
+            None => PlatformId::Otlp,
+            Some(text) => text.parse().map_err(|_| {
+                ConfigError(format!(
+                    "invalid {} `{text}`: expected one of {}",
+                    platform_val.name,
+                    PlatformId::names()
+                ))
+            })?,
+        };
         let protocol_val = s.val("protocol", &self.protocol);
-        let protocol = protocol_val.text.unwrap_or("http/protobuf").trim().to_ascii_lowercase();
-        if !["http/protobuf", "http/json", "grpc"].contains(&protocol.as_str()) {
-            return bad(format!(
-                "invalid {} `{protocol}`: expected http/protobuf, http/json or grpc",
-                protocol_val.name
-            ));
-        }
+        let protocol: Protocol = match protocol_val.text {
+            None => Protocol::HttpProtobuf,
+            Some(text) => text.parse().map_err(|_| {
+                ConfigError(format!(
+                    "invalid {} `{}`: expected http/protobuf, http/json or grpc",
+                    protocol_val.name,
+                    text.trim()
+                ))
+            })?,
+        };
         let compression_val = s.val("compression", &self.compression);
-        let compression = compression_val.text.unwrap_or("gzip").trim().to_ascii_lowercase();
-        if !["none", "gzip", "zstd"].contains(&compression.as_str()) {
-            return bad(format!(
-                "invalid {} `{compression}`: expected none, gzip or zstd",
-                compression_val.name
-            ));
-        }
-        let grpc = protocol == "grpc";
+        let compression: Compression = match compression_val.text {
+            None => Compression::Gzip,
+            Some(text) => text.parse().map_err(|_| {
+                ConfigError(format!(
+                    "invalid {} `{}`: expected none, gzip or zstd",
+                    compression_val.name,
+                    text.trim()
+                ))
+            })?,
+        };
+        let grpc = protocol == Protocol::Grpc;
         // The full traces URL wins over the base URL given at the same level or below.
         let traces = s.val("traces_endpoint", &self.traces_endpoint);
         let base = s.val("endpoint", &self.endpoint);
@@ -581,16 +565,14 @@ impl RunArgs {
             headers.push(header);
         }
         let exporter_val = s.val("exporter", &self.exporter);
-        let exporter = match exporter_val.text.map(|t| t.trim().to_ascii_lowercase()).as_deref() {
-            None | Some("direct") => ExporterKind::Direct,
-            Some("sdk") => ExporterKind::Sdk,
-            Some(_) => {
-                return bad(format!(
-                    "invalid {} `{}`: expected direct or sdk",
-                    exporter_val.name,
-                    exporter_val.text.unwrap_or_default()
-                ));
-            }
+        let exporter: ExportPath = match exporter_val.text {
+            None => ExportPath::Direct,
+            Some(text) => text.parse().map_err(|_| {
+                ConfigError(format!(
+                    "invalid {} `{text}`: expected direct or sdk",
+                    exporter_val.name
+                ))
+            })?,
         };
         let timeout = s.val("timeout_ms", &self.timeout_ms);
         let request_timeout = match timeout.text {
@@ -639,7 +621,7 @@ impl RunArgs {
             None => random_seed(),
         };
         let mix = self.mix(s)?;
-        let (load, rate, stages, duration, count) = self.load(s)?;
+        let (load, duration, count) = self.load(s)?;
         let drain = s.val("drain_timeout", &self.drain_timeout);
         let drain_timeout = match drain.text {
             Some(text) => parse_duration_or_zero(&drain.name, text)?,
@@ -654,11 +636,13 @@ impl RunArgs {
                     threshold_list.name
                 ));
             }
-            let threshold = Threshold::parse(text).map_err(|e| match threshold_list.source {
-                Source::Env | Source::EnvFile => {
-                    ConfigError(format!("{e} (in {})", threshold_list.name))
+            let threshold = Threshold::parse(text, &scenarios::names()).map_err(|e| {
+                match threshold_list.source {
+                    Source::Env | Source::EnvFile => {
+                        ConfigError(format!("{e} (in {})", threshold_list.name))
+                    }
+                    _ => ConfigError(e),
                 }
-                _ => ConfigError(e),
             })?;
             thresholds.push(threshold);
         }
@@ -685,8 +669,6 @@ impl RunArgs {
                 .filter(|t| !t.trim().is_empty())
                 .map(|t| t.trim().to_owned()),
             mix,
-            rate,
-            stages,
             load,
             duration,
             count,
@@ -735,11 +717,7 @@ impl RunArgs {
     /// The load model, resolved by source: the closed model when `--concurrency` is given at a
     /// higher level than any rate or stages; otherwise stages or rate, whichever comes from the
     /// higher level (stages at the same level).
-    #[allow(clippy::type_complexity)]
-    fn load(
-        &self,
-        s: &Sources,
-    ) -> Result<(Load, Option<f64>, Vec<Stage>, Option<Duration>, Option<u64>), ConfigError> {
+    fn load(&self, s: &Sources) -> Result<(Load, Option<Duration>, Option<u64>), ConfigError> {
         let rate = s.val("rate", &self.rate);
         let stages = s.val("stages", &self.stages);
         let duration = s.val("duration", &self.duration);
@@ -818,17 +796,12 @@ impl RunArgs {
             let plan = if stage_list.is_empty() {
                 RatePlan::ramp_up(rate_n.unwrap_or(DEFAULT_RATE), ramp.unwrap_or(Duration::ZERO))
             } else {
-                RatePlan::stages(stage_list.clone())
+                RatePlan::stages(stage_list)
             };
             let cap = if max_in_flight.text.is_some() { max_in_flight_n } else { concurrency_n };
             Load::Open { plan, max_in_flight: cap.map(|n| n as usize) }
         };
-        let reported_rate = if closed || !stage_list.is_empty() {
-            None
-        } else {
-            Some(rate_n.unwrap_or(DEFAULT_RATE))
-        };
-        Ok((load, reported_rate, stage_list, total, count_n))
+        Ok((load, total, count_n))
     }
 
     /// The scenario mix, resolved by source: `--scenario`, `--mix` or the reference mix's

@@ -6,12 +6,14 @@ use std::time::Duration;
 use scenario_runtime::AnyScenario;
 use scenario_runtime::engine::schedule::Stage;
 
-use super::{ConfigError, Header, bad, is_secret_header};
+use scenario_runtime::platform::Header;
 
-/// Parses a duration: a plain number of seconds or a number with `ms`, `s`, `m` or `h`.
+use super::{ConfigError, bad, is_secret_header};
+
+/// Parses a positive duration: a plain number of seconds or a number with `ms`, `s`, `m` or `h`.
 pub fn parse_duration(what: &str, text: &str) -> Result<Duration, ConfigError> {
-    match duration_value(text) {
-        Some(d) if !d.is_zero() => Ok(d),
+    match scenario_runtime::units::parse_duration(text) {
+        Ok(d) if !d.is_zero() => Ok(d),
         _ => bad(format!(
             "invalid {what} `{text}`: expected a positive duration such as 30, 500ms, 10s, 5m or 1h"
         )),
@@ -20,34 +22,12 @@ pub fn parse_duration(what: &str, text: &str) -> Result<Duration, ConfigError> {
 
 /// Like [`parse_duration`], 0 accepted (`--drain-timeout 0s`: no wait).
 pub fn parse_duration_or_zero(what: &str, text: &str) -> Result<Duration, ConfigError> {
-    duration_value(text).ok_or_else(|| {
+    scenario_runtime::units::parse_duration(text).map_err(|_| {
         ConfigError(format!(
             "invalid {what} `{text}`: expected a duration of 0 or more such as 0s, 500ms, 10s, \
              5m or 1h"
         ))
     })
-}
-
-/// A duration of 0 or more, below 10^9 s.
-fn duration_value(text: &str) -> Option<Duration> {
-    let t = text.trim();
-    let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else if let Some(n) = t.strip_suffix('h') {
-        (n, 3600.0)
-    } else {
-        (t, 1.0)
-    };
-    match number.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 && v * scale < 1e9 => {
-            Some(Duration::from_secs_f64(v * scale))
-        }
-        _ => None,
-    }
 }
 
 /// Highest arrival rate accepted, traces/s: far beyond what one process can generate (the
@@ -82,22 +62,19 @@ pub(super) fn parse_concurrency(what: &str, text: &str) -> Result<u64, ConfigErr
     }
 }
 
-/// Decodes `%XX` escapes (as in `OTEL_EXPORTER_OTLP_HEADERS`).
+/// Decodes `%XX` escapes (as in `OTEL_EXPORTER_OTLP_HEADERS`); `None` when the result is not
+/// UTF-8 or an escape is malformed.
 pub fn percent_decode(text: &str) -> Option<String> {
+    // `percent-encoding` passes a malformed escape through; the headers spec wants it refused.
     let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let malformed = bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !bytes.get(i + 1..i + 3).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if malformed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(text).decode_utf8().ok().map(|s| s.into_owned())
 }
 
 fn valid_header_name(name: &str) -> bool {
@@ -163,30 +140,21 @@ pub fn parse_pairs(what: &str, text: &str) -> Result<Vec<(String, String)>, Conf
     Ok(out)
 }
 
-/// Checks a URL enough to catch typos: `http(s)://host[:port][/path]`.
-/// The URL without `user:password@` or a query string (which may carry a key).
-pub fn redact_url(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
-    if scheme.is_empty() { rest.to_owned() } else { format!("{scheme}://{rest}") }
-}
+/// The URL without `user:password@`, query or fragment, for messages.
+pub use scenario_runtime::engine::plan::redact_url;
 
-pub fn check_url(what: &str, url: &str) -> Result<(), ConfigError> {
+/// Checks an endpoint: an `http://` or `https://` URL with a host (IPv6 literals such as
+/// `http://[::1]:4318` included) and, if given, a port from 1 to 65535.
+pub fn check_url(what: &str, text: &str) -> Result<(), ConfigError> {
     let expected = "expected an http:// or https:// URL such as http://127.0.0.1:4318";
     // Messages show the URL without credentials or query: it may carry a key.
-    let shown = redact_url(url);
-    let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else {
-        return bad(format!("invalid {what} `{shown}`: {expected}"));
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit('@').next().unwrap_or("");
-    let (host, port) = match host.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || host.starts_with('[') => (h, Some(p)),
-        _ => (host, None),
-    };
-    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
-    if host.is_empty() || !port_ok || url.contains(char::is_whitespace) {
+    let shown = redact_url(text);
+    let ok = url::Url::parse(text).is_ok_and(|url| {
+        matches!(url.scheme(), "http" | "https")
+            && url.host_str().is_some_and(|h| !h.is_empty())
+            && url.port() != Some(0)
+    });
+    if !ok || text.contains(char::is_whitespace) {
         return bad(format!("invalid {what} `{shown}`: {expected}"));
     }
     Ok(())

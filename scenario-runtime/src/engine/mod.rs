@@ -1,9 +1,18 @@
-//! Load generation: scheduling, OTLP export, the embedded sink, metrics and report data.
-//! Built only with the `engine` feature.
+//! Load generation: the typed run plan, scheduling, OTLP export, the embedded sink, measurements
+//! and the report. Built only with the `engine` feature.
+//!
+//! One way through: [`plan::RunPlan`] -> [`run()`] (sink, exporter, scheduler, drain, shutdown)
+//! -> [`measure::Measurements`] -> [`report::build`] -> a [`report::Report`] for the renderings.
 
 pub mod export;
+pub mod measure;
 pub mod metrics;
+pub mod plan;
 pub mod report;
+mod run;
 pub mod schedule;
 pub mod sdk;
 pub mod sink;
+pub mod threshold;
+
+pub use run::{EngineError, NoProgress, Progress, run};

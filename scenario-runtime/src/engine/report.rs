@@ -1,6 +1,7 @@
-//! The report of a load run as plain data.
+//! The report of a load run as plain data, and its one assembly from measurements.
 //!
-//! One serde struct, rendered as text by the CLI and written as JSON by `--json`. The JSON is a
+//! One serde struct, computed once by [`build`] from the run's (possibly merged)
+//! [`Measurements`], rendered as text by the CLI and written as JSON by `--json`. The JSON is a
 //! contract: `docs/report-schema.md` documents every field and its unit, and a test checks the
 //! written file against it. Units are in the field names (`_ms`, `_s`, `_bytes`, `_per_s`)
 //! wherever a number has one. Secrets never enter this struct: the configuration part holds
@@ -10,8 +11,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::measure::Measurements;
+
 /// Version of the JSON layout; bumped when a field changes meaning or disappears.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// How the run ended.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,8 +56,38 @@ pub struct Report {
     pub sdk: Option<SdkReport>,
     pub generator: Generator,
     pub thresholds: Vec<ThresholdResult>,
-    /// Warnings worth a reader's attention (spans dropped, late starts, ...).
-    pub notes: Vec<String>,
+    /// Findings worth a reader's attention (spans lost, late starts, ...), as codes with data.
+    pub notes: Vec<Note>,
+    /// The counters and histograms everything above was computed from, for an exact merge of
+    /// several processes' reports.
+    pub measurements: Measurements,
+}
+
+/// A finding about the run, as data: the text renderer puts it into words, the JSON carries
+/// the code and the numbers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Note {
+    /// Spans dropped because the export queue had no room; `sdk`: the SDK's batch processor
+    /// dropped them (its queue was full, or they were still in it at shutdown).
+    QueueFull { spans: u64, sdk: bool },
+    /// Spans the backend refused, or that got no answer, after retries.
+    NotAccepted { rejected: u64, failed: u64 },
+    /// Starts later than the late threshold, and intended starts that never happened.
+    LateStarts { late: u64, missed: u64 },
+    /// No trace finished: the success rate is not defined.
+    NoTraceFinished,
+    /// The export shutdown deadline passed with spans still queued or in flight.
+    ShutdownDeadline { spans_unsent: u64 },
+    /// The embedded sink did not receive exactly what was acknowledged, whole.
+    DeliveryNotVerified {
+        spans_sent: u64,
+        spans_received: u64,
+        orphan_spans: u64,
+        traces_without_root: u64,
+    },
+    /// `--abort-on-fail` stopped the run: these thresholds failed during it.
+    StoppedEarly { thresholds: Vec<String> },
 }
 
 /// The settings the run used (no secrets: header names only).
@@ -278,5 +311,165 @@ impl Report {
     /// Whether every threshold passed (true when there are none).
     pub fn thresholds_passed(&self) -> bool {
         self.thresholds.iter().all(|t| t.passed)
+    }
+}
+
+/// What the report needs besides the measurements: the settings and what only the end of the
+/// run knows.
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    pub config: RunConfig,
+    pub status: RunStatus,
+    /// Per scenario of the mix (by name): spans and tokens one trace declares (the middle of
+    /// the range where routes differ).
+    pub declared: Vec<(String, f64, f64)>,
+    /// Whether the SDK pipeline (not the direct exporter) sent the spans.
+    pub sdk_path: bool,
+    /// Whether the export shutdown deadline passed with work left.
+    pub deadline_hit: bool,
+    pub delivery: Option<Delivery>,
+    pub sdk: Option<SdkReport>,
+    /// Thresholds that failed during the run and stopped it.
+    pub stopped_by: Vec<String>,
+}
+
+fn ratio(part: f64, whole: f64) -> f64 {
+    if whole == 0.0 { 0.0 } else { part / whole }
+}
+
+/// The report of `measured`: every figure is computed here and nowhere else.
+pub fn build(measured: &Measurements, context: Context) -> Report {
+    let m = measured;
+    let secs = m.window.duration_s.max(1e-9);
+    let start_window = m.window.start_window_s;
+    let scenarios: Vec<ScenarioReport> = m
+        .scenarios
+        .iter()
+        .map(|s| {
+            let done = (s.completed + s.failed) as f64;
+            let (spans, tokens) = context
+                .declared
+                .iter()
+                .find(|(name, _, _)| *name == s.name)
+                .map_or((0.0, 0.0), |(_, spans, tokens)| (*spans, *tokens));
+            ScenarioReport {
+                name: s.name.clone(),
+                weight: s.weight,
+                started: s.started,
+                completed: s.completed,
+                failed: s.failed,
+                spans: s.spans,
+                payload_bytes: s.payload_bytes,
+                avg_payload_bytes: ratio(s.payload_bytes as f64, done),
+                avg_spans: ratio(s.spans as f64, done),
+                declared_tokens: tokens,
+                declared_spans: spans,
+                latency: s.latency.percentiles(),
+            }
+        })
+        .collect();
+    let started = m.traces_started();
+    let completed: u64 = m.scenarios.iter().map(|s| s.completed).sum();
+    let failed: u64 = m.scenarios.iter().map(|s| s.failed).sum();
+    let payload: u64 = m.scenarios.iter().map(|s| s.payload_bytes).sum();
+    let finished = completed + failed;
+    let books = &m.spans;
+    let q = &m.requests;
+    let (total_requests, failed_requests) = (q.total(), q.failed());
+    let spans = Spans {
+        created: books.created,
+        exported: books.accepted,
+        dropped: books.lost(),
+        queue_full: books.queue_full,
+        rejected: books.rejected,
+        failed: books.failed,
+        unfinished: books.unfinished,
+        pending: books.pending(),
+    };
+    let traces = Traces {
+        started,
+        completed,
+        failed,
+        unfinished: started.saturating_sub(finished),
+        late: m.late,
+        missed: m.missed,
+        success_rate: ratio(completed as f64, finished as f64),
+    };
+    let mut notes = Vec::new();
+    if books.queue_full > 0 {
+        notes.push(Note::QueueFull { spans: books.queue_full, sdk: context.sdk_path });
+    }
+    if books.rejected + books.failed > 0 {
+        notes.push(Note::NotAccepted { rejected: books.rejected, failed: books.failed });
+    }
+    if m.late + m.missed > 0 {
+        notes.push(Note::LateStarts { late: m.late, missed: m.missed });
+    }
+    if finished == 0 {
+        notes.push(Note::NoTraceFinished);
+    }
+    if context.deadline_hit {
+        notes.push(Note::ShutdownDeadline { spans_unsent: books.unfinished });
+    }
+    if let Some(d) = &context.delivery
+        && !d.verified
+    {
+        notes.push(Note::DeliveryNotVerified {
+            spans_sent: d.spans_sent,
+            spans_received: d.spans_received,
+            orphan_spans: d.orphan_spans,
+            traces_without_root: d.traces_without_root,
+        });
+    }
+    if !context.stopped_by.is_empty() {
+        notes.push(Note::StoppedEarly { thresholds: context.stopped_by.clone() });
+    }
+    Report {
+        schema_version: SCHEMA_VERSION,
+        status: context.status,
+        config: context.config,
+        duration_s: m.window.duration_s,
+        traces,
+        throughput: Throughput {
+            traces_per_s: ratio(started as f64, start_window),
+            start_window_s: start_window,
+            spans_per_s: books.created as f64 / secs,
+            wire_mb_per_s: m.wire_bytes as f64 / 1e6 / secs,
+            raw_mb_per_s: m.raw_bytes as f64 / 1e6 / secs,
+        },
+        scenario_latency: m.scenario_latency.percentiles(),
+        start_lag: m.start_lag.percentiles(),
+        export_latency: m.export_latency.percentiles(),
+        spans,
+        requests: Requests {
+            total: total_requests,
+            ok: q.ok,
+            failed: failed_requests,
+            error_rate: ratio(failed_requests as f64, total_requests as f64),
+            by_status: q.by_status.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            by_grpc_status: q.by_grpc.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            timeout: q.timeout,
+            connect: q.connect,
+            io: q.io,
+            retries: q.retries,
+        },
+        bytes: Bytes {
+            wire: m.wire_bytes,
+            raw: m.raw_bytes,
+            payload,
+            avg_payload_per_trace: ratio(payload as f64, finished as f64),
+            compression_ratio: ratio(m.raw_bytes as f64, m.wire_bytes as f64),
+        },
+        scenarios,
+        delivery: context.delivery,
+        sdk: context.sdk,
+        generator: Generator {
+            cpu_s: m.cpu_s,
+            cpu_percent: m.cpu_s / secs * 100.0,
+            peak_rss_bytes: m.peak_rss_bytes,
+        },
+        thresholds: Vec::new(),
+        notes,
+        measurements: measured.clone(),
     }
 }

@@ -33,11 +33,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::{Notify, Semaphore};
+use tokio::time::Instant;
 
 use crate::emit::Emitter;
 use crate::engine::metrics::Metrics;
@@ -124,6 +125,11 @@ impl Mix {
         self.pick(SmallRng::seed_from_u64(content_seed).random::<f64>())
     }
 
+    /// The scenarios, in mix order.
+    pub fn scenarios(&self) -> impl Iterator<Item = &'static dyn AnyScenario> + '_ {
+        self.entries.iter().map(|&(s, _)| s)
+    }
+
     /// The scenario at `index` (as returned by [`Mix::pick`]).
     pub fn scenario(&self, index: usize) -> &'static dyn AnyScenario {
         self.entries[index.min(self.entries.len() - 1)].0
@@ -180,6 +186,28 @@ impl StopSignal {
         }
         self.hard.store(true, Ordering::SeqCst);
         self.notify.notify_waiters();
+    }
+
+    /// Returns once the run is asked to stop starting traces.
+    pub async fn stopped(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.is_stopped() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Returns once the drain is to end at once (a second stop, or [`StopSignal::stop_now`]).
+    pub async fn stopped_hard(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.is_hard() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Whether the drain is to end at once (a second stop, or [`StopSignal::stop_now`]).
@@ -482,18 +510,25 @@ async fn closed_loop(
         tracker.begin();
         handles.push(tokio::spawn(async move {
             // The ramp-up wait, cut short by a stop.
-            let start = Instant::now() + delay;
-            while Instant::now() < start && !stop.is_stopped() {
-                tokio::time::sleep((start - Instant::now()).min(TICK * 10)).await;
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = stop.stopped() => {}
             }
             loop {
                 if stop.is_stopped() || deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
                 }
+                // Backpressure: wait while the exporter is behind, woken as it settles spans.
                 if let Some(limit) = max_pending_spans
                     && shared.metrics.spans_pending() > limit
                 {
-                    tokio::time::sleep(TICK).await;
+                    let until =
+                        deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+                    tokio::select! {
+                        () = shared.metrics.wait_pending_at_most(limit) => {}
+                        () = stop.stopped() => {}
+                        () = tokio::time::sleep_until(until) => {}
+                    }
                     continue;
                 }
                 let n = sequence.fetch_add(1, Ordering::SeqCst);
@@ -512,8 +547,12 @@ async fn closed_loop(
     // current trace, which the drain then waits for, bounded by its timeout).
     let all = futures_util::future::join_all(handles);
     let time_up = async {
-        while !stop.is_stopped() && deadline.is_none_or(|d| Instant::now() < d) {
-            tokio::time::sleep(TICK * 10).await;
+        match deadline {
+            Some(deadline) => tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {}
+                () = stop.stopped() => {}
+            },
+            None => stop.stopped().await,
         }
     };
     tokio::select! {
@@ -530,17 +569,30 @@ const CANCEL_GRACE: Duration = Duration::from_secs(2);
 /// Waits for in-flight traces; at the timeout (or a second stop) cancels the ones still running
 /// and returns how many that was.
 async fn drain(shared: &Shared, timeout: Duration, stop: &StopSignal) -> u64 {
+    // Woken when the last trace ends, at the deadline, or (while draining) by a second stop.
     let wait = |deadline: Instant, watch_stop: bool| async move {
-        loop {
-            let idle = shared.in_flight.idle.notified();
-            let in_flight = shared.in_flight.count.load(Ordering::SeqCst);
-            let stopped = watch_stop && stop.hard.load(Ordering::SeqCst);
-            if in_flight == 0 || Instant::now() >= deadline || stopped {
-                return in_flight;
+        let idle = async {
+            loop {
+                let idle = shared.in_flight.idle.notified();
+                if shared.in_flight.count.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                idle.await;
             }
-            // Woken when the last trace ends; polled so a second Ctrl-C is seen promptly.
-            let _ = tokio::time::timeout(Duration::from_millis(50), idle).await;
+        };
+        let hard = async {
+            if watch_stop {
+                stop.stopped_hard().await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            () = idle => {}
+            () = tokio::time::sleep_until(deadline) => {}
+            () = hard => {}
         }
+        shared.in_flight.count.load(Ordering::SeqCst)
     };
     let unfinished = wait(Instant::now() + timeout, true).await;
     if unfinished > 0 {

@@ -21,12 +21,14 @@ pub struct RatePlan {
     /// Rate (traces/s) at time zero.
     pub start_rate: f64,
     pub stages: Vec<Stage>,
+    /// Whether the stages are the user's (`--stages`), not a ramp-up to a constant rate.
+    pub from_stages: bool,
 }
 
 impl RatePlan {
     /// A constant rate.
     pub fn constant(rate: f64) -> Self {
-        Self { start_rate: rate, stages: Vec::new() }
+        Self { start_rate: rate, stages: Vec::new(), from_stages: false }
     }
 
     /// A linear ramp from 0 to `rate` over `ramp_up`, then `rate`.
@@ -34,12 +36,29 @@ impl RatePlan {
         if ramp_up.is_zero() {
             return Self::constant(rate);
         }
-        Self { start_rate: 0.0, stages: vec![Stage { duration: ramp_up, target: rate }] }
+        Self {
+            start_rate: 0.0,
+            stages: vec![Stage { duration: ramp_up, target: rate }],
+            from_stages: false,
+        }
     }
 
     /// k6 stages, starting from 0 traces/s.
     pub fn stages(stages: Vec<Stage>) -> Self {
-        Self { start_rate: 0.0, stages }
+        Self { start_rate: 0.0, stages, from_stages: true }
+    }
+
+    /// The target rate of a constant or ramped plan; `None` for user stages.
+    pub fn constant_rate(&self) -> Option<f64> {
+        (!self.from_stages).then(|| self.final_rate())
+    }
+
+    /// The user's stages as `(duration_s, target traces/s)`; empty for a constant or ramp.
+    pub fn stages_as_pairs(&self) -> Vec<(f64, f64)> {
+        if !self.from_stages {
+            return Vec::new();
+        }
+        self.stages.iter().map(|s| (s.duration.as_secs_f64(), s.target)).collect()
     }
 
     /// Total length of the stages.

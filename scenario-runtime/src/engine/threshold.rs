@@ -5,7 +5,7 @@
 //! evaluated on the final report (and, with `--abort-on-fail`, every second during the run);
 //! any failing rule makes `scaletest run` exit with code 3.
 
-use scenario_runtime::engine::report::{Report, ScenarioReport, ThresholdResult};
+use crate::engine::report::{Report, ScenarioReport, ThresholdResult};
 
 /// A metric: its name (its meaning is documented in `docs/report-schema.md`) and how to read it off a report (`None`: not measured in
 /// this run, e.g. delivery figures against an external endpoint).
@@ -123,7 +123,8 @@ pub struct Threshold {
 
 impl Threshold {
     /// Parses `METRIC OP NUMBER`; the error names the bad part and lists what is expected.
-    pub fn parse(text: &str) -> Result<Threshold, String> {
+    /// `scenarios`: the names a per-scenario rule may scope to.
+    pub fn parse(text: &str, scenarios: &[&str]) -> Result<Threshold, String> {
         let expression = text.trim().to_owned();
         // The first comparison character starts the operator; a following `=` extends it.
         let found = expression.find(['<', '>', '=']).and_then(|at| {
@@ -154,10 +155,10 @@ impl Threshold {
         let metric = match &scenario {
             None => METRICS.iter().find(|m| m.name == canonical).map(|m| m.name),
             Some(scope) => {
-                if scenarios::find(scope).is_none() {
+                if !scenarios.contains(&scope.as_str()) {
                     return Err(format!(
                         "unknown scenario `{scope}` in threshold `{expression}`: expected one of {}",
-                        scenarios::names().join(", ")
+                        scenarios.join(", ")
                     ));
                 }
                 let Some((metric, _)) = SCENARIO_METRICS.iter().find(|(m, _)| *m == canonical)
@@ -233,23 +234,28 @@ pub fn evaluate_all(thresholds: &[Threshold], report: &Report) -> Vec<ThresholdR
 mod tests {
     use super::*;
 
+    const KNOWN: &[&str] = &["simple_query", "delegated_booking"];
+
     #[test]
     fn parses_and_evaluates() {
         let mut report = Report::default();
         report.export_latency.p99_ms = 120.0;
         report.requests.error_rate = 0.02;
-        let t = Threshold::parse("export_p99_ms < 500").unwrap_or_else(|e| unreachable!("{e}"));
+        let t =
+            Threshold::parse("export_p99_ms < 500", KNOWN).unwrap_or_else(|e| unreachable!("{e}"));
         assert!(t.evaluate(&report).passed);
-        let t = Threshold::parse("error_rate<=0.01").unwrap_or_else(|e| unreachable!("{e}"));
+        let t = Threshold::parse("error_rate<=0.01", KNOWN).unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(t.op, Op::Le);
         let result = t.evaluate(&report);
         assert!(!result.passed && result.value.is_some_and(|v| (v - 0.02).abs() < 1e-12));
-        let t = Threshold::parse("p99_export_ms<500").unwrap_or_else(|e| unreachable!("{e}"));
+        let t =
+            Threshold::parse("p99_export_ms<500", KNOWN).unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(t.metric, "export_p99_ms");
-        let t = Threshold::parse("traces_started>=0").unwrap_or_else(|e| unreachable!("{e}"));
+        let t =
+            Threshold::parse("traces_started>=0", KNOWN).unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(t.op, Op::Ge);
         // Delivery is not measured against an external endpoint: the rule fails.
-        let t = Threshold::parse("orphan_spans==0").unwrap_or_else(|e| unreachable!("{e}"));
+        let t = Threshold::parse("orphan_spans==0", KNOWN).unwrap_or_else(|e| unreachable!("{e}"));
         assert!(!t.evaluate(&report).passed);
     }
 
@@ -260,34 +266,31 @@ mod tests {
             name: "simple_query".into(),
             completed: 9,
             failed: 1,
-            latency: scenario_runtime::engine::report::Percentiles {
-                p99_ms: 2500.0,
-                ..Default::default()
-            },
+            latency: crate::engine::report::Percentiles { p99_ms: 2500.0, ..Default::default() },
             ..Default::default()
         });
-        let t = Threshold::parse("scenario_p99_ms[simple_query]<3000")
+        let t = Threshold::parse("scenario_p99_ms[simple_query]<3000", KNOWN)
             .unwrap_or_else(|e| unreachable!("{e}"));
         let result = t.evaluate(&report);
         assert!(result.passed && result.metric == "scenario_p99_ms[simple_query]", "{result:?}");
-        let t = Threshold::parse("success_rate[simple_query]>=0.95")
+        let t = Threshold::parse("success_rate[simple_query]>=0.95", KNOWN)
             .unwrap_or_else(|e| unreachable!("{e}"));
         assert!(!t.evaluate(&report).passed);
         // A scenario not in the mix has no value: the rule fails.
-        let t = Threshold::parse("traces_started[delegated_booking]>=0")
+        let t = Threshold::parse("traces_started[delegated_booking]>=0", KNOWN)
             .unwrap_or_else(|e| unreachable!("{e}"));
         assert!(!t.evaluate(&report).passed);
-        let err = Threshold::parse("scenario_p99_ms[nope]<1").unwrap_err();
+        let err = Threshold::parse("scenario_p99_ms[nope]<1", KNOWN).unwrap_err();
         assert!(err.contains("`nope`") && err.contains("simple_query"), "{err}");
-        let err = Threshold::parse("error_rate[simple_query]<1").unwrap_err();
+        let err = Threshold::parse("error_rate[simple_query]<1", KNOWN).unwrap_err();
         assert!(err.contains("cannot be scoped"), "{err}");
     }
 
     #[test]
     fn names_what_is_wrong() {
-        let err = Threshold::parse("p99<5").unwrap_err();
+        let err = Threshold::parse("p99<5", KNOWN).unwrap_err();
         assert!(err.contains("`p99`") && err.contains("export_p99_ms"), "{err}");
-        assert!(Threshold::parse("error_rate<abc").unwrap_err().contains("`abc`"));
-        assert!(Threshold::parse("error_rate").unwrap_err().contains("OP"));
+        assert!(Threshold::parse("error_rate<abc", KNOWN).unwrap_err().contains("`abc`"));
+        assert!(Threshold::parse("error_rate", KNOWN).unwrap_err().contains("OP"));
     }
 }
