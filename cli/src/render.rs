@@ -30,13 +30,70 @@ fn raw_measured(r: &Report) -> bool {
 /// The final summary.
 pub fn summary(r: &Report) -> String {
     let mut o = String::new();
-    let c = &r.config;
     let status = match r.status {
         RunStatus::Completed => "completed",
         RunStatus::Interrupted => "interrupted (Ctrl-C): partial report",
         RunStatus::Aborted => "aborted: a threshold failed",
     };
     let _ = writeln!(o, "\nScale test results: {status}");
+    let t = &r.traces;
+    let behind = t.late + t.missed + t.dropped_starts;
+    if behind > 0 {
+        let _ = writeln!(
+            o,
+            "   WARNING: the planned load was not offered: {} late starts, {} missed, {} \
+             dropped (no queue room for a whole trace); the generator or the export path \
+             fell behind",
+            thousands(t.late),
+            thousands(t.missed),
+            thousands(t.dropped_starts)
+        );
+    }
+    let s = &r.spans;
+    let pct = |part: u64, whole: u64| {
+        if whole == 0 {
+            "n/a".to_owned()
+        } else {
+            format!("{:.1}%", part as f64 / whole as f64 * 100.0)
+        }
+    };
+    let _ = writeln!(
+        o,
+        "   Delivered: {} of {} traces started arrived whole ({}); {} of {} spans accepted ({})",
+        thousands(t.delivered),
+        thousands(t.started),
+        pct(t.delivered, t.started),
+        thousands(s.exported),
+        thousands(s.created),
+        pct(s.exported, s.created)
+    );
+    let mut losses = Vec::new();
+    for (n, what) in [
+        (s.queue_full, "dropped: export queue full"),
+        (s.rejected, "rejected by the backend"),
+        (s.failed, "failed: no connection"),
+        (s.unknown, "outcome unknown: sent, no answer"),
+        (s.unfinished, "cut at shutdown: never sent"),
+        (s.pending, "still pending"),
+    ] {
+        if n > 0 {
+            losses.push(format!("{} {what}", thousands(n)));
+        }
+    }
+    if !losses.is_empty() {
+        let _ = writeln!(o, "   Spans not accepted: {}", losses.join("; "));
+    }
+    if t.lost + t.outcome_unknown + t.cut > 0 {
+        let _ = writeln!(
+            o,
+            "   Traces not delivered: {} lost a span, {} with spans of unknown outcome, {} cut \
+             before they ended",
+            thousands(t.lost),
+            thousands(t.outcome_unknown),
+            thousands(t.cut)
+        );
+    }
+    let c = &r.config;
     let _ = writeln!(
         o,
         "   Target: {} -> {} ({}, compression {}, {} exporter, {} clock)",
@@ -50,19 +107,19 @@ pub fn summary(r: &Report) -> String {
     let cap = c.max_in_flight.map_or(String::new(), |n| format!(", at most {n} in flight"));
     let _ = writeln!(o, "   Load: {load}{cap}; seed {}", c.seed);
     let _ = writeln!(o, "   Duration: {:.1}s", r.duration_s);
-    let t = &r.traces;
     let _ = writeln!(
         o,
-        "   Traces: {} started, {} completed, {} failed (injected), {} unfinished",
+        "   Traces: {} started, {} completed, {} with an injected agent error, {} unfinished",
         thousands(t.started),
         thousands(t.completed),
         thousands(t.failed),
         thousands(t.unfinished)
     );
-    if t.completed + t.failed == 0 {
-        let _ = writeln!(o, "   Success rate: n/a (no trace finished)");
+    if t.started == 0 {
+        let _ = writeln!(o, "   Success rate: n/a (no trace started)");
     } else {
-        let _ = writeln!(o, "   Success rate: {:.1}%", t.success_rate * 100.0);
+        let _ =
+            writeln!(o, "   Success rate: {:.1}% (traces delivered whole)", t.success_rate * 100.0);
     }
     let th = &r.throughput;
     let late = if t.started + t.missed == 0 {
@@ -95,8 +152,8 @@ pub fn summary(r: &Report) -> String {
     };
     let _ = writeln!(
         o,
-        "   Throughput: {starts}{late}; {} spans/s and {:.1} MB/s on the wire ({raw}) over the \
-         {:.1} s run",
+        "   Throughput: {starts}{late}; {} spans/s created and {:.1} MB/s on the wire ({raw}) \
+         over the {:.1} s run",
         thousands(th.spans_per_s.round() as u64),
         th.wire_mb_per_s,
         r.duration_s
@@ -128,25 +185,15 @@ pub fn summary(r: &Report) -> String {
     if !classes.is_empty() {
         let _ = writeln!(o, "   Errors by class: {}", classes.join(", "));
     }
-    let s = &r.spans;
     let _ = writeln!(
         o,
-        "Spans: {} created = {} exported + {} dropped + {} pending",
+        "Spans: {} created = {} accepted + {} lost + {} outcome unknown + {} pending",
         thousands(s.created),
         thousands(s.exported),
         thousands(s.dropped),
+        thousands(s.unknown),
         thousands(s.pending)
     );
-    if s.dropped > 0 {
-        let _ = writeln!(
-            o,
-            "   Dropped: {} queue full, {} rejected, {} failed to send, {} unsent at shutdown",
-            thousands(s.queue_full),
-            thousands(s.rejected),
-            thousands(s.failed),
-            thousands(s.unfinished)
-        );
-    }
 
     if let Some(sdk) = &r.sdk {
         let dropped_pct = if sdk.spans_ended == 0 {
@@ -311,14 +358,24 @@ pub fn note_text(note: &Note) -> String {
             n(*rejected),
             n(*failed)
         ),
+        Note::OutcomeUnknown { spans } => format!(
+            "{} spans were sent and got no answer (timeouts, resets, or still in flight at the \
+             shutdown deadline): the backend may or may not have stored them",
+            n(*spans)
+        ),
+        Note::DroppedStarts { traces } => format!(
+            "{} trace starts dropped: the export queue had no room for a whole trace (traces \
+             are admitted whole or not at all, so no trace was sent in part)",
+            n(*traces)
+        ),
         Note::LateStarts { late, missed } => format!(
             "{} late and {} missed starts: the generator or the in-flight cap could not hold the \
              target rate",
             n(*late),
             n(*missed)
         ),
-        Note::NoTraceFinished => "no trace finished, so the success rate is not defined \
-                                  (`success_rate` is 0 in the JSON report)"
+        Note::NoTraceFinished => "no trace finished, so there is no scenario latency and no \
+                                  per-trace average"
             .to_owned(),
         Note::ShutdownDeadline { spans_unsent } => format!(
             "the exporter's shutdown deadline passed with {} spans unsent",

@@ -2,7 +2,8 @@
 //! progress, prints the report and sets the exit code.
 //!
 //! Exit codes: 0 ok; 1 the run failed (spans were created but none could be exported); 2 bad
-//! input (printed as one message naming the value); 3 thresholds failed.
+//! input (printed as one message naming the value); 3 thresholds failed; 130 interrupted (the
+//! partial report is still written).
 //!
 //! Platform `console` prints `--count` traces (default 1) as trees, with the synthetic clock and
 //! no network.
@@ -24,6 +25,9 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 pub const EXIT_RUN_FAILED: u8 = 1;
 /// Exit code when a threshold failed.
 pub const EXIT_THRESHOLDS: u8 = 3;
+/// Exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it): the
+/// partial report is written, and a cancelled CI job never reads as a pass.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 fn bad_input(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
@@ -94,6 +98,9 @@ async fn load_test(settings: Settings, plan: RunPlan) -> ExitCode {
     }
     if !report.thresholds_passed() || report.status == engine::report::RunStatus::Aborted {
         return ExitCode::from(EXIT_THRESHOLDS);
+    }
+    if report.status == engine::report::RunStatus::Interrupted {
+        return ExitCode::from(EXIT_INTERRUPTED);
     }
     if report.spans.created > 0 && report.spans.exported == 0 {
         let target = endpoint.map_or("the embedded sink".to_owned(), |url| {

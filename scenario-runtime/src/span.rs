@@ -134,4 +134,14 @@ impl SpanRecord {
 /// `emit` is called as each span ends (children before their parent) and must not block.
 pub trait SpanSink: Send + Sync {
     fn emit(&self, span: SpanRecord);
+
+    /// Reserves room for a whole trace of at most `spans` spans before it starts; `false` when
+    /// there is none (the trace must not start, so that no trace is ever sent in part). Sinks
+    /// without a bounded queue always have room.
+    fn reserve(&self, _spans: u64) -> bool {
+        true
+    }
+
+    /// Gives back what a finished trace reserved and did not emit.
+    fn release(&self, _spans: u64) {}
 }

@@ -126,9 +126,10 @@ impl<'de> Deserialize<'de> for Hist {
 
 /// What became of the spans the scenarios created, counted where each loss happened.
 ///
-/// `created = accepted + lost() + pending`, where
-/// `lost() = queue_full + rejected + failed + unfinished`. This is the only place the rule is
-/// written down.
+/// `created = accepted + lost() + unknown + pending`, where
+/// `lost() = queue_full + rejected + failed + unfinished`: a lost span is certainly not stored,
+/// an unknown one was sent and never answered (the backend may have it). This is the only place
+/// the rule is written down.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpanBooks {
     /// Handed to the export path by the scenarios.
@@ -139,9 +140,13 @@ pub struct SpanBooks {
     pub queue_full: u64,
     /// Refused by the backend (non-retryable status, or retries exhausted).
     pub rejected: u64,
-    /// Never answered after retries (timeouts, refused or reset connections).
+    /// Never delivered after retries: the connection could not be made.
     pub failed: u64,
-    /// Still queued or in flight when the export shutdown deadline passed.
+    /// Sent without an answer (timeouts, resets, in flight at the shutdown deadline), or
+    /// acknowledged with an unattributed partial rejection: outcome unknown.
+    #[serde(default)]
+    pub unknown: u64,
+    /// Queued, never sent, when the export shutdown deadline passed (cut at shutdown).
     pub unfinished: u64,
 }
 
@@ -151,9 +156,10 @@ impl SpanBooks {
         self.queue_full + self.rejected + self.failed + self.unfinished
     }
 
-    /// Neither accepted nor lost yet (queued or in flight; zero once the books are closed).
+    /// Neither accepted, lost nor unknown yet (queued or in flight; zero once the books are
+    /// closed).
     pub fn pending(&self) -> u64 {
-        self.created.saturating_sub(self.accepted + self.lost())
+        self.created.saturating_sub(self.accepted + self.lost() + self.unknown)
     }
 
     fn merge(&mut self, other: &SpanBooks) {
@@ -162,7 +168,35 @@ impl SpanBooks {
         self.queue_full += other.queue_full;
         self.rejected += other.rejected;
         self.failed += other.failed;
+        self.unknown += other.unknown;
         self.unfinished += other.unfinished;
+    }
+}
+
+/// Traces by what reached the backend. `delivered + lost + unknown + unsettled` = traces
+/// started (once the books are closed).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceBooks {
+    /// Every span acknowledged.
+    pub delivered: u64,
+    /// At least one span certainly not stored.
+    pub lost: u64,
+    /// No span lost, at least one with an unknown outcome.
+    pub unknown: u64,
+    /// Cut before they ended (drain timeout, abort), or with spans never settled.
+    pub unsettled: u64,
+    /// Starts refused because the export queue could not hold a whole trace (k6's dropped
+    /// iterations): the trace never ran, so nothing of it was sent.
+    pub dropped_starts: u64,
+}
+
+impl TraceBooks {
+    fn merge(&mut self, other: &TraceBooks) {
+        self.delivered += other.delivered;
+        self.lost += other.lost;
+        self.unknown += other.unknown;
+        self.unsettled += other.unsettled;
+        self.dropped_starts += other.dropped_starts;
     }
 }
 
@@ -286,6 +320,9 @@ pub struct Measurements {
     /// Intended starts that never happened.
     pub missed: u64,
     pub spans: SpanBooks,
+    /// Traces by delivery.
+    #[serde(default)]
+    pub traces: TraceBooks,
     pub requests: RequestCounts,
     /// Request bodies as sent (after compression).
     pub wire_bytes: u64,
@@ -317,6 +354,7 @@ impl Measurements {
         self.late += other.late;
         self.missed += other.missed;
         self.spans.merge(&other.spans);
+        self.traces.merge(&other.traces);
         self.requests.merge(&other.requests);
         self.wire_bytes += other.wire_bytes;
         self.raw_bytes += other.raw_bytes;
@@ -411,10 +449,11 @@ mod tests {
             queue_full: 10,
             rejected: 5,
             failed: 3,
+            unknown: 4,
             unfinished: 2,
         };
         assert_eq!(b.lost(), 20);
-        assert_eq!(b.pending(), 20);
+        assert_eq!(b.pending(), 16);
     }
 
     #[test]

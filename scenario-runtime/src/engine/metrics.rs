@@ -14,7 +14,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::engine::export::{ExportObserver, RequestOutcome, RequestRecord};
+use crate::engine::export::{ExportObserver, Fate, RequestOutcome, RequestRecord, SettledSpan};
+use crate::engine::ledger::Ledger;
 use crate::engine::measure::{Hist, Measurements, RequestCounts, ScenarioMeasurements, Window};
 
 /// A start later than this after its intended time counts as late. The 1 ms dispatcher keeps
@@ -80,6 +81,9 @@ pub struct Metrics {
     wire_bytes: AtomicU64,
     raw_bytes: AtomicU64,
     requests: Mutex<RequestCounts>,
+    dropped_starts: AtomicU64,
+    /// Which traces arrived whole.
+    ledger: Mutex<Ledger>,
     /// Woken whenever spans are settled (accepted or dropped): backpressure waits on it.
     settled: Notify,
 }
@@ -126,6 +130,8 @@ impl Metrics {
             wire_bytes: AtomicU64::new(0),
             raw_bytes: AtomicU64::new(0),
             requests: Mutex::new(RequestCounts::default()),
+            dropped_starts: AtomicU64::new(0),
+            ledger: Mutex::new(Ledger::default()),
             settled: Notify::new(),
         }
     }
@@ -196,6 +202,21 @@ impl Metrics {
             s.spans.fetch_add(spans, Ordering::Relaxed);
             s.payload_bytes.fetch_add(payload_bytes, Ordering::Relaxed);
         }
+    }
+
+    /// A start refused: the export queue could not hold the whole trace.
+    pub fn start_dropped(&self) {
+        self.dropped_starts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A trace ended having emitted `spans` spans (for the delivery ledger).
+    pub fn trace_emitted(&self, trace_id: crate::span::TraceId, spans: u64) {
+        self.ledger().trace_ended(trace_id, u32::try_from(spans).unwrap_or(u32::MAX));
+    }
+
+    /// The delivery ledger.
+    pub fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Intended starts that never happened before the run ended (the generator or the
@@ -311,6 +332,16 @@ impl Metrics {
         measured.spans.created = load(&self.spans_created);
         measured.spans.accepted = load(&self.spans_exported);
         measured.spans.queue_full = load(&self.spans_dropped);
+        let ledger = self.ledger();
+        let settled = ledger.settled();
+        measured.traces = crate::engine::measure::TraceBooks {
+            delivered: settled.delivered,
+            lost: settled.lost,
+            unknown: settled.unknown,
+            unsettled: ledger.unsettled(),
+            dropped_starts: load(&self.dropped_starts),
+        };
+        drop(ledger);
         measured
     }
 }
@@ -327,6 +358,10 @@ impl ExportObserver for Metrics {
 
     fn on_exported(&self, spans: u64) {
         self.exported(spans);
+    }
+
+    fn on_settled(&self, fate: Fate, spans: &[SettledSpan]) {
+        self.ledger().settle_spans(fate, spans, unix_ms_now());
     }
 }
 

@@ -5,6 +5,7 @@
 //! -> [`measure::Measurements`] -> [`report::build`] -> a [`report::Report`] for the renderings.
 
 pub mod export;
+pub mod ledger;
 pub mod measure;
 pub mod metrics;
 pub mod plan;

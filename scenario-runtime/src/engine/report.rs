@@ -73,6 +73,10 @@ pub enum Note {
     QueueFull { spans: u64, sdk: bool },
     /// Spans the backend refused, or that got no answer, after retries.
     NotAccepted { rejected: u64, failed: u64 },
+    /// Spans sent without an answer: the backend may or may not have stored them.
+    OutcomeUnknown { spans: u64 },
+    /// Starts refused because the export queue could not hold a whole trace.
+    DroppedStarts { traces: u64 },
     /// Starts later than the late threshold, and intended starts that never happened.
     LateStarts { late: u64, missed: u64 },
     /// No trace finished: the success rate is not defined.
@@ -142,9 +146,20 @@ pub struct Percentiles {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Traces {
     pub started: u64,
+    /// Every span the trace emitted was acknowledged by the backend.
+    pub delivered: u64,
+    /// At least one span certainly not stored (dropped, refused, never sent).
+    pub lost: u64,
+    /// No span lost, at least one sent without an answer: the backend may have it whole.
+    pub outcome_unknown: u64,
+    /// Cut before they ended (drain timeout, abort) or with spans never settled.
+    pub cut: u64,
+    /// Starts refused because the export queue could not hold a whole trace; never started.
+    pub dropped_starts: u64,
     /// Ended with no injected failure.
     pub completed: u64,
-    /// Ended with at least one injected step failure (not export failures).
+    /// Ended with at least one injected step failure (the agent's simulated errors, not export
+    /// failures).
     pub failed: u64,
     /// Still running when the drain timed out.
     pub unfinished: u64,
@@ -152,7 +167,8 @@ pub struct Traces {
     pub late: u64,
     /// Intended starts that never happened before the run ended.
     pub missed: u64,
-    /// `completed / (completed + failed)`, 0..1; `0` when no trace finished.
+    /// `delivered / started`, 0..1: a trace succeeds when it arrived whole; `0` when none
+    /// started.
     pub success_rate: f64,
 }
 
@@ -174,7 +190,7 @@ pub struct Throughput {
     pub raw_mb_per_s: f64,
 }
 
-/// Span counters. `created = exported + dropped + pending`, and
+/// Span counters. `created = exported + dropped + unknown + pending`, and
 /// `dropped = queue_full + rejected + failed + unfinished`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Spans {
@@ -188,11 +204,14 @@ pub struct Spans {
     pub queue_full: u64,
     /// Refused by the backend (non-retryable status, or retries exhausted).
     pub rejected: u64,
-    /// Never answered (timeouts, connection failures) after retries.
+    /// Never delivered after retries: the connection could not be made.
     pub failed: u64,
-    /// Still queued or in flight when the export shutdown deadline passed.
+    /// Queued, never sent, when the export shutdown deadline passed (cut at shutdown).
     pub unfinished: u64,
-    /// Neither exported nor dropped yet (non-zero only in live snapshots).
+    /// Sent without an answer (timeout, reset, in flight at the shutdown deadline) or partly
+    /// refused without naming the spans: the backend may have stored them.
+    pub unknown: u64,
+    /// Neither settled yet (non-zero only in live snapshots).
     pub pending: u64,
 }
 
@@ -384,16 +403,23 @@ pub fn build(measured: &Measurements, context: Context) -> Report {
         rejected: books.rejected,
         failed: books.failed,
         unfinished: books.unfinished,
+        unknown: books.unknown,
         pending: books.pending(),
     };
+    let tb = &m.traces;
     let traces = Traces {
         started,
+        delivered: tb.delivered,
+        lost: tb.lost,
+        outcome_unknown: tb.unknown,
+        cut: tb.unsettled,
+        dropped_starts: tb.dropped_starts,
         completed,
         failed,
         unfinished: started.saturating_sub(finished),
         late: m.late,
         missed: m.missed,
-        success_rate: ratio(completed as f64, finished as f64),
+        success_rate: ratio(tb.delivered as f64, started as f64),
     };
     let mut notes = Vec::new();
     if books.queue_full > 0 {
@@ -401,6 +427,12 @@ pub fn build(measured: &Measurements, context: Context) -> Report {
     }
     if books.rejected + books.failed > 0 {
         notes.push(Note::NotAccepted { rejected: books.rejected, failed: books.failed });
+    }
+    if books.unknown > 0 {
+        notes.push(Note::OutcomeUnknown { spans: books.unknown });
+    }
+    if tb.dropped_starts > 0 {
+        notes.push(Note::DroppedStarts { traces: tb.dropped_starts });
     }
     if m.late + m.missed > 0 {
         notes.push(Note::LateStarts { late: m.late, missed: m.missed });

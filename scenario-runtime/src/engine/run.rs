@@ -20,13 +20,16 @@ use crate::engine::threshold;
 use crate::platform::Protocol;
 use crate::span::SpanSink;
 
-/// Longest the exporter may take to send what is queued once the traces are done (the drain
-/// timeout, when shorter, bounds it too, but never below [`EXPORT_SHUTDOWN_MIN`]).
-const EXPORT_SHUTDOWN: Duration = Duration::from_secs(10);
-
-/// Shortest export flush: even `--drain-timeout 0s` (cancel running traces at once) sends what
-/// the finished traces emitted.
+/// Shortest time to send what is queued once the traces are done: even `--drain-timeout 0s`
+/// (cancel running traces at once) sends what the finished traces emitted.
 const EXPORT_SHUTDOWN_MIN: Duration = Duration::from_secs(2);
+
+/// How long the export shutdown waits: the drain timeout (at least [`EXPORT_SHUTDOWN_MIN`]) to
+/// send what is queued, plus one request timeout so that the last request sent can still be
+/// answered. A request unanswered by then has an unknown outcome, never "unsent".
+fn export_shutdown(plan: &RunPlan) -> Duration {
+    plan.workload.drain_timeout.max(EXPORT_SHUTDOWN_MIN) + plan.export.request_timeout
+}
 
 /// How often live progress is reported and thresholds are checked.
 pub const PROGRESS_PERIOD: Duration = Duration::from_secs(1);
@@ -169,8 +172,7 @@ pub async fn run(
             }
         }
     };
-    let deadline = plan.workload.drain_timeout.clamp(EXPORT_SHUTDOWN_MIN, EXPORT_SHUTDOWN);
-    let (summary, sdk) = pipeline.shutdown(deadline).await;
+    let (summary, sdk) = pipeline.shutdown(export_shutdown(&plan)).await;
     let delivery = match sink {
         Some(sink) => {
             let stats = sink.shutdown().await;
@@ -199,6 +201,7 @@ pub async fn run(
             measured.spans.queue_full = s.spans_dropped;
             measured.spans.rejected = s.spans_rejected;
             measured.spans.failed = s.spans_failed;
+            measured.spans.unknown = s.spans_unknown;
             measured.spans.unfinished = s.spans_unfinished;
             s.deadline_hit
         }

@@ -271,6 +271,7 @@ struct CountingSink<'a> {
     inner: &'a dyn SpanSink,
     metrics: &'a Metrics,
     payload_bytes: AtomicU64,
+    spans: AtomicU64,
 }
 
 impl SpanSink for CountingSink<'_> {
@@ -278,6 +279,7 @@ impl SpanSink for CountingSink<'_> {
         let bytes = span.name.len()
             + span.attributes.iter().map(|a| a.key.len() + a.value.byte_len()).sum::<usize>();
         self.payload_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.spans.fetch_add(1, Ordering::Relaxed);
         self.metrics.span_created();
         self.inner.emit(span);
     }
@@ -298,34 +300,44 @@ impl Shared {
 
     /// Runs trace `sequence`, intended to start at `intended`, unless the run cancels it first:
     /// then its future is dropped, which ends and emits every agent span it had started (see
-    /// [`crate::exec::AgentSpan`]), and it stays counted as unfinished.
-    async fn run_trace(&self, sequence: u64, intended: Instant) {
+    /// [`crate::exec::AgentSpan`]), and it stays counted as unfinished. `false` when the trace
+    /// could not start because the export queue had no room for all of it.
+    async fn run_trace(&self, sequence: u64, intended: Instant) -> bool {
         let mut cancel = self.cancel.subscribe();
         tokio::select! {
             biased;
-            () = self.trace(sequence, intended) => {}
-            _ = cancel.wait_for(|cancelled| *cancelled) => {}
+            admitted = self.trace(sequence, intended) => admitted,
+            _ = cancel.wait_for(|cancelled| *cancelled) => true,
         }
     }
 
-    async fn trace(&self, sequence: u64, intended: Instant) {
+    async fn trace(&self, sequence: u64, intended: Instant) -> bool {
         let content_seed = mix(self.seed, sequence);
         let index = self.mix.pick_seeded(content_seed);
         let scenario = self.mix.scenario(index);
+        // Whole traces or none: room for the trace's largest span count, or no start.
+        let reserved = scenario.meta().shape.spans.max;
+        if !self.sink.reserve(reserved) {
+            return false;
+        }
         let lag = intended.elapsed();
         self.metrics.trace_started(index, lag);
+        let trace_id = self.trace_id(sequence);
         let counting = CountingSink {
             inner: &*self.sink,
             metrics: &self.metrics,
             payload_bytes: AtomicU64::new(0),
+            spans: AtomicU64::new(0),
         };
+        // Gives back the room the trace did not use, also when it is cancelled.
+        let _release = Release { sink: &*self.sink, reserved, emitted: &counting.spans };
         let sleeper = TokioSleeper;
         let clock = match self.clock {
             ClockKind::Real => Clock::Real(&sleeper),
             ClockKind::Synthetic => Clock::Synthetic,
         };
         let settings = RunSettings { sink: &counting, clock, emitter: &self.emitter };
-        let run = TraceRun::new(settings, self.trace_id(sequence), content_seed);
+        let run = TraceRun::new(settings, trace_id, content_seed);
         let start = unix_nanos_now();
         let done = scenario.run(&run, start).await;
         // Real clock: the wall time since the intended start. Synthetic: the simulated duration
@@ -341,6 +353,22 @@ impl Shared {
             run.spans_emitted(),
             counting.payload_bytes.load(Ordering::Relaxed),
         );
+        self.metrics.trace_emitted(trace_id, run.spans_emitted());
+        true
+    }
+}
+
+/// Releases a trace's unused queue reservation when dropped.
+struct Release<'a> {
+    sink: &'a dyn SpanSink,
+    reserved: u64,
+    emitted: &'a AtomicU64,
+}
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        let emitted = self.emitted.load(Ordering::Relaxed);
+        self.sink.release(self.reserved.saturating_sub(emitted));
     }
 }
 
@@ -462,7 +490,9 @@ async fn open_loop(
             tracker.begin();
             let sequence = next;
             tokio::spawn(async move {
-                task.run_trace(sequence, intended).await;
+                if !task.run_trace(sequence, intended).await {
+                    task.metrics.start_dropped();
+                }
                 drop(permit);
                 drop(task);
                 tracker.end();
@@ -535,7 +565,17 @@ async fn closed_loop(
                 if count.is_some_and(|c| n >= c) {
                     break;
                 }
-                shared.run_trace(n, Instant::now()).await;
+                // No room for a whole trace: wait for the exporter, as for backpressure.
+                while !shared.run_trace(n, Instant::now()).await {
+                    if stop.is_stopped() {
+                        break;
+                    }
+                    let _ = tokio::time::timeout(
+                        Duration::from_millis(5),
+                        shared.metrics.wait_pending_at_most(0),
+                    )
+                    .await;
+                }
                 // A synthetic trace never waits; let the runtime breathe between them.
                 tokio::task::yield_now().await;
             }

@@ -36,8 +36,8 @@ use opentelemetry_sdk::trace::{
 };
 
 use super::export::{
-    Compression, ExportError, ExportObserver, ExportSummary, Protocol, RequestOutcome,
-    RequestRecord,
+    Compression, ExportError, ExportObserver, ExportSummary, Fate, Protocol, RequestOutcome,
+    RequestRecord, SettledSpan,
 };
 use crate::span::{self, Attribute, SpanRecord, SpanSink};
 
@@ -232,7 +232,9 @@ impl SdkExporter {
             // The SDK does not say why a span never reached its exporter: a full queue, or a
             // shutdown that did not drain it. Both are lost to the application.
             spans_dropped: ended.saturating_sub(attempted),
-            spans_unfinished: attempted.saturating_sub(accepted + rejected),
+            // Handed to the SDK's exporter and never answered before the shutdown ended.
+            spans_unknown: attempted.saturating_sub(accepted + rejected),
+            spans_unfinished: 0,
             requests: c.requests.load(Ordering::Relaxed),
             retries: 0,
             splits: 0,
@@ -350,12 +352,22 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let spans = batch.len() as u64;
         self.counts.exported_attempted.fetch_add(spans, Ordering::Relaxed);
+        let keys: Vec<SettledSpan> = batch
+            .iter()
+            .map(|span| SettledSpan {
+                trace_id: span.span_context.trace_id().to_bytes(),
+                root: span.parent_span_id == SpanId::INVALID,
+            })
+            .collect();
         let result = self.inner.export(batch).await;
         if result.is_ok() {
             self.counts.accepted.fetch_add(spans, Ordering::Relaxed);
             self.observer.on_exported(spans);
+            self.observer.on_settled(Fate::Accepted, &keys);
         } else {
             self.counts.rejected.fetch_add(spans, Ordering::Relaxed);
+            // The SDK's exporter error does not say whether the backend answered.
+            self.observer.on_settled(Fate::Unknown, &keys);
         }
         result
     }

@@ -56,6 +56,19 @@ pub const METRICS: &[Metric] = &[
     Metric { name: "spans_exported", read: |r| Some(r.spans.exported as f64) },
     Metric { name: "spans_dropped", read: |r| Some(r.spans.dropped as f64) },
     Metric { name: "drop_rate", read: |r| Some(ratio(r.spans.dropped, r.spans.created)) },
+    Metric {
+        name: "span_loss_rate",
+        read: |r| Some(ratio(r.spans.created.saturating_sub(r.spans.exported), r.spans.created)),
+    },
+    Metric { name: "spans_unknown", read: |r| Some(r.spans.unknown as f64) },
+    Metric { name: "traces_delivered", read: |r| Some(r.traces.delivered as f64) },
+    Metric {
+        name: "trace_loss_rate",
+        read: |r| {
+            Some(ratio(r.traces.started.saturating_sub(r.traces.delivered), r.traces.started))
+        },
+    },
+    Metric { name: "dropped_starts", read: |r| Some(r.traces.dropped_starts as f64) },
     Metric { name: "requests_total", read: |r| Some(r.requests.total as f64) },
     Metric { name: "requests_failed", read: |r| Some(r.requests.failed as f64) },
     Metric { name: "error_rate", read: |r| Some(r.requests.error_rate) },

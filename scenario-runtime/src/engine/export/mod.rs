@@ -98,6 +98,25 @@ pub struct RequestRecord {
     pub retries: u32,
 }
 
+/// What became of spans, for the per-trace delivery ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// Acknowledged by the backend.
+    Accepted,
+    /// Certainly not stored: refused, never sent, or the connection was never made.
+    Lost,
+    /// Sent without an answer (timeout, reset) or partly refused: the backend may have them.
+    Unknown,
+}
+
+/// One settled span, as the delivery ledger counts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SettledSpan {
+    pub trace_id: crate::span::TraceId,
+    /// The trace's root (no parent).
+    pub root: bool,
+}
+
 /// Receives the exporter's measurements; the metrics aggregator implements it.
 ///
 /// Called from request tasks and from `emit`; implementations must be cheap and must not block.
@@ -108,6 +127,8 @@ pub trait ExportObserver: Send + Sync {
     fn on_dropped(&self, spans: u64);
     /// Spans the backend acknowledged.
     fn on_exported(&self, spans: u64);
+    /// Spans settled for good, with the traces they belong to.
+    fn on_settled(&self, _fate: Fate, _spans: &[SettledSpan]) {}
 }
 
 /// An observer that ignores everything.
@@ -153,8 +174,8 @@ impl std::error::Error for ExportError {}
 
 /// The exporter's books at shutdown.
 ///
-/// `spans_handed = spans_accepted + spans_rejected + spans_failed + spans_dropped +
-/// spans_unfinished` always holds ([`ExportSummary::balances`]).
+/// `spans_handed = spans_accepted + spans_rejected + spans_failed + spans_unknown +
+/// spans_dropped + spans_unfinished` always holds ([`ExportSummary::balances`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ExportSummary {
     /// Spans given to `emit`.
@@ -164,11 +185,16 @@ pub struct ExportSummary {
     /// Refused by the backend: a non-retryable status (400, 413 for a single span, ...) or a
     /// retryable one after the retry budget ran out.
     pub spans_rejected: u64,
-    /// Never answered: timeouts, refused or reset connections, after the retry budget.
+    /// Never delivered: the connection could not be made (nothing was sent), after the retry
+    /// budget.
     pub spans_failed: u64,
+    /// Outcome unknown: sent, but no answer came (timeouts, resets, still in flight at the
+    /// shutdown deadline), or acknowledged with a partial rejection that names no spans. The
+    /// backend may have stored them.
+    pub spans_unknown: u64,
     /// Dropped before sending because the queue was full.
     pub spans_dropped: u64,
-    /// Still queued, batched or in flight when the shutdown deadline passed.
+    /// Still queued or batched, never sent, when the shutdown deadline passed.
     pub spans_unfinished: u64,
     /// Request attempts, retries included.
     pub requests: u64,
@@ -189,6 +215,7 @@ impl ExportSummary {
             == self.spans_accepted
                 + self.spans_rejected
                 + self.spans_failed
+                + self.spans_unknown
                 + self.spans_dropped
                 + self.spans_unfinished
     }
@@ -210,10 +237,32 @@ impl fmt::Debug for ExportHandle {
 impl SpanSink for ExportHandle {
     fn emit(&self, span: SpanRecord) {
         self.shared.handed.fetch_add(1, Ordering::Relaxed);
+        let key = SettledSpan { trace_id: span.trace_id, root: span.parent_span_id.is_none() };
         if self.tx.try_send(span).is_err() {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             self.shared.observer.on_dropped(1);
+            self.shared.observer.on_settled(Fate::Lost, &[key]);
         }
+    }
+
+    /// Admits a trace only when the queue can hold all of it on top of what is queued and
+    /// what traces already running have reserved: under overload whole traces wait or are
+    /// refused, and no span is ever dropped from a trace that started.
+    fn reserve(&self, spans: u64) -> bool {
+        let capacity = self.shared.config.queue_spans as u64;
+        self.shared
+            .committed
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |committed| {
+                (committed + spans <= capacity).then_some(committed + spans)
+            })
+            .is_ok()
+    }
+
+    fn release(&self, spans: u64) {
+        let _ = self
+            .shared
+            .committed
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| Some(c.saturating_sub(spans)));
     }
 }
 
@@ -271,6 +320,14 @@ impl Exporter {
 impl SpanSink for Exporter {
     fn emit(&self, span: SpanRecord) {
         self.handle.emit(span);
+    }
+
+    fn reserve(&self, spans: u64) -> bool {
+        self.handle.reserve(spans)
+    }
+
+    fn release(&self, spans: u64) {
+        self.handle.release(spans);
     }
 }
 

@@ -13,7 +13,7 @@ use super::config::ExportConfig;
 use super::encode::{BatchEncoder, estimated_len, to_proto};
 use super::retry::{Verdict, backoff, verdict};
 use super::transport::Transport;
-use super::{ExportObserver, ExportSummary, RequestOutcome, RequestRecord};
+use super::{ExportObserver, ExportSummary, Fate, RequestOutcome, RequestRecord, SettledSpan};
 use crate::platform::Protocol;
 use crate::span::{Attribute, SpanRecord};
 
@@ -30,6 +30,12 @@ pub struct Shared {
     pub handed: AtomicU64,
     /// Spans refused by a full (or closed) queue.
     pub dropped: AtomicU64,
+    /// Queue room spoken for: spans queued plus what running traces have reserved and not yet
+    /// emitted (see `ExportHandle::reserve`).
+    pub committed: AtomicU64,
+    /// Spans of batches in an attempt right now, or waiting to retry after an attempt that got
+    /// no answer: at a shutdown deadline their outcome is unknown, not "unsent".
+    in_doubt: AtomicU64,
     books: Mutex<Books>,
     permits: Arc<Semaphore>,
 }
@@ -42,6 +48,7 @@ struct Books {
     accepted: u64,
     rejected: u64,
     failed: u64,
+    unknown: u64,
     requests: u64,
     retries: u64,
     splits: u64,
@@ -65,6 +72,8 @@ impl Shared {
             observer,
             handed: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            committed: AtomicU64::new(0),
+            in_doubt: AtomicU64::new(0),
             books: Mutex::new(Books::default()),
             permits,
         }
@@ -80,12 +89,16 @@ impl Shared {
         books.sealed = true;
         let dropped = self.dropped.load(Ordering::Relaxed);
         let handed = self.handed.load(Ordering::Relaxed);
-        let settled = books.accepted + books.rejected + books.failed + dropped;
+        // Sent and unanswered when the books close: the backend may have them.
+        let in_doubt = self.in_doubt.load(Ordering::Relaxed);
+        let unknown = books.unknown + in_doubt;
+        let settled = books.accepted + books.rejected + books.failed + unknown + dropped;
         ExportSummary {
             spans_handed: handed.max(settled),
             spans_accepted: books.accepted,
             spans_rejected: books.rejected,
             spans_failed: books.failed,
+            spans_unknown: unknown,
             spans_dropped: dropped,
             spans_unfinished: handed.saturating_sub(settled),
             requests: books.requests,
@@ -129,6 +142,10 @@ pub async fn run_batcher(
                 if received == 0 {
                     break;
                 }
+                // Out of the queue: the room they held is free again.
+                let _ = shared.committed.fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
+                    Some(c.saturating_sub(received as u64))
+                });
                 for record in incoming.drain(..) {
                     let len = estimated_len(&record, shared.config.protocol);
                     let span = to_proto(record);
@@ -183,7 +200,23 @@ enum Final {
     },
     Split,
     Rejected,
+    /// Never delivered: nothing reached the backend.
     Failed,
+    /// Sent without an answer: the backend may have stored it.
+    Unknown,
+}
+
+fn keys(spans: &[Span]) -> Vec<SettledSpan> {
+    spans
+        .iter()
+        .map(|span| {
+            let mut trace_id = [0u8; 16];
+            if span.trace_id.len() == 16 {
+                trace_id.copy_from_slice(&span.trace_id);
+            }
+            SettledSpan { trace_id, root: span.parent_span_id.is_empty() }
+        })
+        .collect()
 }
 
 /// Sends one batch to its end: encodes, splits what is too large (before sending, or on 413 or
@@ -204,27 +237,65 @@ async fn deliver(shared: &Arc<Shared>, spans: Vec<Span>) {
                 Err(_) => Final::Failed,
             }
         };
-        let mut books = shared.books();
-        if books.sealed {
-            return;
+        let (fate, exported) = {
+            let mut books = shared.books();
+            if books.sealed {
+                return;
+            }
+            match outcome {
+                Final::Accepted { rejected } => {
+                    let rejected = rejected.min(count);
+                    books.accepted += count - rejected;
+                    books.rejected += rejected;
+                    // A partial rejection does not say which spans: none of the batch's traces
+                    // is known to be whole.
+                    (if rejected > 0 { Fate::Unknown } else { Fate::Accepted }, count - rejected)
+                }
+                Final::Split if spans.len() > 1 => {
+                    books.splits += 1;
+                    let mut left = spans;
+                    let right = left.split_off(left.len() / 2);
+                    pending.push(right);
+                    pending.push(left);
+                    continue;
+                }
+                Final::Split | Final::Rejected => {
+                    books.rejected += count;
+                    (Fate::Lost, 0)
+                }
+                Final::Failed => {
+                    books.failed += count;
+                    (Fate::Lost, 0)
+                }
+                Final::Unknown => {
+                    books.unknown += count;
+                    (Fate::Unknown, 0)
+                }
+            }
+        };
+        if exported > 0 {
+            shared.observer.on_exported(exported);
         }
-        match outcome {
-            Final::Accepted { rejected } => {
-                let rejected = rejected.min(count);
-                books.accepted += count - rejected;
-                books.rejected += rejected;
-                drop(books);
-                shared.observer.on_exported(count - rejected);
+        shared.observer.on_settled(fate, &keys(&spans));
+    }
+}
+
+/// Counts a batch in `Shared::in_doubt` while set. Deliberately not cleared on drop: a request
+/// task aborted at the shutdown deadline leaves its batch counted, which is what `seal` reads.
+struct InDoubt<'a> {
+    shared: &'a Shared,
+    spans: u64,
+    counted: std::sync::atomic::AtomicBool,
+}
+
+impl InDoubt<'_> {
+    fn set(&self, doubt: bool) {
+        if doubt != self.counted.swap(doubt, Ordering::Relaxed) {
+            if doubt {
+                self.shared.in_doubt.fetch_add(self.spans, Ordering::Relaxed);
+            } else {
+                self.shared.in_doubt.fetch_sub(self.spans, Ordering::Relaxed);
             }
-            Final::Split if spans.len() > 1 => {
-                books.splits += 1;
-                let mut left = spans;
-                let right = left.split_off(left.len() / 2);
-                pending.push(right);
-                pending.push(left);
-            }
-            Final::Split | Final::Rejected => books.rejected += count,
-            Final::Failed => books.failed += count,
         }
     }
 }
@@ -258,11 +329,27 @@ async fn prepare(
 /// Sends one body until it is accepted, refused for good, or the retry budget is spent. Every
 /// attempt is recorded.
 async fn send_with_retry(shared: &Arc<Shared>, body: Bytes, raw_len: u64, spans: u64) -> Final {
+    let doubt = InDoubt { shared, spans, counted: std::sync::atomic::AtomicBool::new(false) };
+    let outcome = attempts(shared, body, raw_len, spans, &doubt).await;
+    doubt.set(false);
+    outcome
+}
+
+async fn attempts(
+    shared: &Arc<Shared>,
+    body: Bytes,
+    raw_len: u64,
+    spans: u64,
+    doubt: &InDoubt<'_>,
+) -> Final {
     let policy = &shared.config.retry;
     let mut waited = Duration::ZERO;
     let mut retries = 0u32;
+    // Whether an attempt went out and got no answer: the backend may have stored the body.
+    let mut unanswered = false;
     loop {
         let sent = Instant::now();
+        doubt.set(true);
         let reply = shared.transport.send(body.clone(), shared.config.request_timeout).await;
         let record = RequestRecord {
             wire_bytes: body.len() as u64,
@@ -280,7 +367,10 @@ async fn send_with_retry(shared: &Arc<Shared>, body: Bytes, raw_len: u64, spans:
             books.bytes_raw += record.raw_bytes;
         }
         shared.observer.on_request(&record);
+        unanswered |= matches!(record.outcome, RequestOutcome::Timeout | RequestOutcome::Io(_));
+        doubt.set(unanswered);
         let give_up = || match record.outcome {
+            _ if unanswered => Final::Unknown,
             RequestOutcome::Status(_) | RequestOutcome::GrpcStatus(_) => Final::Rejected,
             RequestOutcome::Timeout | RequestOutcome::Connect | RequestOutcome::Io(_) => {
                 Final::Failed
