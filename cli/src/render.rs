@@ -185,6 +185,9 @@ pub fn summary(r: &Report) -> String {
     if !classes.is_empty() {
         let _ = writeln!(o, "   Errors by class: {}", classes.join(", "));
     }
+    for (class, message) in &q.messages {
+        let _ = writeln!(o, "   {class} said: {message}");
+    }
     let _ = writeln!(
         o,
         "Spans: {} created = {} accepted + {} lost + {} outcome unknown + {} pending",

@@ -91,6 +91,10 @@ fn bad_requests_are_rejected_not_retried() {
     assert_eq!(output.status.code(), Some(3), "{}", text(&output));
     assert!(u(&report, "/requests/by_status/400") > 0, "{report:#}");
     assert!(u(&report, "/spans/rejected") > 0);
+    // What the backend said comes with the status, in the JSON and the text.
+    let said = report["requests"]["messages"]["HTTP 400"].as_str().unwrap_or_default();
+    assert!(!said.is_empty() && said.len() <= 300, "{report:#}");
+    assert!(text(&output).contains(&format!("HTTP 400 said: {said}")), "{}", text(&output));
     assert_books(&report);
 }
 

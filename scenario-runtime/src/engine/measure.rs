@@ -214,6 +214,10 @@ pub struct RequestCounts {
     pub io: u64,
     /// Attempts that resent an earlier attempt's body.
     pub retries: u64,
+    /// The first thing the backend said with each kind of refusal (`HTTP 400`, `gRPC status
+    /// 8`, ...): the start of its error body, credentials taken out.
+    #[serde(default)]
+    pub messages: BTreeMap<String, String>,
 }
 
 impl RequestCounts {
@@ -242,6 +246,9 @@ impl RequestCounts {
         self.connect += other.connect;
         self.io += other.io;
         self.retries += other.retries;
+        for (class, message) in &other.messages {
+            self.messages.entry(class.clone()).or_insert_with(|| message.clone());
+        }
     }
 }
 

@@ -237,6 +237,11 @@ impl Metrics {
         self.raw_bytes.fetch_add(record.raw_bytes, Ordering::Relaxed);
         let mut r = self.requests.lock().unwrap_or_else(|p| p.into_inner());
         r.retries += u64::from(record.retries > 0);
+        if let Some(message) = &record.message
+            && !record.outcome.is_success()
+        {
+            r.messages.entry(record.outcome.to_string()).or_insert_with(|| message.clone());
+        }
         match &record.outcome {
             outcome if outcome.is_success() => r.ok += 1,
             RequestOutcome::Status(code) => *r.by_status.entry(*code).or_default() += 1,
@@ -407,6 +412,7 @@ mod tests {
             outcome,
             latency: Duration::from_millis(3),
             retries,
+            message: None,
         }
     }
 

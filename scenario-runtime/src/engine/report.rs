@@ -234,6 +234,9 @@ pub struct Requests {
     pub io: u64,
     /// Attempts that were retries of an earlier attempt (included in `total`).
     pub retries: u64,
+    /// The first error message the backend sent with each kind of refusal (`HTTP 400`, ...),
+    /// at most 300 bytes, credentials taken out.
+    pub messages: BTreeMap<String, String>,
 }
 
 /// Data volume.
@@ -484,6 +487,7 @@ pub fn build(measured: &Measurements, context: Context) -> Report {
             connect: q.connect,
             io: q.io,
             retries: q.retries,
+            messages: q.messages.clone(),
         },
         bytes: Bytes {
             wire: m.wire_bytes,

@@ -437,6 +437,7 @@ impl opentelemetry_http::HttpClient for MeasuredClient {
             outcome,
             latency,
             retries: 0,
+            message: None,
         });
         let (status, body) = result??;
         Ok(http::Response::builder().status(status).body(body)?)

@@ -96,6 +96,8 @@ pub struct RequestRecord {
     pub latency: Duration,
     /// How many attempts of this same body came before this one (0 for the first).
     pub retries: u32,
+    /// What the backend said with a refusal (start of the error body, or `grpc-message`).
+    pub message: Option<String>,
 }
 
 /// What became of spans, for the per-trace delivery ledger.

@@ -358,6 +358,7 @@ async fn attempts(
             outcome: reply.outcome,
             latency: sent.elapsed(),
             retries,
+            message: reply.message,
         };
         {
             let mut books = shared.books();

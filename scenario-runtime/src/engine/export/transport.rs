@@ -29,11 +29,14 @@ pub struct Reply {
     pub rejected_spans: u64,
     /// The gRPC status carried a `google.rpc.RetryInfo`: the server says it can recover.
     pub retry_info: bool,
+    /// What the backend said with a refusal: the start of an HTTP error body, or the gRPC
+    /// `grpc-message`. Header values (credentials) are taken out.
+    pub message: Option<String>,
 }
 
 impl Reply {
     fn new(outcome: RequestOutcome, retry_after: Option<Duration>) -> Self {
-        Self { outcome, retry_after, rejected_spans: 0, retry_info: false }
+        Self { outcome, retry_after, rejected_spans: 0, retry_info: false, message: None }
     }
 }
 
@@ -171,12 +174,12 @@ impl Transport {
                             .is_some_and(|v| v.contains("json"));
                         // Read the (small) body to the end so the connection goes back to the pool.
                         match response.bytes().await {
+                            Ok(body) if (200..300).contains(&status) => Reply {
+                                rejected_spans: partial_rejections(&body, json),
+                                ..Reply::new(RequestOutcome::Status(status), retry_after)
+                            },
                             Ok(body) => Reply {
-                                rejected_spans: if (200..300).contains(&status) {
-                                    partial_rejections(&body, json)
-                                } else {
-                                    0
-                                },
+                                message: error_message(&body, headers),
                                 ..Reply::new(RequestOutcome::Status(status), retry_after)
                             },
                             Err(e) => Reply::new(classify_reqwest(&e), None),
@@ -250,10 +253,40 @@ fn grpc_reply(code: i32, trailers: &HeaderMap) -> Reply {
     let retry_info =
         trailers.get(GRPC_STATUS_DETAILS).and_then(|v| retry_info_in_header(v.as_bytes()));
     let delay = retry_info.flatten().or_else(|| retry_after(trailers));
+    let message = trailers.get("grpc-message").and_then(|v| {
+        let text = percent_encoding::percent_decode(v.as_bytes()).decode_utf8_lossy();
+        error_message(text.as_bytes(), &HeaderMap::new())
+    });
     Reply {
         retry_info: retry_info.is_some(),
+        message: if code == 0 { None } else { message },
         ..Reply::new(RequestOutcome::GrpcStatus(code), delay)
     }
+}
+
+/// Most bytes of a backend's error message kept for the report.
+pub const ERROR_MESSAGE_BYTES: usize = 300;
+
+/// The start of an error body as text (at most [`ERROR_MESSAGE_BYTES`], cut on a character
+/// boundary, whitespace folded), with every header value we sent taken out: a backend that
+/// echoes the request must not put a key into the report. `None` when empty.
+fn error_message(body: &[u8], sent: &HeaderMap) -> Option<String> {
+    let text = String::from_utf8_lossy(&body[..body.len().min(4 * ERROR_MESSAGE_BYTES)]);
+    let mut text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for value in sent.values().filter_map(|v| v.to_str().ok()) {
+        // Short values (`1`, `json`) are not credentials and would blank ordinary words.
+        for secret in [value, value.rsplit(' ').next().unwrap_or(value)] {
+            if secret.len() >= 8 {
+                text = text.replace(secret, "<redacted>");
+            }
+        }
+    }
+    let mut end = text.len().min(ERROR_MESSAGE_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    (!text.is_empty()).then_some(text)
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -302,6 +335,22 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_messages_are_short_and_keep_no_credential() {
+        let mut sent = HeaderMap::new();
+        sent.insert("authorization", HeaderValue::from_static("Bearer sk-live-0123456789"));
+        sent.insert("x-project", HeaderValue::from_static("demo"));
+        let body = b"{\"error\": \"bad key Bearer sk-live-0123456789\",\n  \"project\": \"demo\"}";
+        let message = error_message(body, &sent).unwrap_or_default();
+        assert!(!message.contains("sk-live"), "{message}");
+        assert!(message.contains("<redacted>") && message.contains("demo"), "{message}");
+        assert!(!message.contains('\n'));
+        let long = "é".repeat(400);
+        let cut = error_message(long.as_bytes(), &sent).unwrap_or_default();
+        assert!(cut.len() <= ERROR_MESSAGE_BYTES && cut.chars().all(|c| c == 'é'));
+        assert_eq!(error_message(b"  ", &sent), None);
+    }
     use opentelemetry_proto::tonic::collector::trace::v1::{
         ExportTracePartialSuccess, ExportTraceServiceResponse,
     };
