@@ -7,3 +7,4 @@ pub mod report;
 pub mod schedule;
 pub mod sdk;
 pub mod sink;
+pub mod verify;
