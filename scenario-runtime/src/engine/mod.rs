@@ -15,5 +15,6 @@ pub mod schedule;
 pub mod sdk;
 pub mod sink;
 pub mod threshold;
+pub mod verify;
 
 pub use run::{EngineError, NoProgress, Progress, run};

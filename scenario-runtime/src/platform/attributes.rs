@@ -12,7 +12,12 @@
 //!   `llm.input_messages.N.message.*`, `input.value`/`output.value` with their MIME types,
 //!   `tool.*`, `agent.name`, `session.id`). Phoenix does not read `gen_ai.*` content, so its
 //!   profile carries the content here instead (see [`super::Profile::genai_content`]).
-//! - MLflow: `openinference.span.kind`, which MLflow maps to its span types.
+//! - MLflow: `mlflow.spanType` (`AGENT`, `LLM`, `TOOL`, MLflow's `SpanType` names) on every
+//!   span, because MLflow's OTLP ingestion fills its span-type column from that attribute before
+//!   any conversion of OpenInference attributes (without it the type search finds nothing); on
+//!   the root, `mlflow.traceTag.mlflow.traceName`, which its store turns into the trace's name
+//!   (`mlflow/store/tracking/sqlalchemy_store.py` reads root attributes prefixed
+//!   `mlflow.traceTag.`); and `openinference.span.kind` for tools reading OpenInference.
 //! - Datadog, Opik, Weave, generic OTLP, console: nothing; they read the current names.
 
 use std::borrow::Cow;
@@ -121,7 +126,14 @@ pub fn decorate(platform: PlatformId, facts: &SpanFacts<'_>, out: &mut Vec<Attri
             }
         }
         PlatformId::Phoenix => openinference(facts, out),
-        PlatformId::Mlflow => out.push(Attribute::new("openinference.span.kind", oi_kind(facts))),
+        PlatformId::Mlflow => {
+            // MLflow's SpanType names are OpenInference's for these three kinds.
+            out.push(Attribute::new("mlflow.spanType", oi_kind(facts)));
+            out.push(Attribute::new("openinference.span.kind", oi_kind(facts)));
+            if facts.role == (SpanRole::Agent { root: true }) {
+                out.push(Attribute::new("mlflow.traceTag.mlflow.traceName", facts.name));
+            }
+        }
         PlatformId::Console
         | PlatformId::Otlp
         | PlatformId::Datadog

@@ -28,6 +28,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use attributes::{SpanFacts, SpanRole, decorate};
+pub use profiles::DEFAULT_PROJECT;
 
 /// A backend scaletest knows how to talk to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -189,6 +190,10 @@ pub struct PlatformSettings {
     pub entity: Option<String>,
     /// Base URL of a self-hosted or non-default deployment; the traces path is appended.
     pub base_url: Option<String>,
+    /// Port of the OTLP gRPC listener when it differs from the HTTP one (Phoenix; default 4317).
+    /// `PHOENIX_GRPC_PORT` maps here, but is not yet among the variables read from the
+    /// environment ([`PlatformId::settings_env`]) until `.env.example` documents it.
+    pub grpc_port: Option<String>,
 }
 
 impl fmt::Debug for PlatformSettings {
@@ -206,6 +211,7 @@ impl fmt::Debug for PlatformSettings {
             .field("workspace", &self.workspace)
             .field("entity", &self.entity)
             .field("base_url", &self.base_url)
+            .field("grpc_port", &self.grpc_port)
             .finish()
     }
 }
@@ -260,6 +266,7 @@ impl PlatformSettings {
             | "PHOENIX_COLLECTOR_ENDPOINT"
             | "MLFLOW_TRACKING_URI"
             | "OPIK_URL_OVERRIDE" => &mut self.base_url,
+            "PHOENIX_GRPC_PORT" => &mut self.grpc_port,
             _ => return None,
         })
     }
@@ -308,10 +315,17 @@ pub struct Profile {
     /// The full traces URL (path included) when nothing else is configured; `None` for the
     /// generic OTLP profile (the standard variables or the embedded sink decide) and console.
     pub default_endpoint: Option<String>,
+    /// Where OTLP/gRPC goes when the backend listens for it on another port than HTTP
+    /// (`http://host:port`, no path); `None`: the same origin as [`Profile::default_endpoint`].
+    /// Use [`Profile::endpoint_for`].
+    pub grpc_endpoint: Option<String>,
     /// Auth and routing headers.
     pub headers: Vec<Header>,
     /// Protocols the backend accepts, preferred first.
     pub protocols: &'static [Protocol],
+    /// Content encodings the backend is known to refuse, with how it answers them
+    /// (e.g. `("zstd", "415 Unsupported Media Type")`). See [`Profile::check_compression`].
+    pub refused_encodings: &'static [(&'static str, &'static str)],
     /// Largest request body the backend accepts (bytes, before compression).
     pub max_body_bytes: usize,
     /// Whether the backend drops or rejects traces whose root span never arrives.
@@ -340,6 +354,30 @@ impl Profile {
             Err(PlatformError::UnsupportedProtocol { platform: self.id, protocol })
         }
     }
+
+    /// Checks a request body encoding (`Content-Encoding` / `grpc-encoding` token such as
+    /// `gzip` or `zstd`; `None` for uncompressed bodies, which every backend takes), so that a
+    /// run the backend would refuse request by request fails up front with the reason.
+    pub fn check_compression(&self, encoding: Option<&str>) -> Result<(), PlatformError> {
+        let Some(encoding) = encoding.map(str::trim).filter(|e| !e.is_empty()) else {
+            return Ok(());
+        };
+        match self.refused_encodings.iter().find(|(e, _)| e.eq_ignore_ascii_case(encoding)) {
+            None => Ok(()),
+            Some((encoding, answer)) => {
+                Err(PlatformError::UnsupportedCompression { platform: self.id, encoding, answer })
+            }
+        }
+    }
+
+    /// The endpoint for `protocol`: [`Profile::grpc_endpoint`] for gRPC when the platform has
+    /// one, [`Profile::default_endpoint`] otherwise.
+    pub fn endpoint_for(&self, protocol: Protocol) -> Option<&str> {
+        match (protocol, &self.grpc_endpoint) {
+            (Protocol::Grpc, Some(grpc)) => Some(grpc),
+            _ => self.default_endpoint.as_deref(),
+        }
+    }
 }
 
 /// Why a platform or its settings cannot be used.
@@ -363,6 +401,13 @@ pub enum PlatformError {
         platform: PlatformId,
         protocol: Protocol,
     },
+    /// The backend refuses request bodies in this encoding.
+    UnsupportedCompression {
+        platform: PlatformId,
+        encoding: &'static str,
+        /// How it answers them.
+        answer: &'static str,
+    },
 }
 
 impl fmt::Display for PlatformError {
@@ -385,6 +430,11 @@ impl fmt::Display for PlatformError {
                 let accepted = platform_protocols(*platform);
                 write!(f, "platform `{platform}` does not accept OTLP {protocol}; use {accepted}")
             }
+            PlatformError::UnsupportedCompression { platform, encoding, answer } => write!(
+                f,
+                "platform `{platform}` does not accept {encoding}-compressed OTLP (it answers \
+                 {answer}); use gzip or none"
+            ),
         }
     }
 }

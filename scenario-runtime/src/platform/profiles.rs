@@ -135,6 +135,31 @@ fn base_url(
     Ok(url.trim_end_matches('/').to_owned())
 }
 
+/// `http://host:PORT` for the gRPC listener of the service whose HTTP base URL is `base`.
+fn grpc_origin(base: &str, port: &Option<String>) -> Result<String, PlatformError> {
+    let port = match port.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        None => 4317,
+        Some(text) => match text.parse::<u16>() {
+            Ok(port) if port > 0 => port,
+            _ => {
+                return Err(PlatformError::Invalid {
+                    var: "PHOENIX_GRPC_PORT",
+                    value: text.to_owned(),
+                    expected: "a port number between 1 and 65535",
+                });
+            }
+        },
+    };
+    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
+    let authority = rest.split('/').next().unwrap_or(rest);
+    // Drop the HTTP port; keep an IPv6 literal whole.
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    Ok(format!("{scheme}://{host}:{port}"))
+}
+
 fn project(settings: &PlatformSettings) -> String {
     settings
         .project
@@ -149,8 +174,10 @@ fn profile_base(platform: PlatformId) -> Profile {
     Profile {
         id: platform,
         default_endpoint: None,
+        grpc_endpoint: None,
         headers: Vec::new(),
         protocols: protocols(platform),
+        refused_encodings: &[],
         max_body_bytes: DEFAULT_MAX_BODY,
         requires_root: false,
         resource: Vec::new(),
@@ -243,6 +270,8 @@ pub(super) fn profile(
                 "http://127.0.0.1:6006",
             )?;
             p.default_endpoint = Some(format!("{base}/v1/traces"));
+            p.grpc_endpoint = Some(grpc_origin(&base, &settings.grpc_port)?);
+            p.refused_encodings = &[("zstd", "415 Unsupported Media Type")];
             if let Some(key) = settings.api_key.as_deref().filter(|k| !k.trim().is_empty()) {
                 p.headers.push(Header::secret("Authorization", format!("Bearer {}", key.trim())));
             }
@@ -253,7 +282,8 @@ pub(super) fn profile(
                        llm.*, input.value, output.value, tool.*, session.id) and carries the \
                        content there instead of gen_ai.input/output.messages, as OpenInference \
                        instrumentations do; the project is the resource attribute \
-                       openinference.project.name; http/json is refused (415)";
+                       openinference.project.name; http/json and zstd are refused (415); gRPC \
+                       goes to its own port (PHOENIX_GRPC_PORT, default 4317)";
         }
         PlatformId::Mlflow => {
             let experiment = required(
@@ -266,11 +296,15 @@ pub(super) fn profile(
                 base_url(&settings.base_url, "MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")?;
             p.default_endpoint = Some(format!("{base}/v1/traces"));
             p.headers.push(Header::new("x-mlflow-experiment-id", experiment));
+            p.refused_encodings = &[("zstd", "400 Bad Request")];
             if let Some(token) = settings.api_key.as_deref().filter(|k| !k.trim().is_empty()) {
                 p.headers.push(Header::secret("Authorization", format!("Bearer {}", token.trim())));
             }
-            p.notes = "adds openinference.span.kind, which MLflow maps to its span types; \
-                       content is read from gen_ai.* messages; MLflow needs a SQL store";
+            p.notes = "adds mlflow.spanType (AGENT|LLM|TOOL) on every span, because MLflow reads \
+                       the span type before it converts OpenInference attributes, and \
+                       openinference.span.kind; names the trace with \
+                       mlflow.traceTag.mlflow.traceName on the root; content is read from gen_ai.* messages; \
+                       zstd is refused (400); MLflow needs a SQL store";
         }
         PlatformId::Datadog => {
             let key = required(platform, &settings.api_key, "DD_API_KEY", "API key")?;

@@ -168,3 +168,74 @@ fn settings_debug_redacts_keys() {
     let s = PlatformSettings { api_key: Some("hunter2".into()), ..PlatformSettings::default() };
     assert!(!format!("{s:?}").contains("hunter2"));
 }
+
+#[test]
+fn zstd_is_refused_up_front_where_the_backend_refuses_it() {
+    let phoenix = PlatformId::Phoenix.profile(&PlatformSettings::default()).unwrap();
+    let error = phoenix.check_compression(Some("zstd")).unwrap_err().to_string();
+    assert!(
+        error.contains("phoenix") && error.contains("zstd") && error.contains("415"),
+        "{error}"
+    );
+    assert!(error.contains("gzip"), "names what works: {error}");
+    assert!(phoenix.check_compression(Some("gzip")).is_ok());
+    assert!(phoenix.check_compression(None).is_ok());
+    let mlflow = settings(&[("MLFLOW_EXPERIMENT_ID", "1")]);
+    let mlflow = PlatformId::Mlflow.profile(&mlflow(PlatformId::Mlflow)).unwrap();
+    let error = mlflow.check_compression(Some("ZSTD")).unwrap_err().to_string();
+    assert!(error.contains("mlflow") && error.contains("400"), "{error}");
+    // Where nothing was observed, nothing is refused.
+    let langfuse = settings(&[("LANGFUSE_PUBLIC_KEY", "p"), ("LANGFUSE_SECRET_KEY", "s")]);
+    let langfuse = PlatformId::Langfuse.profile(&langfuse(PlatformId::Langfuse)).unwrap();
+    assert!(langfuse.check_compression(Some("zstd")).is_ok());
+}
+
+#[test]
+fn phoenix_grpc_goes_to_its_grpc_port() {
+    let phoenix = PlatformId::Phoenix.profile(&PlatformSettings::default()).unwrap();
+    assert_eq!(phoenix.grpc_endpoint.as_deref(), Some("http://127.0.0.1:4317"));
+    assert_eq!(phoenix.endpoint_for(Protocol::Grpc), Some("http://127.0.0.1:4317"));
+    assert_eq!(
+        phoenix.endpoint_for(Protocol::HttpProtobuf),
+        Some("http://127.0.0.1:6006/v1/traces")
+    );
+    let custom = settings(&[("PHOENIX_COLLECTOR_ENDPOINT", "https://phoenix.internal:6006/")]);
+    let custom =
+        PlatformSettings { grpc_port: Some("14317".into()), ..custom(PlatformId::Phoenix) };
+    let profile = PlatformId::Phoenix.profile(&custom).unwrap();
+    assert_eq!(profile.endpoint_for(Protocol::Grpc), Some("https://phoenix.internal:14317"));
+    let no_port = settings(&[("PHOENIX_COLLECTOR_ENDPOINT", "http://phoenix")]);
+    let profile = PlatformId::Phoenix.profile(&no_port(PlatformId::Phoenix)).unwrap();
+    assert_eq!(profile.grpc_endpoint.as_deref(), Some("http://phoenix:4317"));
+    let bad = PlatformSettings { grpc_port: Some("70000".into()), ..PlatformSettings::default() };
+    let error = PlatformId::Phoenix.profile(&bad).unwrap_err().to_string();
+    assert!(error.contains("PHOENIX_GRPC_PORT") && error.contains("70000"), "{error}");
+    // Platforms with one listener use their traces endpoint for every protocol.
+    let otlp = PlatformId::Otlp.profile(&PlatformSettings::default()).unwrap();
+    assert_eq!(otlp.endpoint_for(Protocol::Grpc), None);
+}
+
+#[test]
+fn mlflow_spans_carry_its_span_type_and_the_root_names_the_trace() {
+    let value = |attributes: &[crate::span::Attribute], key: &str| {
+        attributes.iter().find(|a| a.key == key).map(|a| format!("{:?}", a.value))
+    };
+    let cases = [
+        (SpanRole::Agent { root: true }, "AGENT"),
+        (SpanRole::Agent { root: false }, "AGENT"),
+        (SpanRole::Chat, "LLM"),
+        (SpanRole::Tool, "TOOL"),
+    ];
+    for (role, kind) in cases {
+        let mut out = Vec::new();
+        decorate(PlatformId::Mlflow, &SpanFacts::new(role, "travel_assistant", "conv-1"), &mut out);
+        let span_type = value(&out, "mlflow.spanType").unwrap_or_default();
+        assert!(span_type.contains(kind), "{role:?}: {span_type}");
+        let name = value(&out, "mlflow.traceTag.mlflow.traceName");
+        if role == (SpanRole::Agent { root: true }) {
+            assert!(name.is_some_and(|n| n.contains("travel_assistant")), "{out:?}");
+        } else {
+            assert!(name.is_none(), "only the root names the trace: {role:?}");
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Ingestion lag and storage throughput, computed from the acceptance curve (the ledger) and
+//! the visibility curve (the count samples). Pure functions: no clock, no I/O.
+
+use serde::Serialize;
+
+/// What a lag is counted in: spans where the platform counts spans, otherwise traces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LagUnit {
+    Spans,
+    Traces,
+}
+
+/// Ingestion lag: how long after acceptance the accepted data became visible.
+///
+/// With N the accepted total (in [`Lag::unit`]), A(t) the cumulative count accepted by time t
+/// (from the ledger's acknowledgement times) and V(t) the count visible at t (from the count
+/// samples), t_accepted(q) is the first time A(t) >= ceil(q*N) and t_visible(q) the first
+/// *sample* time at which V(t) >= ceil(q*N). Then
+///
+/// `lag(q) = t_visible(q) - t_accepted(q)` (0 if visibility came first, which a count taken
+/// while acknowledgements are still in flight can show).
+///
+/// `None` when V never reached ceil(q*N) within the budget, or nothing was accepted. Since
+/// visibility is only sampled, t_visible(q) is late by at most the gap between the sample that
+/// saw it and the one before ([`Lag::resolution_ms`]). The samples count the whole project in
+/// the window: other traffic there makes the lag look shorter than it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Lag {
+    pub unit: LagUnit,
+    /// N, the accepted total the quantiles refer to.
+    pub accepted: u64,
+    pub p50_ms: Option<u64>,
+    pub p99_ms: Option<u64>,
+    pub p100_ms: Option<u64>,
+    /// Largest gap between two consecutive successful samples: the uncertainty of each figure.
+    pub resolution_ms: Option<u64>,
+}
+
+/// Accepted and stored rates over the run, in [`Lag::unit`] per second.
+///
+/// - accepted: N / (last acknowledgement - first acknowledgement);
+/// - stored: (V at the first sample that showed the final count - V at the first sample) /
+///   (the time between those two samples).
+///
+/// `None` when the interval is empty (one acknowledgement time, fewer than two distinct samples)
+/// or the final count was never seen to grow.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Throughput {
+    pub unit: LagUnit,
+    pub accepted_per_sec: Option<f64>,
+    pub stored_per_sec: Option<f64>,
+}
+
+/// The first time a cumulative curve of (time, increment) reaches `target`.
+fn first_reach_increments(curve: &[(u64, u64)], target: u64) -> Option<u64> {
+    let mut total = 0u64;
+    for &(at, n) in curve {
+        total += n;
+        if total >= target {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// The first sample time whose count reaches `target`.
+fn first_reach_samples(samples: &[(u64, u64)], target: u64) -> Option<u64> {
+    samples.iter().find(|&&(_, n)| n >= target).map(|&(at, _)| at)
+}
+
+fn target(q: f64, n: u64) -> u64 {
+    ((q * n as f64).ceil() as u64).clamp(1, n.max(1))
+}
+
+/// Lag from `accepted` (time, increment) in time order and `visible` (time, count) samples in
+/// time order.
+pub(crate) fn lag(unit: LagUnit, accepted: &[(u64, u64)], visible: &[(u64, u64)]) -> Option<Lag> {
+    let n: u64 = accepted.iter().map(|&(_, k)| k).sum();
+    if n == 0 {
+        return None;
+    }
+    let at = |q: f64| {
+        let goal = target(q, n);
+        let visible_at = first_reach_samples(visible, goal)?;
+        let accepted_at = first_reach_increments(accepted, goal)?;
+        Some(visible_at.saturating_sub(accepted_at))
+    };
+    let resolution_ms = visible.windows(2).map(|w| w[1].0.saturating_sub(w[0].0)).max();
+    Some(Lag {
+        unit,
+        accepted: n,
+        p50_ms: at(0.5),
+        p99_ms: at(0.99),
+        p100_ms: at(1.0),
+        resolution_ms,
+    })
+}
+
+pub(crate) fn throughput(
+    unit: LagUnit,
+    accepted: &[(u64, u64)],
+    visible: &[(u64, u64)],
+) -> Throughput {
+    let n: u64 = accepted.iter().map(|&(_, k)| k).sum();
+    let accepted_per_sec = match (accepted.first(), accepted.last()) {
+        (Some(&(first, _)), Some(&(last, _))) if last > first && n > 0 => {
+            Some(n as f64 * 1000.0 / (last - first) as f64)
+        }
+        _ => None,
+    };
+    let stored_per_sec = (|| {
+        let &(t0, v0) = visible.first()?;
+        let final_count = visible.iter().map(|&(_, v)| v).max()?;
+        let &(t1, v1) = visible.iter().find(|&&(_, v)| v == final_count)?;
+        (t1 > t0 && v1 > v0).then(|| (v1 - v0) as f64 * 1000.0 / (t1 - t0) as f64)
+    })();
+    Throughput { unit, accepted_per_sec, stored_per_sec }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lag_is_the_gap_between_reaching_each_quantile() {
+        // 100 spans accepted: 50 at t=1000, 50 at t=2000.
+        let accepted = [(1_000, 50), (2_000, 50)];
+        // Visible: 0 at 1500, 50 at 3000, 99 at 4000, 100 at 6000.
+        let visible = [(1_500, 0), (3_000, 50), (4_000, 99), (6_000, 100)];
+        let lag = lag(LagUnit::Spans, &accepted, &visible).unwrap();
+        assert_eq!(lag.accepted, 100);
+        assert_eq!(lag.p50_ms, Some(2_000)); // 3000 - 1000
+        assert_eq!(lag.p99_ms, Some(2_000)); // 4000 - 2000
+        assert_eq!(lag.p100_ms, Some(4_000)); // 6000 - 2000
+        assert_eq!(lag.resolution_ms, Some(2_000));
+    }
+
+    #[test]
+    fn a_quantile_never_reached_is_none_not_zero() {
+        let lag = lag(LagUnit::Traces, &[(0, 10)], &[(5, 3), (10, 9)]).unwrap();
+        assert_eq!((lag.p50_ms, lag.p99_ms, lag.p100_ms), (Some(10), None, None));
+        assert!(super::lag(LagUnit::Spans, &[], &[(1, 1)]).is_none());
+    }
+
+    #[test]
+    fn throughput_needs_an_interval() {
+        let t = throughput(LagUnit::Spans, &[(0, 10), (2_000, 10)], &[(0, 0), (4_000, 20)]);
+        assert_eq!(t.accepted_per_sec, Some(10.0));
+        assert_eq!(t.stored_per_sec, Some(5.0));
+        let t = throughput(LagUnit::Spans, &[(7, 10)], &[(9, 10)]);
+        assert_eq!((t.accepted_per_sec, t.stored_per_sec), (None, None));
+    }
+}
