@@ -58,6 +58,14 @@ impl Progress for Live {
         }
     }
 
+    fn verifying(&mut self, sent: &scenario_runtime::engine::verify::Ledger) {
+        self.say(&format!(
+            "reading back what the backend stored: {} spans in {} traces accepted",
+            crate::format::thousands(sent.spans_accepted()),
+            crate::format::thousands(sent.traces_accepted())
+        ));
+    }
+
     fn stopping(&mut self, failed: &[String]) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
@@ -66,6 +74,14 @@ impl Progress for Live {
             "threshold failed: {}; stopping now: cancelling traces in flight",
             failed.join(", ")
         );
+    }
+}
+
+impl Live {
+    fn say(&self, message: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(message.to_owned());
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use scenario_runtime::engine::report::{Note, Percentiles, Report, RunStatus};
+use scenario_runtime::engine::verify::Verification;
 
 use crate::format::{decimal_bytes as bytes, ms, thousands, tokens};
 
@@ -67,6 +68,44 @@ pub fn summary(r: &Report) -> String {
         thousands(s.created),
         pct(s.exported, s.created)
     );
+    match &r.verification {
+        None => {
+            let _ = writeln!(o, "   Stored: not verified (--no-verify)");
+        }
+        Some(v) => {
+            let unit_spans = v.countable.is_some_and(|c| c.spans);
+            let (accepted, pick): (
+                u64,
+                fn(&scenario_runtime::engine::verify::Sample) -> Option<u64>,
+            ) = if unit_spans {
+                (v.spans_accepted, |s| s.spans)
+            } else {
+                (v.traces_accepted, |s| s.traces)
+            };
+            let unit = if unit_spans { "spans" } else { "traces" };
+            let end = v.visible_at_end.as_ref().and_then(pick);
+            let at_end_of_run = v.visible_at_run_end.as_ref().and_then(pick);
+            match end {
+                Some(end) => {
+                    let lag = v.lag.as_ref().and_then(|l| l.p99_ms).map_or(String::new(), |ms| {
+                        format!("; ingestion lag p99 {:.1} s", ms as f64 / 1000.0)
+                    });
+                    let _ = writeln!(
+                        o,
+                        "   Stored: {} of {} {unit} accepted were visible at the read-back's end ({} \
+                         when the run ended){lag}",
+                        thousands(end),
+                        thousands(accepted),
+                        at_end_of_run.map_or("not counted".to_owned(), thousands)
+                    );
+                }
+                None => {
+                    let why = v.reason.as_deref().unwrap_or("no count succeeded");
+                    let _ = writeln!(o, "   Stored: not verified ({why})");
+                }
+            }
+        }
+    }
     let mut losses = Vec::new();
     for (n, what) in [
         (s.queue_full, "dropped: export queue full"),
@@ -271,6 +310,10 @@ pub fn summary(r: &Report) -> String {
         );
     }
 
+    if let Some(v) = &r.verification {
+        storage(&mut o, v);
+    }
+
     let _ = writeln!(o, "\nScenario mix breakdown:");
     let width = r.scenarios.iter().map(|s| s.name.len()).max().unwrap_or(8);
     for sc in &r.scenarios {
@@ -400,6 +443,119 @@ pub fn note_text(note: &Note) -> String {
         Note::StoppedEarly { thresholds } => {
             format!("stopped early: {} failed during the run", thresholds.join(", "))
         }
+        Note::StorageNotVerified { reason } => {
+            format!("storage not verified, so accepted is all this report can say: {reason}")
+        }
+        Note::NotAllVisible { spans_not_visible, traces_not_visible } => {
+            let part = |n: &Option<u64>, what: &str| n.map(|n| format!("{} {what}", thousands(n)));
+            let missing: Vec<String> =
+                [part(spans_not_visible, "spans"), part(traces_not_visible, "traces")]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+            format!(
+                "the read-back timed out with {} accepted but not visible: the backend is \
+                 behind or lost them (raise --verify-timeout to tell which)",
+                missing.join(" and ")
+            )
+        }
+        Note::ReadBackFailed { reason } => format!("the read-back failed: {reason}"),
+        Note::StoredTracesDiffer { missing, rootless, span_count_differs } => format!(
+            "of the traces fetched back whole, {} were missing, {} had no root and {} had a \
+             different span count than accepted",
+            n(*missing),
+            n(*rootless),
+            n(*span_count_differs)
+        ),
+    }
+}
+
+/// The read-back section: what the backend stored, and when.
+fn storage(o: &mut String, v: &Verification) {
+    use scenario_runtime::engine::verify::Outcome;
+    let verdict = match v.outcome {
+        Outcome::AllVisible => "everything accepted is stored",
+        Outcome::Incomplete => "NOT everything accepted became visible",
+        Outcome::Failed => "read-back FAILED",
+        Outcome::NotVerified => "not verified",
+    };
+    let _ = writeln!(o, "\nStorage (read back, {}): {verdict}", v.platform.name());
+    if let Some(reason) = &v.reason {
+        let _ = writeln!(o, "   {reason}");
+    }
+    if v.outcome == Outcome::NotVerified {
+        return;
+    }
+    let seen = |s: &Option<scenario_runtime::engine::verify::Sample>, spans: bool| {
+        s.as_ref()
+            .and_then(|s| if spans { s.spans } else { s.traces })
+            .map_or("not counted".to_owned(), thousands)
+    };
+    for (unit, accepted, spans) in
+        [("spans", v.spans_accepted, true), ("traces", v.traces_accepted, false)]
+    {
+        let countable = v.countable.is_some_and(|c| if spans { c.spans } else { c.traces });
+        if !countable {
+            continue;
+        }
+        let _ = writeln!(
+            o,
+            "   {unit}: {} accepted, {} visible when the run ended, {} at the end of the read-back",
+            thousands(accepted),
+            seen(&v.visible_at_run_end, spans),
+            seen(&v.visible_at_end, spans)
+        );
+    }
+    if let Some(lag) = &v.lag {
+        let s = |ms: Option<u64>| {
+            ms.map_or("never".to_owned(), |ms| format!("{:.1} s", ms as f64 / 1000.0))
+        };
+        let _ = writeln!(
+            o,
+            "   Ingestion lag (acknowledged -> visible, {:?}): p50 {}, p99 {}, all {} (read every {})",
+            lag.unit,
+            s(lag.p50_ms),
+            s(lag.p99_ms),
+            s(lag.p100_ms),
+            lag.resolution_ms.map_or("n/a".to_owned(), |ms| format!("{ms} ms"))
+        );
+    }
+    if let Some(t) = &v.throughput {
+        let rate = |r: Option<f64>| r.map_or("n/a".to_owned(), |r| format!("{r:.1}/s"));
+        let _ = writeln!(
+            o,
+            "   Throughput ({:?}): accepted {}, stored {}",
+            t.unit,
+            rate(t.accepted_per_sec),
+            rate(t.stored_per_sec)
+        );
+    }
+    if let Some(w) = &v.whole_traces {
+        match &w.unsupported {
+            Some(why) => {
+                let _ = writeln!(o, "   Whole traces: not fetched ({why})");
+            }
+            None => {
+                let kinds: Vec<String> = w.kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                let _ = writeln!(
+                    o,
+                    "   Whole traces: {} of {} fetched were found; {} missing, {} without root, {} \
+                     with another span count; kinds {}; tokens in {} out {}",
+                    w.found,
+                    w.asked,
+                    w.missing.len(),
+                    w.rootless.len(),
+                    w.span_count_differs.len(),
+                    if kinds.is_empty() { "none".to_owned() } else { kinds.join(", ") },
+                    w.input_tokens.map_or("n/a".to_owned(), thousands),
+                    w.output_tokens.map_or("n/a".to_owned(), thousands)
+                );
+            }
+        }
+    }
+    for (class, n) in &v.read_errors {
+        let example = v.read_error_examples.get(class).map_or("", String::as_str);
+        let _ = writeln!(o, "   Read errors {class}: {} ({example})", thousands(*n));
     }
 }
 

@@ -109,6 +109,7 @@ fn json_report_matches_the_documented_schema() {
         "delivery",
         "generator",
         "measurements",
+        "verification",
     ] {
         check(&report[name], &section(name), name, &mut problems);
     }
@@ -140,6 +141,10 @@ fn json_report_matches_the_documented_schema() {
         let code = note["code"].as_str().unwrap_or_default();
         assert!(SCHEMA.contains(&format!("| `{code}` |")), "notes[{i}] code `{code}` undocumented");
     }
+    // The embedded sink is read back like any backend, through the same fields.
+    assert_eq!(report["verification"]["outcome"], "all_visible", "{:#}", report["verification"]);
+    assert_eq!(report["verification"]["spans_accepted"], report["spans"]["exported"]);
+    assert_eq!(report["verification"]["visible_at_end"]["spans"], report["spans"]["exported"]);
     assert_eq!(report["schema_version"], 2);
 }
 

@@ -35,7 +35,7 @@ use std::time::Duration;
 use clap::parser::ValueSource;
 use scenario_runtime::AnyScenario;
 use scenario_runtime::engine::export::Compression;
-use scenario_runtime::engine::plan::ExportPath;
+use scenario_runtime::engine::plan::{ExportPath, VerifyMode};
 use scenario_runtime::engine::schedule::{ClockKind, Load, RatePlan};
 use scenario_runtime::engine::threshold::Threshold;
 use scenario_runtime::platform::{Header, PlatformId, Protocol};
@@ -114,9 +114,40 @@ pub struct RunArgs {
     /// More resource attributes, `k=v,k2=v2` (values percent-decoded).
     #[arg(long, env = "OTEL_RESOURCE_ATTRIBUTES", hide_env_values = true, value_name = "LIST")]
     pub resource_attributes: Option<String>,
-    /// Project name for platforms that route by project.
+    /// Project name for platforms that route by project (as a flag, it beats the platform's
+    /// own variable, e.g. PHOENIX_PROJECT_NAME).
     #[arg(long, env = "OTEL_PROJECT_NAME")]
     pub project: Option<String>,
+    /// MLflow experiment id to write to (beats MLFLOW_EXPERIMENT_ID).
+    #[arg(long, value_name = "ID")]
+    pub experiment: Option<String>,
+
+    /// Read back what the backend stored: `on` (after the run; the default where the platform
+    /// has a read API), `during` (also while it runs) or `off`.
+    #[arg(
+        long,
+        help_heading = "Verification",
+        env = "SCALE_TEST_VERIFY",
+        value_name = "WHEN",
+        num_args = 0..=1,
+        default_missing_value = "on"
+    )]
+    pub verify: Option<String>,
+    /// Same as `--verify off`: report what was accepted only.
+    #[arg(long, help_heading = "Verification")]
+    pub no_verify: bool,
+    /// Same as `--verify during`.
+    #[arg(long, help_heading = "Verification")]
+    pub verify_during: bool,
+    /// How long the read-back may wait for everything accepted to become visible
+    /// [default: 3m]
+    #[arg(
+        long,
+        help_heading = "Verification",
+        env = "SCALE_TEST_VERIFY_TIMEOUT",
+        value_name = "DURATION"
+    )]
+    pub verify_timeout: Option<String>,
 
     /// Run only this scenario (repeatable: equal weights). Exclusive with --mix.
     #[arg(long, help_heading = "Workload", env = "SCALE_TEST_SCENARIOS", value_delimiter = ',')]
@@ -279,6 +310,12 @@ pub struct Settings {
     pub service_name: Option<String>,
     pub resource: Vec<(String, String)>,
     pub project: Option<String>,
+    /// Whether `project` came from the `--project` flag (then it beats the platform's variable).
+    pub project_from_flag: bool,
+    /// `--experiment`: the MLflow experiment id.
+    pub experiment: Option<String>,
+    pub verify: VerifyMode,
+    pub verify_timeout: Duration,
     pub mix: Vec<(&'static dyn AnyScenario, f64)>,
     pub load: Load,
     pub duration: Option<Duration>,
@@ -648,6 +685,14 @@ impl RunArgs {
         }
         let json = self.json_path(s)?;
         let abort_on_fail = self.abort_on_fail;
+        let verify = self.verify_mode(s)?;
+        let timeout = s.val("verify_timeout", &self.verify_timeout);
+        let verify_timeout = match timeout.text {
+            Some(text) => parse_duration(&timeout.name, text)?,
+            None => Duration::from_secs(180),
+        };
+        let project_val = s.val("project", &self.project);
+        let project_from_flag = project_val.source == Source::Flag;
         Ok(Settings {
             platform,
             endpoint,
@@ -663,11 +708,15 @@ impl RunArgs {
                 .filter(|t| !t.trim().is_empty())
                 .map(|t| t.trim().to_owned()),
             resource,
-            project: s
-                .val("project", &self.project)
-                .text
+            project: project_val.text.filter(|t| !t.trim().is_empty()).map(|t| t.trim().to_owned()),
+            project_from_flag,
+            experiment: self
+                .experiment
+                .as_deref()
                 .filter(|t| !t.trim().is_empty())
                 .map(|t| t.trim().to_owned()),
+            verify,
+            verify_timeout,
             mix,
             load,
             duration,
@@ -679,6 +728,30 @@ impl RunArgs {
             thresholds,
             abort_on_fail,
         })
+    }
+
+    /// `--verify WHEN`, `--no-verify`, `--verify-during`: one of them at most.
+    fn verify_mode(&self, s: &Sources) -> Result<VerifyMode, ConfigError> {
+        if self.no_verify && self.verify_during {
+            return bad("both --no-verify and --verify-during given: expected one of them".into());
+        }
+        if self.no_verify {
+            return Ok(VerifyMode::Off);
+        }
+        if self.verify_during {
+            return Ok(VerifyMode::During);
+        }
+        let val = s.val("verify", &self.verify);
+        match val.text.map(|t| t.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("on" | "yes" | "true" | "1" | "after") => Ok(VerifyMode::After),
+            Some("during") => Ok(VerifyMode::During),
+            Some("off" | "no" | "false" | "0") => Ok(VerifyMode::Off),
+            Some(_) => bad(format!(
+                "invalid {} `{}`: expected on, during or off",
+                val.name,
+                val.text.unwrap_or_default()
+            )),
+        }
     }
 
     /// `--json`: a path that can be written now, so that a long run does not end without its

@@ -3,10 +3,11 @@
 //! checks that need both the settings and the profile.
 
 use scenario_runtime::engine::plan::{
-    ContentPlan, Endpoint, ExportPath, ExportPlan, ReportPlan, RunPlan, Target,
+    ContentPlan, Endpoint, ExportPath, ExportPlan, ReportPlan, RunPlan, Target, VerifyPlan,
 };
 use scenario_runtime::engine::schedule::{Mix, Workload};
 use scenario_runtime::engine::sink::SinkConfig;
+use scenario_runtime::engine::verify::Budget;
 use scenario_runtime::platform::{PlatformSettings, Protocol};
 
 use super::{ConfigError, Settings};
@@ -15,12 +16,19 @@ impl Settings {
     /// The run plan; `env` reads the platform's variables (API keys, regions, ...).
     pub fn plan(&self, env: impl Fn(&str) -> Option<String>) -> Result<RunPlan, ConfigError> {
         let mut platform_settings = PlatformSettings::from_lookup(self.platform, env);
-        if platform_settings.project.is_none() {
+        // A flag beats every variable; `OTEL_PROJECT_NAME` comes after the platform's own.
+        if self.project_from_flag || platform_settings.project.is_none() {
             platform_settings.project.clone_from(&self.project);
+        }
+        if self.experiment.is_some() {
+            platform_settings.experiment_id.clone_from(&self.experiment);
         }
         let profile =
             self.platform.profile(&platform_settings).map_err(|e| ConfigError(e.to_string()))?;
         profile.check_protocol(self.protocol).map_err(|e| ConfigError(e.to_string()))?;
+        profile
+            .check_compression(self.compression.encoding())
+            .map_err(|e| ConfigError(e.to_string()))?;
         if self.exporter == ExportPath::Sdk && self.protocol == Protocol::Grpc {
             return Err(ConfigError(
                 "invalid protocol `grpc` with --exporter sdk: the SDK path sends http/protobuf \
@@ -34,14 +42,23 @@ impl Settings {
             headers.retain(|p| !p.name.eq_ignore_ascii_case(&h.name));
             headers.push(h.clone());
         }
-        let endpoint = match self.endpoint.clone().or(profile.default_endpoint.clone()) {
+        let endpoint = match self
+            .endpoint
+            .clone()
+            .or(profile.endpoint_for(self.protocol).map(str::to_owned))
+        {
             Some(url) => Endpoint::Url(url),
             None => Endpoint::Embedded(SinkConfig::default()),
         };
         let mix = Mix::new(&self.mix)
             .ok_or_else(|| ConfigError("the scenario mix is empty".to_owned()))?;
         Ok(RunPlan {
-            target: Target { platform: self.platform, profile, endpoint },
+            target: Target {
+                platform: self.platform,
+                settings: platform_settings,
+                profile,
+                endpoint,
+            },
             export: ExportPlan {
                 path: self.exporter,
                 protocol: self.protocol,
@@ -67,6 +84,10 @@ impl Settings {
             report: ReportPlan {
                 thresholds: self.thresholds.clone(),
                 abort_on_fail: self.abort_on_fail,
+            },
+            verify: VerifyPlan {
+                mode: self.verify,
+                budget: Budget { timeout: self.verify_timeout, ..Budget::default() },
             },
         })
     }

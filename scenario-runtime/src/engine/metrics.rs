@@ -84,6 +84,8 @@ pub struct Metrics {
     dropped_starts: AtomicU64,
     /// Which traces arrived whole.
     ledger: Mutex<Ledger>,
+    /// What was acknowledged, trace by trace, for the read-back (kept only when verifying).
+    sent: Mutex<Option<crate::engine::verify::Ledger>>,
     /// Woken whenever spans are settled (accepted or dropped): backpressure waits on it.
     settled: Notify,
 }
@@ -132,6 +134,7 @@ impl Metrics {
             requests: Mutex::new(RequestCounts::default()),
             dropped_starts: AtomicU64::new(0),
             ledger: Mutex::new(Ledger::default()),
+            sent: Mutex::new(None),
             settled: Notify::new(),
         }
     }
@@ -212,6 +215,17 @@ impl Metrics {
     /// A trace ended having emitted `spans` spans (for the delivery ledger).
     pub fn trace_emitted(&self, trace_id: crate::span::TraceId, spans: u64) {
         self.ledger().trace_ended(trace_id, u32::try_from(spans).unwrap_or(u32::MAX));
+    }
+
+    /// Keeps every acknowledged trace (id, spans, root, when) for a read-back after the run.
+    pub fn keep_sent_traces(&self) {
+        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        sent.get_or_insert_with(crate::engine::verify::Ledger::new);
+    }
+
+    /// What was acknowledged, for the read-back (empty when not kept).
+    pub fn take_sent_traces(&self) -> crate::engine::verify::Ledger {
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_default()
     }
 
     /// The delivery ledger.
@@ -366,7 +380,23 @@ impl ExportObserver for Metrics {
     }
 
     fn on_settled(&self, fate: Fate, spans: &[SettledSpan]) {
-        self.ledger().settle_spans(fate, spans, unix_ms_now());
+        let now = unix_ms_now();
+        self.ledger().settle_spans(fate, spans, now);
+        if fate != Fate::Accepted {
+            return;
+        }
+        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(sent) = sent.as_mut() else { return };
+        // Spans of one trace sit together in a batch: one entry per run of the same trace.
+        let began = self.marks().began_unix_ms;
+        let mut i = 0;
+        while i < spans.len() {
+            let trace_id = spans[i].trace_id;
+            let run = spans[i..].iter().take_while(|s| s.trace_id == trace_id).count();
+            let root = spans[i..i + run].iter().any(|s| s.root);
+            sent.accept(trace_id, run as u64, root, began, now);
+            i += run;
+        }
     }
 }
 

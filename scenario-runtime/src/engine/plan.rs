@@ -12,7 +12,8 @@ use crate::engine::export::Compression;
 use crate::engine::schedule::{ClockKind, Load, Workload};
 use crate::engine::sink::SinkConfig;
 use crate::engine::threshold::Threshold;
-use crate::platform::{Header, PlatformId, Profile, Protocol};
+use crate::engine::verify::Budget;
+use crate::platform::{Header, PlatformId, PlatformSettings, Profile, Protocol};
 
 /// A whole run.
 #[derive(Clone, Debug)]
@@ -22,14 +23,36 @@ pub struct RunPlan {
     pub workload: Workload,
     pub content: ContentPlan,
     pub report: ReportPlan,
+    pub verify: VerifyPlan,
 }
 
 /// Where the spans go.
 #[derive(Clone, Debug)]
 pub struct Target {
     pub platform: PlatformId,
+    /// The settings the profile was built from; the read-back uses them too.
+    pub settings: PlatformSettings,
     pub profile: Profile,
     pub endpoint: Endpoint,
+}
+
+/// Whether and when to read back what the backend stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum VerifyMode {
+    /// Report what was accepted only, and say that storage was not verified.
+    Off,
+    /// Read back after the run (the default).
+    #[default]
+    After,
+    /// Also count what is visible while the run goes (ingestion lag as it builds up).
+    During,
+}
+
+/// The read-back of what the backend stored.
+#[derive(Clone, Debug, Default)]
+pub struct VerifyPlan {
+    pub mode: VerifyMode,
+    pub budget: Budget,
 }
 
 /// The receiving end.

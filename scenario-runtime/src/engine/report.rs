@@ -52,6 +52,9 @@ pub struct Report {
     pub scenarios: Vec<ScenarioReport>,
     /// What the embedded sink received; absent when the target is an external endpoint.
     pub delivery: Option<Delivery>,
+    /// What the backend stored, read back through its read API (the embedded sink's own counts
+    /// for the embedded sink); `None` with `--no-verify`.
+    pub verification: Option<crate::engine::verify::Verification>,
     /// What an instrumented application would see (`--exporter sdk` only).
     pub sdk: Option<SdkReport>,
     pub generator: Generator,
@@ -92,6 +95,15 @@ pub enum Note {
     },
     /// `--abort-on-fail` stopped the run: these thresholds failed during it.
     StoppedEarly { thresholds: Vec<String> },
+    /// Storage was not read back (no read API, or `--no-verify`): accepted is all the report
+    /// can say.
+    StorageNotVerified { reason: String },
+    /// The read-back ended (its timeout) before everything accepted was visible.
+    NotAllVisible { spans_not_visible: Option<u64>, traces_not_visible: Option<u64> },
+    /// The read API could not be used.
+    ReadBackFailed { reason: String },
+    /// Whole traces fetched back differed from what was accepted.
+    StoredTracesDiffer { missing: u64, rootless: u64, span_count_differs: u64 },
 }
 
 /// The settings the run used (no secrets: header names only).
@@ -350,6 +362,7 @@ pub struct Context {
     /// Whether the export shutdown deadline passed with work left.
     pub deadline_hit: bool,
     pub delivery: Option<Delivery>,
+    pub verification: Option<crate::engine::verify::Verification>,
     pub sdk: Option<SdkReport>,
     /// Thresholds that failed during the run and stopped it.
     pub stopped_by: Vec<String>,
@@ -456,6 +469,40 @@ pub fn build(measured: &Measurements, context: Context) -> Report {
             traces_without_root: d.traces_without_root,
         });
     }
+    match &context.verification {
+        None => notes.push(Note::StorageNotVerified {
+            reason: "--no-verify: the read-back was turned off".to_owned(),
+        }),
+        Some(v) => {
+            use crate::engine::verify::Outcome;
+            match v.outcome {
+                Outcome::NotVerified => notes.push(Note::StorageNotVerified {
+                    reason: v.reason.clone().unwrap_or_default(),
+                }),
+                Outcome::Failed => notes
+                    .push(Note::ReadBackFailed { reason: v.reason.clone().unwrap_or_default() }),
+                Outcome::Incomplete => notes.push(Note::NotAllVisible {
+                    spans_not_visible: v.spans_not_visible,
+                    traces_not_visible: v.traces_not_visible,
+                }),
+                Outcome::AllVisible => {}
+            }
+            if let Some(w) = &v.whole_traces {
+                let (missing, rootless, differs) = (
+                    w.missing.len() as u64,
+                    w.rootless.len() as u64,
+                    w.span_count_differs.len() as u64,
+                );
+                if missing + rootless + differs > 0 {
+                    notes.push(Note::StoredTracesDiffer {
+                        missing,
+                        rootless,
+                        span_count_differs: differs,
+                    });
+                }
+            }
+        }
+    }
     if !context.stopped_by.is_empty() {
         notes.push(Note::StoppedEarly { thresholds: context.stopped_by.clone() });
     }
@@ -498,6 +545,7 @@ pub fn build(measured: &Measurements, context: Context) -> Report {
         },
         scenarios,
         delivery: context.delivery,
+        verification: context.verification,
         sdk: context.sdk,
         generator: Generator {
             cpu_s: m.cpu_s,

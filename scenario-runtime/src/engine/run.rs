@@ -11,12 +11,15 @@ use std::time::Duration;
 
 use crate::engine::export::{ExportConfig, ExportError, ExportSummary, Exporter};
 use crate::engine::metrics::{LATE_THRESHOLD, Metrics};
-use crate::engine::plan::{Endpoint, ExportPath, RunPlan, redact_url};
+use crate::engine::plan::{Endpoint, ExportPath, RunPlan, VerifyMode, redact_url};
 use crate::engine::report::{self, Context, Delivery, MixEntry, Report, RunConfig, RunStatus};
 use crate::engine::schedule::{self, Load, StopReason, StopSignal};
 use crate::engine::sdk::{SdkConfig, SdkExporter};
 use crate::engine::sink::{RunningSink, SinkError};
 use crate::engine::threshold;
+use crate::engine::verify::{
+    EmbeddedSink, ReadApi, ReadOptions, Unverifiable, Verification, Verifier, read_api,
+};
 use crate::platform::Protocol;
 use crate::span::SpanSink;
 
@@ -41,6 +44,8 @@ pub trait Progress: Send {
     fn update(&mut self, _live: &Report, _draining: bool) {}
     /// `--abort-on-fail`: these thresholds failed and the run is being stopped now.
     fn stopping(&mut self, _failed: &[String]) {}
+    /// The run is over; what it sent is being read back (this may take minutes).
+    fn verifying(&mut self, _sent: &crate::engine::verify::Ledger) {}
 }
 
 /// A [`Progress`] that shows nothing.
@@ -132,6 +137,25 @@ pub async fn run(
         (Endpoint::Embedded(_), None) => unreachable!("the embedded sink was started above"),
     };
     let metrics = Arc::new(Metrics::new(&plan.workload.mix.weights()));
+    // The read-back: the embedded sink's own counts, or the platform's read API.
+    let reader: Option<Result<Arc<dyn ReadApi>, Unverifiable>> = match plan.verify.mode {
+        VerifyMode::Off => None,
+        _ => Some(match &sink {
+            Some(sink) => Ok(Arc::new(EmbeddedSink(sink.reader())) as Arc<dyn ReadApi>),
+            None => read_api(plan.target.platform, &plan.target.settings, &ReadOptions::default()),
+        }),
+    };
+    let verifier = match &reader {
+        Some(Ok(api)) => {
+            metrics.keep_sent_traces();
+            Some(Verifier::new(Arc::clone(api), plan.verify.budget.clone()))
+        }
+        _ => None,
+    };
+    let watch = match (&verifier, plan.verify.mode) {
+        (Some(verifier), VerifyMode::During) => Some(verifier.watch(verifier.now_ms())),
+        _ => None,
+    };
     let pipeline = start_pipeline(&plan, &endpoint, &metrics)?;
     let mut workload = plan.workload.clone();
     workload.load = closed_backpressure(&plan, pipeline_queue(&plan));
@@ -173,6 +197,19 @@ pub async fn run(
         }
     };
     let (summary, sdk) = pipeline.shutdown(export_shutdown(&plan)).await;
+    let verification = match (&reader, &verifier) {
+        (Some(Ok(_)), Some(verifier)) => {
+            let sent = metrics.take_sent_traces();
+            progress.verifying(&sent);
+            Some(verifier.verify(&sent, watch).await)
+        }
+        (Some(Err(why)), _) => Some(Verification::not_verified(
+            why,
+            &metrics.take_sent_traces(),
+            crate::engine::verify::Verifier::unix_ms_now(),
+        )),
+        _ => None,
+    };
     let delivery = match sink {
         Some(sink) => {
             let stats = sink.shutdown().await;
@@ -223,6 +260,7 @@ pub async fn run(
         sdk_path: plan.export.path == ExportPath::Sdk,
         deadline_hit,
         delivery,
+        verification,
         sdk,
         stopped_by,
     };

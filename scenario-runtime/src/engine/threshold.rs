@@ -27,6 +27,26 @@ fn status_class(r: &Report, class: u16) -> f64 {
         .sum()
 }
 
+/// Stored over accepted, in the unit the read-back counted (spans where it can count them);
+/// `None` when storage was not verified or never counted.
+fn stored_rate(r: &Report) -> Option<f64> {
+    let v = r.verification.as_ref()?;
+    let seen = v.visible_at_end.as_ref()?;
+    match (seen.spans, seen.traces) {
+        (Some(spans), _) if v.spans_accepted > 0 => Some(spans as f64 / v.spans_accepted as f64),
+        (_, Some(traces)) if v.traces_accepted > 0 => {
+            Some(traces as f64 / v.traces_accepted as f64)
+        }
+        _ => None,
+    }
+}
+
+/// Ingestion lag in seconds at one level (`p50`, `p99`, `p100`).
+fn lag_s(r: &Report, pick: fn(&crate::engine::verify::Lag) -> Option<u64>) -> Option<f64> {
+    let lag = r.verification.as_ref()?.lag.as_ref()?;
+    pick(lag).map(|ms| ms as f64 / 1000.0)
+}
+
 /// Every metric a threshold may name.
 pub const METRICS: &[Metric] = &[
     Metric { name: "duration_s", read: |r| Some(r.duration_s) },
@@ -69,6 +89,14 @@ pub const METRICS: &[Metric] = &[
         },
     },
     Metric { name: "dropped_starts", read: |r| Some(r.traces.dropped_starts as f64) },
+    Metric { name: "stored_rate", read: stored_rate },
+    Metric {
+        name: "spans_not_visible",
+        read: |r| r.verification.as_ref()?.spans_not_visible.map(|n| n as f64),
+    },
+    Metric { name: "ingest_lag_p50_s", read: |r| lag_s(r, |l| l.p50_ms) },
+    Metric { name: "ingest_lag_p99_s", read: |r| lag_s(r, |l| l.p99_ms) },
+    Metric { name: "ingest_lag_max_s", read: |r| lag_s(r, |l| l.p100_ms) },
     Metric { name: "requests_total", read: |r| Some(r.requests.total as f64) },
     Metric { name: "requests_failed", read: |r| Some(r.requests.failed as f64) },
     Metric { name: "error_rate", read: |r| Some(r.requests.error_rate) },

@@ -31,7 +31,7 @@ pub use attributes::{SpanFacts, SpanRole, decorate};
 pub use profiles::DEFAULT_PROJECT;
 
 /// A backend scaletest knows how to talk to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PlatformId {
     /// Prints each trace as a tree; sends nothing.

@@ -52,6 +52,7 @@ pub(super) fn settings_env(platform: PlatformId) -> &'static [(&'static str, &'s
         ],
         PlatformId::Phoenix => &[
             ("PHOENIX_COLLECTOR_ENDPOINT", "base URL of Phoenix (default http://127.0.0.1:6006)"),
+            ("PHOENIX_GRPC_PORT", "port of Phoenix's OTLP gRPC listener (default 4317)"),
             ("PHOENIX_API_KEY", "API key, when authentication is enabled"),
             ("PHOENIX_PROJECT_NAME", "project (resource openinference.project.name)"),
             PROJECT,

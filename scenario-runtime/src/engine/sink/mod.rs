@@ -243,11 +243,32 @@ impl RunningSink {
         self.state.stats()
     }
 
+    /// A handle that reads the counts while the sink runs (the read-back of the embedded sink).
+    pub fn reader(&self) -> SinkReader {
+        SinkReader(self.state.clone())
+    }
+
     /// Stops serving (closing every connection) and returns the final counts.
     pub async fn shutdown(self) -> SinkStats {
         self.shutdown.send_replace(true);
         let _ = self.server.await;
         self.state.stats()
+    }
+}
+
+/// Reads a running sink's counts; cheap to clone.
+#[derive(Clone)]
+pub struct SinkReader(Arc<SinkState>);
+
+impl fmt::Debug for SinkReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SinkReader").finish_non_exhaustive()
+    }
+}
+
+impl SinkReader {
+    pub fn stats(&self) -> SinkStats {
+        self.0.stats()
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -44,7 +44,7 @@ impl Default for Budget {
 }
 
 /// How verification ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Every counted unit reached the accepted total within the budget.
@@ -58,7 +58,7 @@ pub enum Outcome {
 }
 
 /// One count, taken at `at_ms` (Unix ms).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sample {
     pub at_ms: u64,
     pub spans: Option<u64>,
@@ -66,7 +66,7 @@ pub struct Sample {
 }
 
 /// A trace whose stored span count differs from what was accepted for it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpanCountDiff {
     pub trace_id: String,
     pub accepted: u64,
@@ -74,7 +74,7 @@ pub struct SpanCountDiff {
 }
 
 /// A trace stored without any root span.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rootless {
     pub trace_id: String,
     /// Whether the root was among the spans the backend acknowledged (if not, the backend
@@ -83,7 +83,7 @@ pub struct Rootless {
 }
 
 /// The sample of traces fetched whole, after polling ended.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WholeTraceCheck {
     /// Why no trace could be fetched, when the platform cannot look traces up by OTel id.
     pub unsupported: Option<String>,
@@ -107,7 +107,7 @@ pub struct WholeTraceCheck {
 }
 
 /// What verification observed. Every figure not observed is `None` (or absent), never 0.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Verification {
     pub platform: PlatformId,
     pub outcome: Outcome,
@@ -254,6 +254,11 @@ impl Verifier {
     /// Now, in Unix ms, on the clock verification uses (give the ledger the same clock).
     pub fn now_ms(&self) -> u64 {
         self.clock.now_ms()
+    }
+
+    /// Unix milliseconds now, on the clock verifiers use.
+    pub fn unix_ms_now() -> u64 {
+        Clock::new().now_ms()
     }
 
     fn poll_interval(&self) -> Duration {

@@ -1,10 +1,10 @@
 //! Ingestion lag and storage throughput, computed from the acceptance curve (the ledger) and
 //! the visibility curve (the count samples). Pure functions: no clock, no I/O.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What a lag is counted in: spans where the platform counts spans, otherwise traces.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LagUnit {
     Spans,
@@ -25,7 +25,7 @@ pub enum LagUnit {
 /// visibility is only sampled, t_visible(q) is late by at most the gap between the sample that
 /// saw it and the one before ([`Lag::resolution_ms`]). The samples count the whole project in
 /// the window: other traffic there makes the lag look shorter than it is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lag {
     pub unit: LagUnit,
     /// N, the accepted total the quantiles refer to.
@@ -45,7 +45,7 @@ pub struct Lag {
 ///
 /// `None` when the interval is empty (one acknowledgement time, fewer than two distinct samples)
 /// or the final count was never seen to grow.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Throughput {
     pub unit: LagUnit,
     pub accepted_per_sec: Option<f64>,

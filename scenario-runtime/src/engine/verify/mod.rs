@@ -58,6 +58,7 @@ mod measure;
 mod mlflow;
 mod opik;
 mod phoenix;
+mod sink;
 mod weave;
 
 use std::collections::BTreeMap;
@@ -65,7 +66,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use braintrust::Braintrust;
 pub use driver::{
@@ -79,12 +80,13 @@ pub use measure::{Lag, LagUnit, Throughput};
 pub use mlflow::Mlflow;
 pub use opik::Opik;
 pub use phoenix::Phoenix;
+pub use sink::EmbeddedSink;
 pub use weave::Weave;
 
 use crate::platform::{PlatformId, PlatformSettings};
 
 /// Which units a platform's [`ReadApi::count`] observes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Countable {
     pub spans: bool,
     pub traces: bool,
@@ -92,21 +94,21 @@ pub struct Countable {
 
 /// What was visible in the window at one moment. `None`: this unit is not counted (or the count
 /// failed); never 0 for "unknown".
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub spans: Option<u64>,
     pub traces: Option<u64>,
 }
 
 /// A span start-time window, Unix milliseconds, both ends included.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeWindow {
     pub start_ms: u64,
     pub end_ms: u64,
 }
 
 /// One trace as the backend stored it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredTrace {
     /// Spans found.
     pub spans: u64,
@@ -264,7 +266,7 @@ impl std::error::Error for ReadError {}
 
 /// Why a platform's storage cannot be verified: the verification then says so instead of
 /// reporting figures it did not observe.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unverifiable {
     pub platform: PlatformId,
     pub reason: String,
