@@ -67,6 +67,7 @@ impl Settings {
             report: ReportPlan {
                 thresholds: self.thresholds.clone(),
                 abort_on_fail: self.abort_on_fail,
+                series_interval: std::time::Duration::ZERO,
             },
         })
     }

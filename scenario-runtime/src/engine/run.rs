@@ -15,6 +15,7 @@ use crate::engine::plan::{Endpoint, ExportPath, RunPlan, redact_url};
 use crate::engine::report::{self, Context, Delivery, MixEntry, Report, RunConfig, RunStatus};
 use crate::engine::schedule::{self, Load, StopReason, StopSignal};
 use crate::engine::sdk::{SdkConfig, SdkExporter};
+use crate::engine::series;
 use crate::engine::sink::{RunningSink, SinkError};
 use crate::engine::threshold;
 use crate::platform::Protocol;
@@ -135,6 +136,7 @@ pub async fn run(
     let emitter = Arc::new(plan.content.emitter(&plan.target.profile));
 
     let mut stopped_by = Vec::new();
+    let mut series = series::Recorder::new(plan.report.series_interval);
     let outcome = {
         let schedule = schedule::run(
             workload,
@@ -149,6 +151,7 @@ pub async fn run(
         loop {
             tokio::select! {
                 outcome = &mut schedule => break outcome,
+                () = series.tick() => series.sample(&metrics),
                 _ = ticker.tick() => {
                     let live = live_report(&plan, &metrics);
                     progress.update(&live, metrics.starts_ended());
@@ -170,7 +173,18 @@ pub async fn run(
         }
     };
     let deadline = plan.workload.drain_timeout.clamp(EXPORT_SHUTDOWN_MIN, EXPORT_SHUTDOWN);
-    let (summary, sdk) = pipeline.shutdown(deadline).await;
+    let (summary, sdk) = {
+        // The series goes on through the export shutdown: what is flushed there is counted in
+        // the intervals it happened in.
+        let shutdown = pipeline.shutdown(deadline);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                done = &mut shutdown => break done,
+                () = series.tick() => series.sample(&metrics),
+            }
+        }
+    };
     let delivery = match sink {
         Some(sink) => {
             let stats = sink.shutdown().await;
@@ -191,7 +205,9 @@ pub async fn run(
         None => None,
     };
 
+    series.sample(&metrics);
     let mut measured = metrics.snapshot();
+    measured.series = series.finish();
     let deadline_hit = match &summary {
         // The exporter's books are final; the live counters may miss the last callbacks.
         Some(s) => {
