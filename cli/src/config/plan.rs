@@ -67,7 +67,7 @@ impl Settings {
             report: ReportPlan {
                 thresholds: self.thresholds.clone(),
                 abort_on_fail: self.abort_on_fail,
-                series_interval: std::time::Duration::ZERO,
+                series_interval: self.interval,
             },
         })
     }
