@@ -1,14 +1,19 @@
 //! `scaletest`: load-tests AI-observability backends with realistic agent traces.
 //!
 //! Exit codes: 0 success, 1 the run failed (e.g. the target could not be reached at all),
-//! 2 bad input (flags, environment, `.env`), 3 thresholds failed.
+//! 2 bad input (flags, environment, `.env`; reports `compare` refuses), 3 thresholds failed (or
+//! a `compare --fail-on` regression).
 
 mod bench;
 mod catalog;
+mod compare;
 mod config;
 mod format;
+mod html;
 mod progress;
+mod prom;
 mod render;
+mod report_cmd;
 mod run;
 mod sink_cmd;
 
@@ -51,6 +56,10 @@ enum Command {
     Sink(sink_cmd::SinkArgs),
     /// Measure what this machine can generate (throughput, rate accuracy, memory).
     Bench(bench::BenchArgs),
+    /// Render a saved JSON report again: as text, or as the HTML page (`--html`).
+    Report(report_cmd::ReportArgs),
+    /// Compare two runs' JSON reports: the change of each key figure, beyond noise or not.
+    Compare(compare::CompareArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,5 +77,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::main(*args),
         Command::Sink(args) => sink_cmd::main(args),
         Command::Bench(args) => bench::main(args),
+        Command::Report(args) => report_cmd::main(args),
+        Command::Compare(args) => compare::main(args),
     }
 }

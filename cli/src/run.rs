@@ -17,7 +17,8 @@ use scenario_runtime::engine::{self, EngineError};
 use scenario_runtime::platform::PlatformId;
 
 pub use crate::config::RunArgs;
-use crate::config::Settings;
+use crate::config::{STDOUT, Settings};
+use std::io::Write as _;
 
 /// Exit code for bad input.
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -76,8 +77,16 @@ async fn load_test(settings: Settings, plan: RunPlan) -> ExitCode {
     };
     let stop = Arc::new(StopSignal::default());
     spawn_ctrl_c(Arc::clone(&stop));
-    let mut progress = crate::progress::Live::new();
-    let report = match engine::run(plan, stop, &mut progress).await {
+    let mut live = crate::progress::Live::new();
+    let metrics_server = match settings.metrics_listen {
+        Some(addr) => match crate::prom::Server::start(addr).await {
+            Ok(server) => Some(server),
+            Err(e) => return bad_input(format!("cannot serve metrics on {addr}: {e}")),
+        },
+        None => None,
+    };
+    let mut tee = crate::prom::Tee::new(&mut live, metrics_server.as_ref());
+    let report = match engine::run(plan, stop, &mut tee).await {
         Ok(report) => report,
         Err(EngineError::Export(e)) => return bad_input(e),
         Err(e @ EngineError::Sink(_)) => {
@@ -85,16 +94,38 @@ async fn load_test(settings: Settings, plan: RunPlan) -> ExitCode {
             return ExitCode::from(EXIT_RUN_FAILED);
         }
     };
-    drop(progress);
-    print!("{}", crate::render::summary(&report));
+    drop(live);
+    if let Some(server) = &metrics_server {
+        server.publish(&report);
+    }
+    let json_to_stdout = settings.json.as_deref().is_some_and(|p| p.as_os_str() == STDOUT);
+    if json_to_stdout {
+        eprint!("{}", crate::render::summary(&report));
+    } else {
+        print!("{}", crate::render::summary(&report));
+    }
     if let Some(path) = &settings.json {
-        let written = serde_json::to_vec_pretty(&report)
-            .map_err(|e| e.to_string())
-            .and_then(|json| std::fs::write(path, json).map_err(|e| e.to_string()));
+        let written =
+            serde_json::to_vec_pretty(&report).map_err(|e| e.to_string()).and_then(|json| {
+                if json_to_stdout {
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(&json)
+                        .and_then(|()| out.write_all(b"\n"))
+                        .map_err(|e| e.to_string())
+                } else {
+                    std::fs::write(path, json).map_err(|e| e.to_string())
+                }
+            });
         if let Err(e) = written {
             eprintln!("error: cannot write the JSON report to `{}`: {e}", path.display());
             return ExitCode::from(EXIT_RUN_FAILED);
         }
+    }
+    if let Some(path) = &settings.html
+        && let Err(e) = std::fs::write(path, crate::html::report_page(&report))
+    {
+        eprintln!("error: cannot write the HTML report to `{}`: {e}", path.display());
+        return ExitCode::from(EXIT_RUN_FAILED);
     }
     if !report.thresholds_passed() || report.status == engine::report::RunStatus::Aborted {
         return ExitCode::from(EXIT_THRESHOLDS);

@@ -37,12 +37,16 @@ use scenario_runtime::AnyScenario;
 use scenario_runtime::engine::export::Compression;
 use scenario_runtime::engine::plan::{ExportPath, VerifyMode};
 use scenario_runtime::engine::schedule::{ClockKind, Load, RatePlan};
+use scenario_runtime::engine::series;
 use scenario_runtime::engine::threshold::Threshold;
 use scenario_runtime::platform::{Header, PlatformId, Protocol};
 
 mod plan;
 mod values;
 pub use values::*;
+
+/// `--json -`: the report goes to standard output.
+pub const STDOUT: &str = "-";
 
 /// Default arrival rate of the open model, in traces/s.
 pub const DEFAULT_RATE: f64 = 50.0;
@@ -251,9 +255,22 @@ pub struct RunArgs {
     pub drain_timeout: Option<String>,
 
     /// Write the report as JSON to this file (schema: docs/report-schema.md); checked writable
-    /// before the run starts.
+    /// before the run starts. `-`: to standard output (the text report then goes to standard
+    /// error).
     #[arg(long, help_heading = "Report", env = "SCALE_TEST_JSON", value_name = "FILE")]
     pub json: Option<OsString>,
+    /// Write the report as one self-contained HTML page (charts over time; opens offline);
+    /// checked writable before the run starts.
+    #[arg(long, help_heading = "Report", env = "SCALE_TEST_HTML", value_name = "FILE")]
+    pub html: Option<OsString>,
+    /// Length of one interval of the report's time series: `1s`, `500ms`, `10s` (at least
+    /// 100ms) [default: 1s]
+    #[arg(long, help_heading = "Report", env = "SCALE_TEST_INTERVAL", value_name = "DURATION")]
+    pub interval: Option<String>,
+    /// Serve live counters and latency histograms in the Prometheus text format on this address
+    /// (`/metrics`), e.g. `127.0.0.1:9464`; a bare port listens on 127.0.0.1.
+    #[arg(long, help_heading = "Report", env = "SCALE_TEST_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
     /// Pass/fail rule on a report metric, e.g. `export_p99_ms<500`; repeatable. Failing rules
     /// exit with code 3.
     #[arg(long, help_heading = "Report", env = "SCALE_TEST_THRESHOLDS", value_delimiter = ',')]
@@ -323,7 +340,13 @@ pub struct Settings {
     pub clock: ClockKind,
     pub seed: u64,
     pub drain_timeout: Duration,
+    /// `-` ([`STDOUT`]): standard output.
     pub json: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+    /// Length of one interval of the time series.
+    pub interval: Duration,
+    /// Where to serve Prometheus metrics during the run.
+    pub metrics_listen: Option<std::net::SocketAddr>,
     pub thresholds: Vec<Threshold>,
     pub abort_on_fail: bool,
 }
@@ -684,6 +707,9 @@ impl RunArgs {
             thresholds.push(threshold);
         }
         let json = self.json_path(s)?;
+        let html = self.report_path(s, "html", &self.html)?;
+        let interval = self.interval(s)?;
+        let metrics_listen = self.metrics_listen(s)?;
         let abort_on_fail = self.abort_on_fail;
         let verify = self.verify_mode(s)?;
         let timeout = s.val("verify_timeout", &self.verify_timeout);
@@ -725,6 +751,9 @@ impl RunArgs {
             seed,
             drain_timeout,
             json,
+            html,
+            interval,
+            metrics_listen,
             thresholds,
             abort_on_fail,
         })
@@ -757,13 +786,59 @@ impl RunArgs {
     /// `--json`: a path that can be written now, so that a long run does not end without its
     /// report.
     fn json_path(&self, s: &Sources) -> Result<Option<PathBuf>, ConfigError> {
-        let source = s.of("json");
-        let Some(path) = &self.json else { return Ok(None) };
+        if self.json.as_deref().is_some_and(|p| p == STDOUT) {
+            return Ok(Some(PathBuf::from(STDOUT)));
+        }
+        self.report_path(s, "json", &self.json)
+    }
+
+    /// `--interval`: a duration from [`series::MIN_INTERVAL`] to an hour.
+    fn interval(&self, s: &Sources) -> Result<Duration, ConfigError> {
+        let val = s.val("interval", &self.interval);
+        let Some(text) = val.text else { return Ok(series::DEFAULT_INTERVAL) };
+        match scenario_runtime::units::parse_duration(text) {
+            Ok(d) if d >= series::MIN_INTERVAL && d <= Duration::from_secs(3600) => Ok(d),
+            Ok(_) => bad(format!(
+                "invalid {} `{}`: expected a duration from 100ms to 1h such as 1s or 10s",
+                val.name,
+                text.trim()
+            )),
+            Err(e) => bad(format!("invalid {} `{}`: {e}", val.name, text.trim())),
+        }
+    }
+
+    /// `--metrics-listen`: `HOST:PORT`, or a bare port on 127.0.0.1.
+    fn metrics_listen(&self, s: &Sources) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        let val = s.val("metrics_listen", &self.metrics_listen);
+        let Some(text) = val.text else { return Ok(None) };
+        let t = text.trim();
+        let parsed = match t.parse::<u16>() {
+            Ok(port) => Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port))),
+            Err(_) => t.parse::<std::net::SocketAddr>(),
+        };
+        parsed.map(Some).map_err(|_| {
+            ConfigError(format!(
+                "invalid {} `{t}`: expected an address such as 127.0.0.1:9464 or a port",
+                val.name
+            ))
+        })
+    }
+
+    /// A report file (`--json`, `--html`) that can be written now, so that a long run does not
+    /// end without its report.
+    fn report_path(
+        &self,
+        s: &Sources,
+        id: &str,
+        given: &Option<OsString>,
+    ) -> Result<Option<PathBuf>, ConfigError> {
+        let source = s.of(id);
+        let Some(path) = given else { return Ok(None) };
         let from_env = matches!(source, Source::Env | Source::EnvFile);
         if from_env && path.to_string_lossy().trim().is_empty() {
             return Ok(None);
         }
-        let name = s.name("json", source);
+        let name = s.name(id, source);
         let path = PathBuf::from(path);
         if path.as_os_str().is_empty() {
             return bad(format!("invalid {name} ``: expected the path of a file to write"));

@@ -84,6 +84,7 @@ impl Settings {
             report: ReportPlan {
                 thresholds: self.thresholds.clone(),
                 abort_on_fail: self.abort_on_fail,
+                series_interval: self.interval,
             },
             verify: VerifyPlan {
                 mode: self.verify,

@@ -23,7 +23,7 @@ pub const MAX_MICROS: u64 = 3_600_000_000;
 
 /// A latency histogram in microseconds (1 µs to 1 h, 3 significant digits).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Hist(Histogram<u64>);
+pub struct Hist(pub(crate) Histogram<u64>);
 
 impl Default for Hist {
     fn default() -> Self {
@@ -84,6 +84,16 @@ impl Hist {
             max_ms: ms(h.max()),
             mean_ms: h.mean() / 1000.0,
         }
+    }
+
+    /// Samples at most `micros` (cumulative bucket counts, as Prometheus histograms have them).
+    pub fn count_at_most(&self, micros: u64) -> u64 {
+        if self.0.is_empty() { 0 } else { self.0.count_between(0, micros) }
+    }
+
+    /// Sum of the samples in microseconds (from the bucket values, as HdrHistogram keeps them).
+    pub fn sum_micros(&self) -> f64 {
+        self.0.mean() * self.0.len() as f64
     }
 
     /// The V2 encoding, base64.
@@ -341,6 +351,9 @@ pub struct Measurements {
     pub peak_rss_bytes: u64,
     /// How many processes these measurements combine.
     pub processes: u64,
+    /// The run interval by interval (absent from reports written before it existed).
+    #[serde(default)]
+    pub series: crate::engine::series::Series,
 }
 
 impl Measurements {
@@ -368,6 +381,7 @@ impl Measurements {
         self.cpu_s += other.cpu_s;
         self.peak_rss_bytes = self.peak_rss_bytes.max(other.peak_rss_bytes);
         self.processes += other.processes;
+        self.series.merge(&other.series);
     }
 
     pub fn traces_started(&self) -> u64 {

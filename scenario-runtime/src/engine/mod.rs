@@ -13,6 +13,7 @@ pub mod report;
 mod run;
 pub mod schedule;
 pub mod sdk;
+pub mod series;
 pub mod sink;
 pub mod threshold;
 pub mod verify;

@@ -160,6 +160,8 @@ pub struct ReportPlan {
     pub thresholds: Vec<Threshold>,
     /// Check the thresholds every second and stop the run at the first failure.
     pub abort_on_fail: bool,
+    /// Length of one interval of the report's time series (zero: the default, 1 s).
+    pub series_interval: Duration,
 }
 
 impl RunPlan {

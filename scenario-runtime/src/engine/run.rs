@@ -15,6 +15,7 @@ use crate::engine::plan::{Endpoint, ExportPath, RunPlan, VerifyMode, redact_url}
 use crate::engine::report::{self, Context, Delivery, MixEntry, Report, RunConfig, RunStatus};
 use crate::engine::schedule::{self, Load, StopReason, StopSignal};
 use crate::engine::sdk::{SdkConfig, SdkExporter};
+use crate::engine::series;
 use crate::engine::sink::{RunningSink, SinkError};
 use crate::engine::threshold;
 use crate::engine::verify::{
@@ -162,6 +163,7 @@ pub async fn run(
     let emitter = Arc::new(plan.content.emitter(&plan.target.profile));
 
     let mut stopped_by = Vec::new();
+    let mut series = series::Recorder::new(plan.report.series_interval);
     let outcome = {
         let schedule = schedule::run(
             workload,
@@ -176,6 +178,7 @@ pub async fn run(
         loop {
             tokio::select! {
                 outcome = &mut schedule => break outcome,
+                () = series.tick() => series.sample(&metrics),
                 _ = ticker.tick() => {
                     let live = live_report(&plan, &metrics);
                     progress.update(&live, metrics.starts_ended());
@@ -196,7 +199,18 @@ pub async fn run(
             }
         }
     };
-    let (summary, sdk) = pipeline.shutdown(export_shutdown(&plan)).await;
+    let (summary, sdk) = {
+        // The series goes on through the export shutdown: what is flushed there is counted in
+        // the intervals it happened in.
+        let shutdown = pipeline.shutdown(export_shutdown(&plan));
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                done = &mut shutdown => break done,
+                () = series.tick() => series.sample(&metrics),
+            }
+        }
+    };
     let verification = match (&reader, &verifier) {
         (Some(Ok(_)), Some(verifier)) => {
             let sent = metrics.take_sent_traces();
@@ -230,7 +244,9 @@ pub async fn run(
         None => None,
     };
 
+    series.sample(&metrics);
     let mut measured = metrics.snapshot();
+    measured.series = series.finish();
     let deadline_hit = match &summary {
         // The exporter's books are final; the live counters may miss the last callbacks.
         Some(s) => {

@@ -1,0 +1,80 @@
+//! `--metrics-listen`: Prometheus scrapes the live counters during a run.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use common::{spawn, temp_dir, text};
+
+fn scrape(addr: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned())
+}
+
+/// The value of an unlabelled sample in an exposition.
+fn value(body: &str, name: &str) -> Option<f64> {
+    body.lines().find_map(|l| l.strip_prefix(&format!("{name} "))?.trim().parse().ok())
+}
+
+#[test]
+fn counters_are_scraped_during_the_run() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let addr = format!("127.0.0.1:{port}");
+    let child = spawn(
+        &temp_dir(),
+        &[
+            "run",
+            "--duration",
+            "4s",
+            "--rate",
+            "50",
+            "--clock",
+            "synthetic",
+            "--metrics-listen",
+            &addr,
+        ],
+    );
+    let began = Instant::now();
+    let mut seen = Vec::new();
+    while began.elapsed() < Duration::from_secs(20) && seen.len() < 2 {
+        if let Some(body) = scrape(&addr)
+            && let Some(started) = value(&body, "scaletest_traces_started_total")
+            && started > 0.0
+            && seen.last().is_none_or(|(last, _)| started > *last)
+        {
+            seen.push((started, body));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(seen.len() >= 2, "the counters did not grow during the run: {seen:?}");
+    let body = &seen[1].1;
+    for name in [
+        "# TYPE scaletest_export_latency_seconds histogram",
+        "scaletest_export_latency_seconds_bucket{le=\"+Inf\"}",
+        "scaletest_spans_total{outcome=\"exported\"}",
+        "scaletest_requests_total{class=\"ok\"}",
+        "scaletest_traces_in_flight",
+        "scaletest_spans_pending",
+        "scaletest_bytes_total{kind=\"wire\"}",
+    ] {
+        assert!(body.contains(name), "no {name} in\n{body}");
+    }
+}
+
+#[test]
+fn a_bad_address_is_refused() {
+    let output = common::run(&["run", "--metrics-listen", "nowhere", "--duration", "1s"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("--metrics-listen `nowhere`"), "{}", text(&output));
+}
