@@ -173,7 +173,7 @@ impl Emitter {
         } else {
             "tool_call"
         };
-        let instructions = format!(r#"[{{"type":"text","content":"{system}"}}]"#);
+        let instructions = system_instructions(&system);
         let (prompt, answer) = {
             let mut conversation = lock(&agent.conversation);
             let prompt = conversation.prompt(budget.saturating_sub(instructions.len()), rng);
@@ -361,21 +361,21 @@ impl Emitter {
         );
         if self.genai_content {
             if let Some(request) = &request {
-                attributes.push(Attribute::new(
-                    genai::INPUT_MESSAGES,
-                    format!(
-                        r#"[{{"role":"user","parts":[{{"type":"text","content":"{request}"}}]}}]"#
-                    ),
-                ));
+                let mut json = String::with_capacity(request.len() + 64);
+                json.push_str(r#"[{"role":"user","parts":[{"type":"text","content":"#);
+                content::push_json_str(&mut json, request);
+                json.push_str("}]}]");
+                attributes.push(Attribute::new(genai::INPUT_MESSAGES, json));
             }
             if let Some(answer) = &answer {
                 let finish = if failed { "error" } else { "stop" };
-                attributes.push(Attribute::new(
-                    genai::OUTPUT_MESSAGES,
-                    format!(
-                        r#"[{{"role":"assistant","parts":[{{"type":"text","content":"{answer}"}}],"finish_reason":"{finish}"}}]"#
-                    ),
-                ));
+                let mut json = String::with_capacity(answer.len() + 96);
+                json.push_str(r#"[{"role":"assistant","parts":[{"type":"text","content":"#);
+                content::push_json_str(&mut json, answer);
+                json.push_str(r#"}],"finish_reason":""#);
+                json.push_str(finish);
+                json.push_str(r#""}]"#);
+                attributes.push(Attribute::new(genai::OUTPUT_MESSAGES, json));
             }
         }
         Self::record(
@@ -428,11 +428,20 @@ fn system_prompt(agent: &str, budget: usize) -> String {
          answering, say what you are not sure of, and ask before any action that cannot be \
          undone (booking, charging, deleting, deploying). Guidelines and examples follow. "
     );
-    prompt.truncate(len);
+    prompt.truncate(cut(&prompt, len).len());
     let mut rng = content::rng(hash);
     let rest = len - prompt.len();
     content::push_text(&mut prompt, &mut rng, rest);
     prompt
+}
+
+/// `gen_ai.system_instructions`: the system prompt as one text part.
+fn system_instructions(system: &str) -> String {
+    let mut json = String::with_capacity(system.len() + 48);
+    json.push_str(r#"[{"type":"text","content":"#);
+    content::push_json_str(&mut json, system);
+    json.push_str("}]");
+    json
 }
 
 fn temperature(agent: &str) -> f64 {
@@ -487,11 +496,13 @@ fn tool_definitions(calls: &[(String, &str, String)]) -> String {
         }
         seen.push(name);
         let kind = ToolKind::for_tool(name);
-        out.push_str(&format!(
-            r#"{{"type":"function","name":"{name}","description":"{}","parameters":{}}}"#,
-            kind.description(),
-            kind.parameters_schema()
-        ));
+        out.push_str(r#"{"type":"function","name":"#);
+        content::push_json_str(&mut out, name);
+        out.push_str(r#","description":"#);
+        content::push_json_str(&mut out, kind.description());
+        out.push_str(r#","parameters":"#);
+        out.push_str(kind.parameters_schema());
+        out.push('}');
     }
     out.push(']');
     out
@@ -558,5 +569,19 @@ mod tests {
         let short = system_prompt("hotel", 2_000);
         assert!(long.len() >= 600 && short.len() <= 500);
         assert!(long.starts_with(&short[..short.len() - 1]), "one prompt, cut to the budget");
+    }
+
+    #[test]
+    fn system_prompts_are_cut_between_characters_and_quoted_as_json() {
+        // "You are " then `x` then two-byte letters: byte 16 falls inside one.
+        let prompt = system_prompt("xàààààà", 64);
+        assert!(prompt.starts_with("You are xààà"), "{prompt}");
+        assert_eq!(prompt.len(), 16);
+        let agent = "a \"quoted\" \\ name\n";
+        let instructions = system_instructions(&system_prompt(agent, 100_000));
+        let parsed: serde_json::Value = serde_json::from_str(&instructions)
+            .unwrap_or_else(|e| panic!("invalid instructions ({e}): {instructions}"));
+        let content = parsed[0]["content"].as_str().unwrap_or_default();
+        assert!(content.starts_with(&format!("You are {agent},")), "{content}");
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use scenario_runtime::engine::export::compress::compress;
 use scenario_runtime::engine::export::encode::{BatchEncoder, to_proto};
-use scenario_runtime::engine::export::{Compression, Protocol};
+use scenario_runtime::engine::export::{Compression, Protocol, http_client_builder};
 use scenario_runtime::engine::sink::{Faults, RunningSink, SinkConfig};
 
 fn body(protocol: Protocol, spans: Vec<scenario_runtime::SpanRecord>) -> Vec<u8> {
@@ -17,8 +17,13 @@ fn body(protocol: Protocol, spans: Vec<scenario_runtime::SpanRecord>) -> Vec<u8>
         .0
 }
 
+/// A reqwest client on the TLS provider the exporter installs.
+fn client() -> reqwest::Client {
+    http_client_builder().build().expect("http client")
+}
+
 async fn post(url: &str, content_type: &str, encoding: Option<&str>, body: Vec<u8>) -> u16 {
-    let client = reqwest::Client::new();
+    let client = client();
     let mut request = client.post(url).header("content-type", content_type).body(body);
     if let Some(encoding) = encoding {
         request = request.header("content-encoding", encoding);
@@ -65,7 +70,7 @@ async fn refuses_what_it_cannot_take() {
     let bomb = compress(Compression::Zstd, vec![0u8; 1_000_000]).expect("zstd");
     assert!(bomb.len() < 50_000);
     assert_eq!(post(&url, "application/x-protobuf", Some("zstd"), bomb).await, 413);
-    let client = reqwest::Client::new();
+    let client = client();
     assert_eq!(client.get(&url).send().await.expect("answer").status().as_u16(), 405);
     let stats = sink.shutdown().await;
     assert_eq!((stats.requests, stats.accepted_requests, stats.rejected_requests), (7, 0, 7));
@@ -105,7 +110,7 @@ async fn stops_accepting_after_n_requests() {
     let one = || body(Protocol::HttpProtobuf, export_support::traces(1, 2, 100));
     assert_eq!(post(&url, "application/x-protobuf", None, one()).await, 200);
     assert_eq!(post(&url, "application/x-protobuf", None, one()).await, 200);
-    let third = reqwest::Client::new()
+    let third = client()
         .post(&url)
         .header("content-type", "application/x-protobuf")
         .body(one())

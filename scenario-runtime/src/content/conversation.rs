@@ -178,7 +178,8 @@ impl Conversation {
         self.entries.is_empty()
     }
 
-    /// The first user message's text, if any: what the agent was asked.
+    /// The first user message's text, if any: what the agent was asked. Like
+    /// [`Self::last_assistant_text`], it is the inside of the message's JSON string.
     pub fn first_user_text(&self) -> Option<&str> {
         self.first_user.map(|i| self.entries[i].content())
     }
@@ -303,9 +304,9 @@ impl Conversation {
         for (id, name, arguments) in calls {
             call_parts.push_str(r#",{"type":"tool_call","id":""#);
             call_parts.push_str(id);
-            call_parts.push_str(r#"","name":""#);
-            call_parts.push_str(name);
-            call_parts.push_str(r#"","arguments":"#);
+            call_parts.push_str(r#"","name":"#);
+            super::push_json_str(&mut call_parts, name);
+            call_parts.push_str(r#","arguments":"#);
             call_parts.push_str(arguments);
             call_parts.push('}');
         }
@@ -377,12 +378,13 @@ impl Conversation {
         });
     }
 
-    /// Adds what a sub-agent named `agent` answered.
+    /// Adds what a sub-agent named `agent` answered; `text` is the inside of a JSON string, as
+    /// [`Self::last_assistant_text`] gives it.
     pub fn push_agent_answer(&mut self, agent: &str, text: &str) {
         let mut json = String::with_capacity(80 + agent.len() + text.len());
-        json.push_str(r#"{"role":"assistant","name":""#);
-        json.push_str(agent);
-        json.push_str(r#"","parts":[{"type":"text","content":""#);
+        json.push_str(r#"{"role":"assistant","name":"#);
+        super::push_json_str(&mut json, agent);
+        json.push_str(r#","parts":[{"type":"text","content":""#);
         let start = json.len();
         json.push_str(text);
         let content = start..json.len();

@@ -239,6 +239,15 @@ pub fn push_json_escaped(out: &mut String, s: &str, limit: usize) -> usize {
     }
 }
 
+/// Appends `s` to `out` as a whole JSON string, quotes included: names written by users
+/// (agents, tools, models) can hold any character.
+pub fn push_json_str(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push('"');
+    push_json_escaped(out, s, usize::MAX);
+    out.push('"');
+}
+
 /// Appends at most `limit` bytes of `s`, cut at a character boundary.
 fn push_prefix(out: &mut String, s: &str, limit: usize) {
     let mut end = limit.min(s.len());

@@ -148,7 +148,7 @@ impl SdkExporter {
                 ));
             }
         };
-        let client = reqwest::Client::builder()
+        let client = super::export::http_client_builder()
             .timeout(config.request_timeout)
             .build()
             .map_err(|e| ExportError::Client(e.to_string()))?;

@@ -26,6 +26,7 @@ pub use config::{
 };
 pub use retry::parse_retry_after;
 pub use transport::GRPC_EXPORT_PATH;
+pub use transport::http_client_builder;
 
 /// The OTLP transport, as the platform profiles define it.
 pub use crate::platform::Protocol;

@@ -103,7 +103,7 @@ impl Transport {
                 if let Some(encoding) = config.compression.encoding() {
                     headers.insert(CONTENT_ENCODING, HeaderValue::from_static(encoding));
                 }
-                let mut builder = reqwest::Client::builder();
+                let mut builder = http_client_builder();
                 if url.host_str().is_some_and(is_loopback) {
                     // The embedded sink: a proxy from the environment must not sit in between.
                     builder = builder.no_proxy();
@@ -301,6 +301,15 @@ fn grpc_status(headers: &HeaderMap) -> Option<i32> {
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     parse_retry_after(headers.get(http::header::RETRY_AFTER)?.to_str().ok()?, SystemTime::now())
+}
+
+/// A reqwest client builder, with rustls's ring provider installed as the process default
+/// (rustls is built with ring alone, which reqwest does not pick by itself). Any reqwest
+/// client in the process, tests included, must come from here or after a call to it.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    // An error means a provider is installed already, which serves as well.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
 }
 
 fn classify_reqwest(error: &reqwest::Error) -> RequestOutcome {

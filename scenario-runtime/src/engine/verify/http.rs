@@ -72,7 +72,7 @@ impl Http {
             }
             map.insert(header, value);
         }
-        let client = reqwest::Client::builder()
+        let client = crate::engine::export::http_client_builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .build()
