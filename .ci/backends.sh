@@ -3,7 +3,8 @@
 #
 # Installs arize-phoenix and mlflow from PyPI into a cached virtualenv (reused when present),
 # starts each on 127.0.0.1 on free ports with telemetry off, waits for health, creates an MLflow
-# experiment, runs `scenario-runtime/tests/verify_real.rs` once per backend, and stops each
+# experiment, runs `scenario-runtime/tests/verify_real.rs` once per backend, then `scaletest run
+# --verify` against each and checks its report (.ci/check_readback.py), and stops each
 # backend by the process group it was started in (trap on EXIT). Every wait is bounded; a failure
 # names the backend and prints the end of its log.
 #
@@ -132,5 +133,31 @@ run_tests phoenix SCALETEST_PHOENIX_URL="http://127.0.0.1:$PHOENIX_HTTP" \
     SCALETEST_PHOENIX_GRPC_PORT="$PHOENIX_GRPC"
 run_tests mlflow SCALETEST_MLFLOW_URL="http://127.0.0.1:$MLFLOW_PORT" \
     SCALETEST_MLFLOW_EXPERIMENT_ID="$EXPERIMENT_ID"
+
+# 5. scaletest itself, as a user runs it: `run --verify` against each backend, the report checked.
+log "building scaletest"
+timeout "$TEST_TIMEOUT" cargo build -p scaletest --locked --quiet || { echo "backends: cargo build failed" >&2; exit 1; }
+SCALETEST="${CARGO_TARGET_DIR:-target}/debug/scaletest"
+# run_cli BACKEND ARGS...: a short verified run; the report must show everything stored.
+run_cli() {
+    local backend=$1
+    shift
+    log "scaletest run --platform $backend --verify"
+    env "$@" timeout 300 "$SCALETEST" run --platform "$backend" --count 14 --rate 7 \
+        --clock synthetic --seed 11 --verify --verify-timeout 240s --json "$WORK/$backend-run.json" \
+        >"$WORK/$backend-run.txt" 2>&1 \
+        || { cat "$WORK/$backend-run.txt" >&2; fail "$backend" "scaletest run --verify exited non-zero"; }
+    python3 .ci/check_readback.py "$backend" "$WORK/$backend-run.json" \
+        || { cat "$WORK/$backend-run.txt" >&2; fail "$backend" "the read-back report does not show everything stored"; }
+}
+CLI_EXPERIMENT=$(curl -fsS --max-time 30 -X POST -H 'Content-Type: application/json' \
+    -d "{\"name\": \"scaletest-run-$$-$RANDOM\"}" \
+    "http://127.0.0.1:$MLFLOW_PORT/api/2.0/mlflow/experiments/create" \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["experiment_id"])') \
+    || fail mlflow "could not create an experiment for the scaletest run"
+run_cli phoenix PHOENIX_COLLECTOR_ENDPOINT="http://127.0.0.1:$PHOENIX_HTTP" \
+    PHOENIX_GRPC_PORT="$PHOENIX_GRPC" PHOENIX_PROJECT_NAME="scaletest-run-$$"
+run_cli mlflow MLFLOW_TRACKING_URI="http://127.0.0.1:$MLFLOW_PORT" \
+    MLFLOW_EXPERIMENT_ID="$CLI_EXPERIMENT"
 
 log "done in $((SECONDS - STARTED))s"

@@ -10,10 +10,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v chromium >/dev/null 2>&1; then
-    apt-get update && apt-get install -y chromium
+    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 fi
-if ! python3 -c 'import websockets' >/dev/null 2>&1; then
-    python3 -m pip install --quiet websockets
+# The DevTools client in a virtualenv of its own (system pip may be externally managed).
+venv="${SCALETEST_HTML_VENV:-$HOME/.cache/scaletest/venv-html}"
+if ! "$venv/bin/python" -c 'import websockets' >/dev/null 2>&1; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet websockets
 fi
 
 start=$(date +%s)
@@ -26,6 +29,6 @@ mkdir -p target
     --html target/report.html --json target/report.json || [ $? -eq 3 ]
 # The same page again from the saved JSON report.
 "$bin" report target/report.json --html target/report-from-json.html
-python3 .ci/html_check.py target/report.html target/report.png
-python3 .ci/html_check.py target/report-from-json.html target/report-from-json.png
+"$venv/bin/python" .ci/html_check.py target/report.html target/report.png
+"$venv/bin/python" .ci/html_check.py target/report-from-json.html target/report-from-json.png
 echo "html-check: done in $(( $(date +%s) - start )) s"
