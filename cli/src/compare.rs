@@ -265,11 +265,19 @@ fn defs() -> Vec<Def> {
 
 /// Figures later report versions may carry (verification against the backend's read API,
 /// ingestion lag): compared when both reports have them, by JSON pointer.
-const OPTIONAL: [(&str, &str, &str, &str, Better); 4] = [
-    ("stored_ratio", "stored / accepted", "/verification/stored_ratio", "", Better::Higher),
-    ("spans_stored", "spans stored", "/verification/spans_stored", "", Better::Higher),
-    ("lag_p50_ms", "ingestion lag p50", "/ingestion_lag/p50_ms", "ms", Better::Lower),
-    ("lag_p99_ms", "ingestion lag p99", "/ingestion_lag/p99_ms", "ms", Better::Lower),
+const OPTIONAL: [(&str, &str, &str, &str, Better); 6] = [
+    ("spans_stored", "spans stored", "/verification/visible_at_end/spans", "", Better::Higher),
+    ("traces_stored", "traces stored", "/verification/visible_at_end/traces", "", Better::Higher),
+    (
+        "spans_not_visible",
+        "spans accepted, not visible",
+        "/verification/spans_not_visible",
+        "",
+        Better::Lower,
+    ),
+    ("lag_p50_ms", "ingestion lag p50", "/verification/lag/p50_ms", "ms", Better::Lower),
+    ("lag_p99_ms", "ingestion lag p99", "/verification/lag/p99_ms", "ms", Better::Lower),
+    ("lag_max_ms", "ingestion lag, all visible", "/verification/lag/p100_ms", "ms", Better::Lower),
 ];
 
 /// The per-interval values of a run that count: rows wholly inside the start window.

@@ -12,7 +12,7 @@
 //! | `scaletest_traces_in_flight` | gauge | | started and not yet ended |
 //! | `scaletest_traces_late_total` | counter | | starts later than the late threshold |
 //! | `scaletest_spans_created_total` | counter | | spans handed to the exporter |
-//! | `scaletest_spans_total` | counter | `outcome` = `exported`, `queue_full`, `rejected`, `failed`, `unfinished` | what became of the spans |
+//! | `scaletest_spans_total` | counter | `outcome` = `exported`, `queue_full`, `rejected`, `failed`, `unfinished`, `unknown` | what became of the spans (`unknown`: sent, no answer) |
 //! | `scaletest_spans_pending` | gauge | | spans queued or in flight in the exporter |
 //! | `scaletest_requests_total` | counter | `class` = `ok`, an HTTP status, `grpc_<code>`, `timeout`, `connect`, `io` | export request attempts |
 //! | `scaletest_bytes_total` | counter | `kind` = `wire`, `raw` | request bodies after and before compression |
@@ -157,6 +157,7 @@ impl Collector for RunCollector {
                 ("rejected".into(), s.rejected),
                 ("failed".into(), s.failed),
                 ("unfinished".into(), s.unfinished),
+                ("unknown".into(), s.unknown),
             ],
         )?;
         gauge(
