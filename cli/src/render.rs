@@ -143,6 +143,12 @@ pub fn summary(r: &Report) -> String {
         (_, Some(rate), _) => format!("open model, {rate} traces/s target"),
         _ => format!("open model, {} stages", c.stages.len()),
     };
+    if let Some(project) = &c.project {
+        let _ = writeln!(o, "   Project: {project}");
+    }
+    if let Some(experiment) = &c.experiment {
+        let _ = writeln!(o, "   Experiment: {experiment}");
+    }
     let cap = c.max_in_flight.map_or(String::new(), |n| format!(", at most {n} in flight"));
     let _ = writeln!(o, "   Load: {load}{cap}; seed {}", c.seed);
     let _ = writeln!(o, "   Duration: {:.1}s", r.duration_s);
@@ -191,9 +197,10 @@ pub fn summary(r: &Report) -> String {
     };
     let _ = writeln!(
         o,
-        "   Throughput: {starts}{late}; {} spans/s created and {:.1} MB/s on the wire ({raw}) \
-         over the {:.1} s run",
+        "   Throughput: {starts}{late}; {} spans/s created, {} accepted, and {:.1} MB/s on the \
+         wire ({raw}) over the {:.1} s run",
         thousands(th.spans_per_s.round() as u64),
+        thousands(th.accepted_spans_per_s.round() as u64),
         th.wire_mb_per_s,
         r.duration_s
     );
@@ -507,17 +514,21 @@ fn storage(o: &mut String, v: &Verification) {
         );
     }
     if let Some(lag) = &v.lag {
-        let s = |ms: Option<u64>| {
-            ms.map_or("never".to_owned(), |ms| format!("{:.1} s", ms as f64 / 1000.0))
+        // Counts are samples: each level became visible between its two bounds.
+        let s = |high: Option<u64>, low: Option<u64>| match (high, low.unwrap_or(0)) {
+            (None, _) => "never".to_owned(),
+            (Some(high), 0) => format!("within {:.1} s", high as f64 / 1000.0),
+            (Some(high), low) => {
+                format!("{:.1}-{:.1} s", low as f64 / 1000.0, high as f64 / 1000.0)
+            }
         };
         let _ = writeln!(
             o,
-            "   Ingestion lag (acknowledged -> visible, {:?}): p50 {}, p99 {}, all {} (read every {})",
+            "   Ingestion lag (acknowledged -> visible, {:?}): 50% {}, 99% {}, all {}",
             lag.unit,
-            s(lag.p50_ms),
-            s(lag.p99_ms),
-            s(lag.p100_ms),
-            lag.resolution_ms.map_or("n/a".to_owned(), |ms| format!("{ms} ms"))
+            s(lag.p50_ms, lag.p50_low_ms),
+            s(lag.p99_ms, lag.p99_low_ms),
+            s(lag.p100_ms, lag.p100_low_ms)
         );
     }
     if let Some(t) = &v.throughput {

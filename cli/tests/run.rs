@@ -455,7 +455,7 @@ fn throughput_names_its_time_bases_and_the_mix_its_span_counts() {
         " traces/s over the ",
         " s start window (",
         "% of starts late, 0 missed); ",
-        "spans/s created and",
+        "spans/s created, ",
         "s run",
         "spans measured avg, 5 declared",
     ] {

@@ -134,6 +134,10 @@ pub struct RunConfig {
     pub mix: Vec<MixEntry>,
     /// Names of the headers sent (values are never reported).
     pub header_names: Vec<String>,
+    /// The project the spans were written to, for platforms that route by project.
+    pub project: Option<String>,
+    /// The MLflow experiment the spans were written to.
+    pub experiment: Option<String>,
 }
 
 /// One scenario of the mix and its weight (normalised to sum to 1).
@@ -195,6 +199,8 @@ pub struct Throughput {
     pub start_window_s: f64,
     /// Spans created per second of `duration_s`.
     pub spans_per_s: f64,
+    /// Spans acknowledged by the backend per second of `duration_s`.
+    pub accepted_spans_per_s: f64,
     /// Megabytes (10^6) per second on the wire, after compression.
     pub wire_mb_per_s: f64,
     /// Megabytes per second of encoded OTLP before compression (`0` when not measured, as on
@@ -516,6 +522,7 @@ pub fn build(measured: &Measurements, context: Context) -> Report {
             traces_per_s: ratio(started as f64, start_window),
             start_window_s: start_window,
             spans_per_s: books.created as f64 / secs,
+            accepted_spans_per_s: books.accepted as f64 / secs,
             wire_mb_per_s: m.wire_bytes as f64 / 1e6 / secs,
             raw_mb_per_s: m.raw_bytes as f64 / 1e6 / secs,
         },

@@ -35,6 +35,9 @@ fn export_shutdown(plan: &RunPlan) -> Duration {
     plan.workload.drain_timeout.max(EXPORT_SHUTDOWN_MIN) + plan.export.request_timeout
 }
 
+/// How often the embedded sink's counts are read during a run.
+const EMBEDDED_POLL: Duration = Duration::from_millis(250);
+
 /// How often live progress is reported and thresholds are checked.
 pub const PROGRESS_PERIOD: Duration = Duration::from_secs(1);
 
@@ -146,14 +149,26 @@ pub async fn run(
             None => read_api(plan.target.platform, &plan.target.settings, &ReadOptions::default()),
         }),
     };
+    // The embedded sink is counted in process: watched during the run and often, so its lag
+    // is measured, not bounded by a first count after the run.
+    let (mode, budget) = match &sink {
+        Some(_) if plan.verify.mode != VerifyMode::Off => (
+            VerifyMode::During,
+            crate::engine::verify::Budget {
+                poll_interval: EMBEDDED_POLL,
+                ..plan.verify.budget.clone()
+            },
+        ),
+        _ => (plan.verify.mode, plan.verify.budget.clone()),
+    };
     let verifier = match &reader {
         Some(Ok(api)) => {
             metrics.keep_sent_traces();
-            Some(Verifier::new(Arc::clone(api), plan.verify.budget.clone()))
+            Some(Verifier::new(Arc::clone(api), budget))
         }
         _ => None,
     };
-    let watch = match (&verifier, plan.verify.mode) {
+    let watch = match (&verifier, mode) {
         (Some(verifier), VerifyMode::During) => Some(verifier.watch(verifier.now_ms())),
         _ => None,
     };
@@ -409,5 +424,13 @@ fn run_config(plan: &RunPlan, endpoint: &str) -> RunConfig {
             .map(|(name, weight)| MixEntry { scenario: name.to_owned(), weight })
             .collect(),
         header_names: plan.export.headers.iter().map(|h| h.name.clone()).collect(),
+        project: match plan.target.platform {
+            crate::platform::PlatformId::Mlflow | crate::platform::PlatformId::Console => None,
+            _ => plan.target.settings.project.clone(),
+        },
+        experiment: match plan.target.platform {
+            crate::platform::PlatformId::Mlflow => plan.target.settings.experiment_id.clone(),
+            _ => None,
+        },
     }
 }

@@ -62,6 +62,7 @@ pub const METRICS: &[Metric] = &[
     },
     Metric { name: "traces_per_s", read: |r| Some(r.throughput.traces_per_s) },
     Metric { name: "spans_per_s", read: |r| Some(r.throughput.spans_per_s) },
+    Metric { name: "accepted_spans_per_s", read: |r| Some(r.throughput.accepted_spans_per_s) },
     Metric { name: "wire_mb_per_s", read: |r| Some(r.throughput.wire_mb_per_s) },
     Metric { name: "scenario_p50_ms", read: |r| Some(r.scenario_latency.p50_ms) },
     Metric { name: "scenario_p95_ms", read: |r| Some(r.scenario_latency.p95_ms) },

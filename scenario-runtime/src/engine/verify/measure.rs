@@ -22,8 +22,11 @@ pub enum LagUnit {
 /// while acknowledgements are still in flight can show).
 ///
 /// `None` when V never reached ceil(q*N) within the budget, or nothing was accepted. Since
-/// visibility is only sampled, t_visible(q) is late by at most the gap between the sample that
-/// saw it and the one before ([`Lag::resolution_ms`]). The samples count the whole project in
+/// visibility is only sampled, each figure is an upper bound: the level became visible at or
+/// before the sample that saw it, and after the last sample that did not (or, when no sample
+/// between the acknowledgement and that one showed it missing, at any time after the
+/// acknowledgement). The `*_low_ms` fields are those lower bounds; without counts during the run
+/// they are 0 and the figures say only "visible within". The samples count the whole project in
 /// the window: other traffic there makes the lag look shorter than it is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lag {
@@ -33,7 +36,15 @@ pub struct Lag {
     pub p50_ms: Option<u64>,
     pub p99_ms: Option<u64>,
     pub p100_ms: Option<u64>,
-    /// Largest gap between two consecutive successful samples: the uncertainty of each figure.
+    /// The lag at each level was at least this (a sample after the acknowledgement still did
+    /// not show it); 0 when no sample could tell.
+    #[serde(default)]
+    pub p50_low_ms: Option<u64>,
+    #[serde(default)]
+    pub p99_low_ms: Option<u64>,
+    #[serde(default)]
+    pub p100_low_ms: Option<u64>,
+    /// The widest of the three intervals (figure minus its lower bound): the uncertainty.
     pub resolution_ms: Option<u64>,
 }
 
@@ -80,19 +91,32 @@ pub(crate) fn lag(unit: LagUnit, accepted: &[(u64, u64)], visible: &[(u64, u64)]
     if n == 0 {
         return None;
     }
+    // (upper, lower) bounds of the lag at level q.
     let at = |q: f64| {
         let goal = target(q, n);
         let visible_at = first_reach_samples(visible, goal)?;
         let accepted_at = first_reach_increments(accepted, goal)?;
-        Some(visible_at.saturating_sub(accepted_at))
+        // The last sample before `visible_at` that still did not show the level.
+        let last_missing = visible
+            .iter()
+            .filter(|&&(t, count)| t < visible_at && count < goal)
+            .map(|&(t, _)| t)
+            .max();
+        let low = last_missing.map_or(0, |t| t.saturating_sub(accepted_at));
+        let high = visible_at.saturating_sub(accepted_at);
+        Some((high, low.min(high)))
     };
-    let resolution_ms = visible.windows(2).map(|w| w[1].0.saturating_sub(w[0].0)).max();
+    let levels = [at(0.5), at(0.99), at(1.0)];
+    let resolution_ms = levels.iter().flatten().map(|(high, low)| high - low).max();
     Some(Lag {
         unit,
         accepted: n,
-        p50_ms: at(0.5),
-        p99_ms: at(0.99),
-        p100_ms: at(1.0),
+        p50_ms: levels[0].map(|(high, _)| high),
+        p99_ms: levels[1].map(|(high, _)| high),
+        p100_ms: levels[2].map(|(high, _)| high),
+        p50_low_ms: levels[0].map(|(_, low)| low),
+        p99_low_ms: levels[1].map(|(_, low)| low),
+        p100_low_ms: levels[2].map(|(_, low)| low),
         resolution_ms,
     })
 }
@@ -133,7 +157,15 @@ mod tests {
         assert_eq!(lag.p50_ms, Some(2_000)); // 3000 - 1000
         assert_eq!(lag.p99_ms, Some(2_000)); // 4000 - 2000
         assert_eq!(lag.p100_ms, Some(4_000)); // 6000 - 2000
+        // Lower bounds: the last sample that did not show the level yet.
+        assert_eq!(lag.p50_low_ms, Some(500)); // 1500 - 1000
+        assert_eq!(lag.p99_low_ms, Some(1_000)); // 3000 - 2000
+        assert_eq!(lag.p100_low_ms, Some(2_000)); // 4000 - 2000
         assert_eq!(lag.resolution_ms, Some(2_000));
+        // Counted once after the run: each figure is only "visible within".
+        let once = super::lag(LagUnit::Spans, &accepted, &[(9_000, 100)]).unwrap();
+        assert_eq!((once.p50_ms, once.p50_low_ms), (Some(8_000), Some(0)));
+        assert_eq!(once.resolution_ms, Some(8_000));
     }
 
     #[test]
