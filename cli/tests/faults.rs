@@ -3,40 +3,10 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream};
-use std::process::Child;
-use std::time::{Duration, Instant};
-
 use common::{run_json, text, u};
 
-/// A `scaletest sink` child on a free loopback port, killed on drop.
-struct Sink {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn sink(faults: &[&str]) -> Sink {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    let listen = format!("127.0.0.1:{port}");
-    let mut args = vec!["sink", "--listen", &listen, "--report-every", "0s"];
-    args.extend_from_slice(faults);
-    let child = common::spawn(&common::temp_dir(), &args);
-    let began = Instant::now();
-    while TcpStream::connect(&listen).is_err() {
-        assert!(began.elapsed() < Duration::from_secs(10), "sink did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Sink { child, url: format!("http://{listen}") }
+fn sink(faults: &[&str]) -> common::Sink {
+    common::start_sink(faults)
 }
 
 fn assert_books(report: &serde_json::Value) {

@@ -395,30 +395,12 @@ fn sdk_text_report_shows_the_sdk_pipeline_and_no_invented_raw_bytes() {
     }
 }
 
-/// Starts `scaletest sink ARGS` on a free loopback port; returns the child and its address.
-fn external_sink(args: &[&str]) -> (std::process::Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    let listen = format!("127.0.0.1:{port}");
-    let mut all = vec!["sink", "--listen", &listen, "--report-every", "0s"];
-    all.extend_from_slice(args);
-    let child = spawn(&temp_dir(), &all);
-    let began = Instant::now();
-    while std::net::TcpStream::connect(&listen).is_err() {
-        assert!(began.elapsed() < Duration::from_secs(10), "sink did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (child, listen)
-}
-
 #[test]
 fn a_closed_model_waits_for_the_exporter_instead_of_dropping() {
     // A backend that takes 300 ms per request, and a worker that creates spans as fast as the
     // synthetic clock allows: without backpressure the exporter's queue overflows at once.
-    let (mut sink, listen) = external_sink(&["--latency", "300ms"]);
-    let endpoint = format!("http://{listen}/v1/traces");
+    let sink = common::start_sink(&["--latency", "300ms"]);
+    let endpoint = format!("{}/v1/traces", sink.url);
     let (output, report) = run_json(&[
         "--endpoint",
         &endpoint,
@@ -429,8 +411,7 @@ fn a_closed_model_waits_for_the_exporter_instead_of_dropping() {
         "--clock",
         "synthetic",
     ]);
-    let _ = sink.kill();
-    let _ = sink.wait();
+    drop(sink);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     // No span waited for room in the queue and lost; (on a loaded machine a slow request may
     // still time out, which is counted elsewhere).
@@ -508,7 +489,7 @@ fn cpu_is_counted_from_the_start_of_the_run() {
 
 #[test]
 fn sink_prints_its_summary_on_sigterm() {
-    let (child, _) = external_sink(&[]);
+    let child = common::start_sink(&[]).into_child();
     let began = Instant::now();
     while !catches(child.id(), 15) {
         assert!(began.elapsed() < Duration::from_secs(30), "SIGTERM never handled");
@@ -529,8 +510,8 @@ fn sink_prints_its_summary_on_sigterm() {
 fn sdk_drops_are_blamed_on_the_sdk_batch_processor() {
     // A backend that takes 300 ms per request: the SDK exports one batch at a time, so its
     // queue overflows under this load.
-    let (mut sink, listen) = external_sink(&["--latency", "300ms"]);
-    let endpoint = format!("http://{listen}/v1/traces");
+    let sink = common::start_sink(&["--latency", "300ms"]);
+    let endpoint = format!("{}/v1/traces", sink.url);
     let (output, report) = run_json(&[
         "--endpoint",
         &endpoint,
@@ -545,8 +526,7 @@ fn sdk_drops_are_blamed_on_the_sdk_batch_processor() {
         "--clock",
         "synthetic",
     ]);
-    let _ = sink.kill();
-    let _ = sink.wait();
+    drop(sink);
     assert!(u(&report, "/sdk/spans_dropped_by_sdk") > 0, "{}", text(&output));
     let out = String::from_utf8_lossy(&output.stdout);
     assert!(out.contains("dropped by the SDK's batch span processor"), "{out}");

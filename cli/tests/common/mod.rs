@@ -101,3 +101,49 @@ pub fn f(report: &serde_json::Value, pointer: &str) -> f64 {
         .and_then(serde_json::Value::as_f64)
         .unwrap_or_else(|| panic!("{pointer} is not a number in {report:#}"))
 }
+
+/// A `scaletest sink` child listening on a free loopback port, killed on drop.
+pub struct Sink {
+    child: Option<Child>,
+    /// `127.0.0.1:PORT`.
+    pub listen: String,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Sink {
+    /// The process, no longer killed on drop (to signal it and read its output).
+    #[allow(dead_code)]
+    pub fn into_child(mut self) -> Child {
+        self.child.take().expect("the child is there until taken")
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Starts `scaletest sink ARGS` on a free loopback port and waits until it accepts connections.
+#[allow(dead_code)] // not every test file starts a sink
+pub fn start_sink(args: &[&str]) -> Sink {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let listen = format!("127.0.0.1:{port}");
+    let mut all = vec!["sink", "--listen", &listen, "--report-every", "0s"];
+    all.extend_from_slice(args);
+    let child = spawn(&temp_dir(), &all);
+    let began = std::time::Instant::now();
+    while std::net::TcpStream::connect(&listen).is_err() {
+        assert!(began.elapsed() < std::time::Duration::from_secs(10), "sink did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let url = format!("http://{listen}");
+    Sink { child: Some(child), listen, url }
+}
