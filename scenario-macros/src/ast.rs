@@ -28,11 +28,20 @@ pub mod kw {
     syn::custom_keyword!(parallel);
     syn::custom_keyword!(route);
     syn::custom_keyword!(repeat);
+    syn::custom_keyword!(mcp);
+    syn::custom_keyword!(embed);
+    syn::custom_keyword!(retrieve);
 
     syn::custom_keyword!(input);
     syn::custom_keyword!(output);
     syn::custom_keyword!(latency);
     syn::custom_keyword!(fail);
+    syn::custom_keyword!(reasoning);
+    syn::custom_keyword!(cached);
+    syn::custom_keyword!(stream);
+    syn::custom_keyword!(ttft);
+    syn::custom_keyword!(top_k);
+    syn::custom_keyword!(dimensions);
 
     syn::custom_keyword!(spans);
     syn::custom_keyword!(depth);
@@ -43,7 +52,8 @@ pub mod kw {
 }
 
 const HEADER_KEYS: &str = "`name`, `description`, `agent`, `model`, `provider`, `expect`";
-const STEP_KINDS: &str = "`llm`, `tool`, `delegate`, `parallel`, `route`, `repeat`";
+const STEP_KINDS: &str =
+    "`llm`, `tool`, `mcp`, `embed`, `retrieve`, `delegate`, `parallel`, `route`, `repeat`";
 const METRICS: &str = "`spans`, `depth`, `bytes`, `llm_calls`, `tool_calls`, `tokens`";
 
 /// A whole `scenario! { .. }` invocation.
@@ -179,6 +189,33 @@ pub enum Step {
     Parallel(ParallelAst),
     Route(RouteAst),
     Repeat(RepeatAst),
+    Mcp(McpAst),
+    Embed(EmbedAst),
+    Retrieve(RetrieveAst),
+}
+
+/// `mcp(server, tool, SIZE, options..);`: a tool called through an MCP server.
+#[derive(Debug)]
+pub struct McpAst {
+    pub server: Ident,
+    pub tool: Ident,
+    pub size: Option<Number>,
+    pub options: Vec<StepOption>,
+}
+
+/// `embed(name, options..);`: an embeddings request.
+#[derive(Debug)]
+pub struct EmbedAst {
+    pub name: Ident,
+    pub options: Vec<StepOption>,
+}
+
+/// `retrieve(store, SIZE, options..);`: a query to a vector store or search index.
+#[derive(Debug)]
+pub struct RetrieveAst {
+    pub store: Ident,
+    pub size: Option<Number>,
+    pub options: Vec<StepOption>,
 }
 
 /// `llm(name, options..);`
@@ -248,6 +285,12 @@ pub enum OptionKind {
     Model,
     Provider,
     Fail,
+    Reasoning,
+    Cached,
+    Stream,
+    Ttft,
+    TopK,
+    Dimensions,
 }
 
 impl OptionKind {
@@ -259,6 +302,12 @@ impl OptionKind {
             OptionKind::Model => "model",
             OptionKind::Provider => "provider",
             OptionKind::Fail => "fail",
+            OptionKind::Reasoning => "reasoning",
+            OptionKind::Cached => "cached",
+            OptionKind::Stream => "stream",
+            OptionKind::Ttft => "ttft",
+            OptionKind::TopK => "top_k",
+            OptionKind::Dimensions => "dimensions",
         }
     }
 
@@ -275,6 +324,18 @@ impl OptionKind {
             Some(OptionKind::Provider)
         } else if input.peek(kw::fail) {
             Some(OptionKind::Fail)
+        } else if input.peek(kw::reasoning) {
+            Some(OptionKind::Reasoning)
+        } else if input.peek(kw::cached) {
+            Some(OptionKind::Cached)
+        } else if input.peek(kw::stream) {
+            Some(OptionKind::Stream)
+        } else if input.peek(kw::ttft) {
+            Some(OptionKind::Ttft)
+        } else if input.peek(kw::top_k) {
+            Some(OptionKind::TopK)
+        } else if input.peek(kw::dimensions) {
+            Some(OptionKind::Dimensions)
         } else {
             None
         }
@@ -289,8 +350,23 @@ pub const LLM_OPTIONS: &[OptionKind] = &[
     OptionKind::Model,
     OptionKind::Provider,
     OptionKind::Fail,
+    OptionKind::Reasoning,
+    OptionKind::Cached,
+    OptionKind::Stream,
+    OptionKind::Ttft,
 ];
 pub const TOOL_OPTIONS: &[OptionKind] = &[OptionKind::Latency, OptionKind::Fail];
+pub const MCP_OPTIONS: &[OptionKind] = TOOL_OPTIONS;
+pub const EMBED_OPTIONS: &[OptionKind] = &[
+    OptionKind::Input,
+    OptionKind::Model,
+    OptionKind::Provider,
+    OptionKind::Dimensions,
+    OptionKind::Latency,
+    OptionKind::Fail,
+];
+pub const RETRIEVE_OPTIONS: &[OptionKind] =
+    &[OptionKind::TopK, OptionKind::Latency, OptionKind::Fail];
 
 /// `key: value` inside `llm(..)` or `tool(..)`.
 #[derive(Debug)]
@@ -305,6 +381,7 @@ pub enum OptionValue {
     Amount(Amount),
     Str(LitStr),
     Name(NameLit),
+    Bool(syn::LitBool),
 }
 
 /// Parses a scenario's tokens (after the `$crate ;` prefix). Returns `None` only when the
@@ -482,6 +559,9 @@ fn starts_step(input: ParseStream<'_>) -> bool {
         || input.peek(kw::parallel)
         || input.peek(kw::route)
         || input.peek(kw::repeat)
+        || input.peek(kw::mcp)
+        || input.peek(kw::embed)
+        || input.peek(kw::retrieve)
 }
 
 /// Parses steps until the end of `input`, recording broken ones and going on after them.
@@ -517,18 +597,59 @@ fn parse_step(input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<Option<Step>> {
         input.parse::<kw::tool>()?;
         let args = parse_call_args(input, cx, "tool", |content| {
             let name = parse_step_name(content, "tool")?;
-            let size = if content.is_empty()
-                || (content.peek(Token![,]) && content.peek2(Ident::peek_any))
-            {
-                None
-            } else {
-                content.parse::<Token![,]>()?;
-                Some(parse_number(content, "the size of the tool's result, like `40kb`")?)
-            };
+            let size = parse_size(content, "the size of the tool's result, like `40kb`")?;
             let options = parse_options(content, "tool", TOOL_OPTIONS, cx)?;
             Ok(ToolAst { name, size, options })
         })?;
         Ok(args.map(Step::Tool))
+    } else if lookahead.peek(kw::mcp) {
+        input.parse::<kw::mcp>()?;
+        let args = parse_call_args(input, cx, "mcp", |content| {
+            let server: Ident = content.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected the MCP server's name first, like `mcp(github, search_issues, 8kb)`",
+                )
+            })?;
+            content.parse::<Token![,]>().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected `,` and the tool's name after the server, like `mcp(github, search_issues, 8kb)`",
+                )
+            })?;
+            let tool: Ident = content.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected the tool's name after the server, like `mcp(github, search_issues, 8kb)`",
+                )
+            })?;
+            let size = parse_size(content, "the size of the tool's result, like `8kb`")?;
+            let options = parse_options(content, "mcp", MCP_OPTIONS, cx)?;
+            Ok(McpAst { server, tool, size, options })
+        })?;
+        Ok(args.map(Step::Mcp))
+    } else if lookahead.peek(kw::embed) {
+        input.parse::<kw::embed>()?;
+        let args = parse_call_args(input, cx, "embed", |content| {
+            let name = parse_step_name(content, "embed")?;
+            let options = parse_options(content, "embed", EMBED_OPTIONS, cx)?;
+            Ok(EmbedAst { name, options })
+        })?;
+        Ok(args.map(Step::Embed))
+    } else if lookahead.peek(kw::retrieve) {
+        input.parse::<kw::retrieve>()?;
+        let args = parse_call_args(input, cx, "retrieve", |content| {
+            let store: Ident = content.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected the store's name first, like `retrieve(product_docs, 24kb, top_k: 8)`",
+                )
+            })?;
+            let size = parse_size(content, "the size of the documents returned, like `24kb`")?;
+            let options = parse_options(content, "retrieve", RETRIEVE_OPTIONS, cx)?;
+            Ok(RetrieveAst { store, size, options })
+        })?;
+        Ok(args.map(Step::Retrieve))
     } else if lookahead.peek(kw::delegate) {
         input.parse::<kw::delegate>()?;
         let agent: Ident = input.parse().map_err(|e| {
@@ -610,6 +731,16 @@ fn parse_step_name(content: ParseStream<'_>, step: &str) -> syn::Result<Ident> {
     })
 }
 
+/// Parses the `, SIZE` after a step's name, if there is one (options start with a name).
+fn parse_size(content: ParseStream<'_>, what: &str) -> syn::Result<Option<Number>> {
+    if content.is_empty() || (content.peek(Token![,]) && content.peek2(Ident::peek_any)) {
+        Ok(None)
+    } else {
+        content.parse::<Token![,]>()?;
+        Ok(Some(parse_number(content, what)?))
+    }
+}
+
 /// Parses `, key: value` options until the end of the parentheses. An unknown option or a
 /// broken value is recorded and skipped up to the next comma.
 fn parse_options(
@@ -652,9 +783,24 @@ fn parse_option(
     };
     input.parse::<Token![:]>()?;
     let value = match kind {
-        OptionKind::Input | OptionKind::Output => {
+        OptionKind::Input | OptionKind::Output | OptionKind::Reasoning | OptionKind::Cached => {
             OptionValue::Amount(Amount::One(parse_number(input, "a token count, like `1200`")?))
         }
+        OptionKind::TopK => OptionValue::Amount(Amount::One(parse_number(
+            input,
+            "a number of documents, like `top_k: 8`",
+        )?)),
+        OptionKind::Dimensions => OptionValue::Amount(Amount::One(parse_number(
+            input,
+            "a number of dimensions, like `dimensions: 1536`",
+        )?)),
+        OptionKind::Ttft => OptionValue::Amount(parse_amount(
+            input,
+            "a time to first token, like `ttft: 300ms` or `ttft: 200..600ms`",
+        )?),
+        OptionKind::Stream => OptionValue::Bool(input.parse().map_err(|e| {
+            syn::Error::new(e.span(), "expected `true` or `false`, like `stream: true`")
+        })?),
         OptionKind::Fail => OptionValue::Amount(Amount::One(parse_number(
             input,
             "a failure probability, like `2%` or `0.02`",

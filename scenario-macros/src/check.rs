@@ -86,6 +86,9 @@ fn step_name(step: &Step) -> Option<&Ident> {
         Step::Llm(llm) => Some(&llm.name),
         Step::Tool(tool) => Some(&tool.name),
         Step::Delegate(delegate) => Some(&delegate.agent),
+        Step::Mcp(mcp) => Some(&mcp.tool),
+        Step::Embed(embed) => Some(&embed.name),
+        Step::Retrieve(retrieve) => Some(&retrieve.store),
         Step::Parallel(_) | Step::Route(_) | Step::Repeat(_) => None,
     }
 }
@@ -284,5 +287,72 @@ pub fn expectations(values: &[ExpectedValue<'_>], shape: &Shape, cx: &Ctxt) {
                 .value
                 .error(format!("{expected}, this scenario {verb} {}{hint}", show(actual))),
         );
+    }
+}
+
+/// A part of a token count (`reasoning` of `output`, `cached` of `input`) is not larger than
+/// the whole.
+pub fn part_of(
+    part: Option<(u32, &crate::ast::Number)>,
+    whole: u32,
+    what: &str,
+    of: &str,
+    cx: &Ctxt,
+) {
+    if let Some((value, number)) = part
+        && value > whole
+    {
+        cx.error(
+            number.span(),
+            format!(
+                "`{what}: {value}` is more than the call's {of} tokens ({whole}): {what} tokens are part of the {of} tokens"
+            ),
+        );
+    }
+}
+
+/// The time to first token of a streaming call: `ttft:` (which implies streaming) or the
+/// default when `stream: true`; shorter than the call's shortest latency. `None` when the call
+/// does not stream.
+pub fn time_to_first_token(
+    stream: Option<&syn::LitBool>,
+    ttft: Option<((u64, u64), &Amount)>,
+    min_latency_micros: u64,
+    cx: &Ctxt,
+) -> Option<crate::model::Latency> {
+    if let (Some(stream), Some(_)) = (stream, ttft)
+        && !stream.value
+    {
+        cx.error(
+            stream.span(),
+            "`stream: false` with `ttft:`: only a streaming call has a time to first token; remove one of them",
+        );
+        return None;
+    }
+    let (min_micros, max_micros) = match ttft {
+        Some(((min, max), amount)) => {
+            if max >= min_latency_micros {
+                cx.push(amount.error(format!(
+                    "time to first token `{}` is not shorter than the call's latency (at least {}ms): the first token comes before the last",
+                    written_amount(amount),
+                    min_latency_micros / 1000
+                )));
+                return None;
+            }
+            (min, max)
+        }
+        None if stream.is_some_and(|s| s.value) => {
+            let micros = crate::model::DEFAULT_TTFT_MICROS.min(min_latency_micros / 2);
+            (micros, micros)
+        }
+        None => return None,
+    };
+    Some(crate::model::Latency { min_micros, max_micros })
+}
+
+fn written_amount(amount: &Amount) -> String {
+    match amount {
+        Amount::One(n) => units::written(n),
+        Amount::Range(a, b) => format!("{}..{}", units::written(a), units::written(b)),
     }
 }

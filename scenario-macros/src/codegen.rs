@@ -8,7 +8,7 @@
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
-use crate::model::{Branch, Llm, Scenario, Step, StepKind, Tool};
+use crate::model::{Branch, Embed, Llm, Mcp, Retrieve, Scenario, Step, StepKind, Tool};
 use crate::shape::Range;
 
 /// The module `pub mod <name> { SHAPE, constants, Tree, SCENARIO, scenario() }`.
@@ -145,6 +145,7 @@ fn tree(
 
 fn step_type(p: &TokenStream, step: &Step) -> TokenStream {
     match &step.kind {
+        StepKind::Llm(llm) if has_details(llm) => quote!(#p::LlmWith),
         StepKind::Llm(_) => quote!(#p::Llm),
         StepKind::Tool(_) => quote!(#p::Tool),
         StepKind::Delegate { body, .. } => {
@@ -160,6 +161,9 @@ fn step_type(p: &TokenStream, step: &Step) -> TokenStream {
             let body = block_type(p, body);
             quote!(#p::Repeat<#body>)
         }
+        StepKind::Mcp(_) => quote!(#p::Mcp),
+        StepKind::Embed(_) => quote!(#p::Embed),
+        StepKind::Retrieve(_) => quote!(#p::Retrieve),
     }
 }
 
@@ -186,6 +190,9 @@ fn step_value(p: &TokenStream, step: &Step) -> TokenStream {
             let body = block_value(p, body);
             quote!(#p::Repeat { id: #id, times: #times, body: #body })
         }
+        StepKind::Mcp(mcp) => mcp_value(p, id, mcp),
+        StepKind::Embed(embed) => embed_value(p, id, embed),
+        StepKind::Retrieve(retrieve) => retrieve_value(p, id, retrieve),
     }
 }
 
@@ -245,7 +252,35 @@ fn latency(p: &TokenStream, latency: crate::model::Latency) -> TokenStream {
 }
 
 fn llm_value(p: &TokenStream, id: Literal, llm: &Llm) -> TokenStream {
-    let Llm { name, input_tokens, output_tokens, model, provider, fail, tool_calls, .. } = llm;
+    let Llm {
+        name,
+        input_tokens,
+        output_tokens,
+        model,
+        provider,
+        fail,
+        tool_calls,
+        reasoning_tokens,
+        cached_tokens,
+        ttft,
+        ..
+    } = llm;
+    let with_details = has_details(llm);
+    let reasoning = Literal::u32_unsuffixed(*reasoning_tokens);
+    let cached = match cached_tokens {
+        Some(n) => {
+            let n = Literal::u32_unsuffixed(*n);
+            quote!(::core::option::Option::Some(#n))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let ttft = match ttft {
+        Some(t) => {
+            let t = latency(p, *t);
+            quote!(::core::option::Option::Some(#t))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let (input, output) =
         (Literal::u32_unsuffixed(*input_tokens), Literal::u32_unsuffixed(*output_tokens));
     let latency = latency(p, llm.latency);
@@ -254,7 +289,7 @@ fn llm_value(p: &TokenStream, id: Literal, llm: &Llm) -> TokenStream {
         let (step_id, name) = (Literal::u32_unsuffixed(call.step_id), &call.name);
         quote!(#p::ToolRef { step_id: #step_id, name: #name })
     });
-    quote! {
+    let call = quote! {
         #p::Llm {
             id: #id,
             name: #name,
@@ -266,7 +301,26 @@ fn llm_value(p: &TokenStream, id: Literal, llm: &Llm) -> TokenStream {
             fail: #fail,
             tool_calls: &[#(#calls),*],
         }
+    };
+    if !with_details {
+        return call;
     }
+    quote! {
+        #p::LlmWith {
+            call: #call,
+            details: #p::LlmDetails {
+                reasoning_tokens: #reasoning,
+                cached_tokens: #cached,
+                ttft: #ttft,
+            },
+        }
+    }
+}
+
+/// Whether an `llm` step declares reasoning, cached tokens or streaming (then its type is
+/// `LlmWith`, and plain calls keep the smaller `Llm`).
+fn has_details(llm: &Llm) -> bool {
+    llm.reasoning_tokens > 0 || llm.cached_tokens.is_some() || llm.ttft.is_some()
 }
 
 fn tool_value(p: &TokenStream, id: Literal, tool: &Tool) -> TokenStream {
@@ -276,5 +330,59 @@ fn tool_value(p: &TokenStream, id: Literal, tool: &Tool) -> TokenStream {
     let fail = float(*fail);
     quote! {
         #p::Tool { id: #id, name: #name, result_bytes: #bytes, latency: #latency, fail: #fail }
+    }
+}
+
+fn mcp_value(p: &TokenStream, id: Literal, mcp: &Mcp) -> TokenStream {
+    let Mcp { server, tool, result_bytes, fail, .. } = mcp;
+    let bytes = Literal::u32_unsuffixed(*result_bytes);
+    let latency = latency(p, mcp.latency);
+    let fail = float(*fail);
+    quote! {
+        #p::Mcp {
+            id: #id,
+            server: #server,
+            name: #tool,
+            result_bytes: #bytes,
+            latency: #latency,
+            fail: #fail,
+        }
+    }
+}
+
+fn embed_value(p: &TokenStream, id: Literal, embed: &Embed) -> TokenStream {
+    let Embed { name, model, provider, input_tokens, dimensions, fail, .. } = embed;
+    let (input, dimensions) =
+        (Literal::u32_unsuffixed(*input_tokens), Literal::u32_unsuffixed(*dimensions));
+    let latency = latency(p, embed.latency);
+    let fail = float(*fail);
+    quote! {
+        #p::Embed {
+            id: #id,
+            name: #name,
+            model: #model,
+            provider: #provider,
+            input_tokens: #input,
+            dimensions: #dimensions,
+            latency: #latency,
+            fail: #fail,
+        }
+    }
+}
+
+fn retrieve_value(p: &TokenStream, id: Literal, retrieve: &Retrieve) -> TokenStream {
+    let Retrieve { store, top_k, result_bytes, fail, .. } = retrieve;
+    let (top_k, bytes) = (Literal::u32_unsuffixed(*top_k), Literal::u32_unsuffixed(*result_bytes));
+    let latency = latency(p, retrieve.latency);
+    let fail = float(*fail);
+    quote! {
+        #p::Retrieve {
+            id: #id,
+            store: #store,
+            top_k: #top_k,
+            result_bytes: #bytes,
+            latency: #latency,
+            fail: #fail,
+        }
     }
 }

@@ -22,6 +22,21 @@ pub const DEFAULT_LLM_BASE_MICROS: u64 = 200_000;
 pub const DEFAULT_LLM_PER_OUTPUT_TOKEN_MICROS: u64 = 2_000;
 /// Latency of a `tool` step without `latency:`.
 pub const DEFAULT_TOOL_MICROS: u64 = 100_000;
+/// Latency of an `mcp` step without `latency:`: a tool call plus the round trip to the server.
+pub const DEFAULT_MCP_MICROS: u64 = 150_000;
+/// Latency of an `embed` step without `latency:`.
+pub const DEFAULT_EMBED_MICROS: u64 = 60_000;
+/// Latency of a `retrieve` step without `latency:`.
+pub const DEFAULT_RETRIEVE_MICROS: u64 = 120_000;
+/// Time to first token of a streaming `llm` step without `ttft:`: the fixed part of the
+/// default latency, at most half the call's shortest latency.
+pub const DEFAULT_TTFT_MICROS: u64 = DEFAULT_LLM_BASE_MICROS;
+/// Embedding model of `embed` steps without `model:`.
+pub const DEFAULT_EMBED_MODEL: &str = "text-embedding-3-small";
+/// Dimensions of `embed` steps without `dimensions:` (those of the default model).
+pub const DEFAULT_DIMENSIONS: u32 = 1536;
+/// Documents a `retrieve` step returns without `top_k:`.
+pub const DEFAULT_TOP_K: u32 = 5;
 
 #[derive(Debug, PartialEq)]
 pub struct Scenario {
@@ -64,6 +79,38 @@ pub enum StepKind {
         times: u32,
         body: Vec<Step>,
     },
+    Mcp(Mcp),
+    Embed(Embed),
+    Retrieve(Retrieve),
+}
+
+#[derive(Debug, PartialEq)]
+pub struct Mcp {
+    pub server: String,
+    pub tool: String,
+    pub result_bytes: u32,
+    pub latency: Latency,
+    pub fail: f64,
+}
+
+#[derive(Debug, PartialEq)]
+pub struct Embed {
+    pub name: String,
+    pub model: String,
+    pub provider: String,
+    pub input_tokens: u32,
+    pub dimensions: u32,
+    pub latency: Latency,
+    pub fail: f64,
+}
+
+#[derive(Debug, PartialEq)]
+pub struct Retrieve {
+    pub store: String,
+    pub top_k: u32,
+    pub result_bytes: u32,
+    pub latency: Latency,
+    pub fail: f64,
 }
 
 #[derive(Debug, PartialEq)]
@@ -81,6 +128,12 @@ pub struct Llm {
     pub model: String,
     pub provider: String,
     pub fail: f64,
+    /// Output tokens spent reasoning (part of `output_tokens`); 0 when not declared.
+    pub reasoning_tokens: u32,
+    /// Input tokens read from the provider's cache (part of `input_tokens`), when declared.
+    pub cached_tokens: Option<u32>,
+    /// Time to first token of a streaming call; `None` when the call does not stream.
+    pub ttft: Option<Latency>,
     /// The tool steps this call's answer asks for (see [`tool_calls_after`]).
     pub tool_calls: Vec<ToolRef>,
 }
@@ -118,7 +171,8 @@ pub fn lower(ast: &ScenarioAst, cx: &Ctxt) -> Option<Scenario> {
     check::not_blank(header.agent.map(|n| (n.value.clone(), n.span)), "agent", cx);
 
     let mut lowerer = Lowerer { cx, next_id: 0, model: model.clone(), provider: provider.clone() };
-    if ast.steps.is_empty() {
+    // A scenario whose only steps were too broken to read has its errors already.
+    if ast.steps.is_empty() && !cx.has_errors() {
         cx.error(ast.first_span, "this scenario has no steps: add at least one, like `llm(answer, input: 500, output: 200);`");
     }
     let mut steps = lowerer.block(&ast.steps);
@@ -145,6 +199,9 @@ pub fn lower(ast: &ScenarioAst, cx: &Ctxt) -> Option<Scenario> {
         shape,
     })
 }
+
+/// What one `latency:` or `fail:` option sets: a latency `(min, max)` or a failure probability.
+type Timing = (Option<(u64, u64)>, Option<f64>);
 
 struct Lowerer<'a> {
     cx: &'a Ctxt,
@@ -218,6 +275,9 @@ impl Lowerer<'_> {
                 let body = self.body(&repeat.body, "a `repeat` block");
                 StepKind::Repeat { times: times?, body }
             }
+            ast::Step::Mcp(mcp) => StepKind::Mcp(self.mcp(mcp)?),
+            ast::Step::Embed(embed) => StepKind::Embed(self.embed(embed)?),
+            ast::Step::Retrieve(retrieve) => StepKind::Retrieve(self.retrieve(retrieve)?),
         };
         Some(Step { id, kind })
     }
@@ -231,10 +291,24 @@ impl Lowerer<'_> {
         let mut provider = self.provider.clone();
         let mut fail = 0.0;
         let mut broken = false;
+        let mut reasoning = None;
+        let mut cached = None;
+        let mut stream = None;
+        let mut ttft = None;
         for option in options {
             match (option.kind, &option.value) {
                 (OptionKind::Input, OptionValue::Amount(Amount::One(n))) => {
                     input = self.ok(units::tokens(n), &mut broken);
+                }
+                (OptionKind::Reasoning, OptionValue::Amount(Amount::One(n))) => {
+                    reasoning = self.ok(units::tokens(n), &mut broken).map(|v| (v, n));
+                }
+                (OptionKind::Cached, OptionValue::Amount(Amount::One(n))) => {
+                    cached = self.ok(units::tokens(n), &mut broken).map(|v| (v, n));
+                }
+                (OptionKind::Stream, OptionValue::Bool(lit)) => stream = Some(lit),
+                (OptionKind::Ttft, OptionValue::Amount(amount)) => {
+                    ttft = self.ok(units::latency(amount), &mut broken).map(|v| (v, amount));
                 }
                 (OptionKind::Output, OptionValue::Amount(Amount::One(n))) => {
                     output = self.ok(units::tokens(n), &mut broken);
@@ -269,6 +343,9 @@ impl Lowerer<'_> {
                 DEFAULT_LLM_BASE_MICROS + DEFAULT_LLM_PER_OUTPUT_TOKEN_MICROS * u64::from(output);
             (micros, micros)
         });
+        check::part_of(reasoning, output, "reasoning", "output", self.cx);
+        check::part_of(cached, input, "cached", "input", self.cx);
+        let ttft = check::time_to_first_token(stream, ttft, min_micros, self.cx);
         Some(Llm {
             name: name.to_string(),
             input_tokens: input,
@@ -277,7 +354,136 @@ impl Lowerer<'_> {
             model,
             provider,
             fail,
+            reasoning_tokens: reasoning.map_or(0, |(v, _)| v),
+            cached_tokens: cached.map(|(v, _)| v),
+            ttft,
             tool_calls: Vec::new(),
+        })
+    }
+
+    /// `latency` and `fail`, the options every step that waits has; `None` latency if unset.
+    fn timing(&self, option: &ast::StepOption, broken: &mut bool) -> Option<Timing> {
+        match (option.kind, &option.value) {
+            (OptionKind::Latency, OptionValue::Amount(amount)) => {
+                Some((self.ok(units::latency(amount), broken), None))
+            }
+            (OptionKind::Fail, OptionValue::Amount(Amount::One(n))) => {
+                Some((None, self.ok(units::probability(n), broken)))
+            }
+            _ => None,
+        }
+    }
+
+    fn mcp(&mut self, mcp: &ast::McpAst) -> Option<Mcp> {
+        let options = check::unique_options(&mcp.options, self.cx);
+        let mut broken = false;
+        let (mut latency, mut fail) = (None, 0.0);
+        for option in options {
+            match self.timing(option, &mut broken) {
+                Some((l, f)) => {
+                    latency = l.or(latency);
+                    fail = f.unwrap_or(fail);
+                }
+                None => broken = true,
+            }
+        }
+        let (server, tool) = (&mcp.server, &mcp.tool);
+        let Some(size) = &mcp.size else {
+            self.cx.error(tool.span(), format!("`mcp({server}, {tool}, ..)` is missing the size of its result: write it after the tool, like `mcp({server}, {tool}, 8kb)`"));
+            return None;
+        };
+        let result_bytes = self.ok(units::size(size, units::MAX_SIZE), &mut broken)?;
+        let (min_micros, max_micros) = latency.unwrap_or((DEFAULT_MCP_MICROS, DEFAULT_MCP_MICROS));
+        Some(Mcp {
+            server: server.to_string(),
+            tool: tool.to_string(),
+            result_bytes: u32::try_from(result_bytes).unwrap_or(u32::MAX),
+            latency: Latency { min_micros, max_micros },
+            fail,
+        })
+    }
+
+    fn embed(&mut self, embed: &ast::EmbedAst) -> Option<Embed> {
+        let options = check::unique_options(&embed.options, self.cx);
+        let mut broken = false;
+        let (mut latency, mut fail) = (None, 0.0);
+        let (mut input, mut dimensions) = (None, None);
+        let mut model = None;
+        let mut provider = self.provider.clone();
+        for option in options {
+            match (option.kind, &option.value) {
+                (OptionKind::Input, OptionValue::Amount(Amount::One(n))) => {
+                    input = self.ok(units::tokens(n), &mut broken);
+                }
+                (OptionKind::Dimensions, OptionValue::Amount(Amount::One(n))) => {
+                    dimensions = self.ok(units::dimensions(n), &mut broken);
+                }
+                (OptionKind::Model, OptionValue::Str(lit)) => {
+                    check::not_blank(Some((lit.value(), lit.span())), "model", self.cx);
+                    model = Some(lit.value());
+                }
+                (OptionKind::Provider, OptionValue::Name(name)) => {
+                    check::not_blank(Some((name.value.clone(), name.span)), "provider", self.cx);
+                    provider = name.value.clone();
+                }
+                _ => match self.timing(option, &mut broken) {
+                    Some((l, f)) => {
+                        latency = l.or(latency);
+                        fail = f.unwrap_or(fail);
+                    }
+                    None => broken = true,
+                },
+            }
+        }
+        let name = &embed.name;
+        if input.is_none() && !broken {
+            self.cx.error(name.span(), format!("`embed({name}, ..)` is missing its input tokens: add `input: <tokens>`, like `input: 40`"));
+        }
+        let (min_micros, max_micros) =
+            latency.unwrap_or((DEFAULT_EMBED_MICROS, DEFAULT_EMBED_MICROS));
+        Some(Embed {
+            name: name.to_string(),
+            model: model.unwrap_or_else(|| DEFAULT_EMBED_MODEL.to_owned()),
+            provider,
+            input_tokens: input?,
+            dimensions: dimensions.unwrap_or(DEFAULT_DIMENSIONS),
+            latency: Latency { min_micros, max_micros },
+            fail,
+        })
+    }
+
+    fn retrieve(&mut self, retrieve: &ast::RetrieveAst) -> Option<Retrieve> {
+        let options = check::unique_options(&retrieve.options, self.cx);
+        let mut broken = false;
+        let (mut latency, mut fail, mut top_k) = (None, 0.0, None);
+        for option in options {
+            match (option.kind, &option.value) {
+                (OptionKind::TopK, OptionValue::Amount(Amount::One(n))) => {
+                    top_k = self.ok(units::top_k(n), &mut broken);
+                }
+                _ => match self.timing(option, &mut broken) {
+                    Some((l, f)) => {
+                        latency = l.or(latency);
+                        fail = f.unwrap_or(fail);
+                    }
+                    None => broken = true,
+                },
+            }
+        }
+        let store = &retrieve.store;
+        let Some(size) = &retrieve.size else {
+            self.cx.error(store.span(), format!("`retrieve({store}, ..)` is missing the size of the documents it returns: write it after the store, like `retrieve({store}, 24kb)`"));
+            return None;
+        };
+        let result_bytes = self.ok(units::size(size, units::MAX_SIZE), &mut broken)?;
+        let (min_micros, max_micros) =
+            latency.unwrap_or((DEFAULT_RETRIEVE_MICROS, DEFAULT_RETRIEVE_MICROS));
+        Some(Retrieve {
+            store: store.to_string(),
+            top_k: top_k.unwrap_or(DEFAULT_TOP_K),
+            result_bytes: u32::try_from(result_bytes).unwrap_or(u32::MAX),
+            latency: Latency { min_micros, max_micros },
+            fail,
         })
     }
 
@@ -340,7 +546,10 @@ pub fn tool_calls_after(rest: &[Step]) -> Vec<ToolRef> {
             StepKind::Tool(tool) => {
                 calls.push(ToolRef { step_id: step.id, name: tool.name.clone() })
             }
+            StepKind::Mcp(mcp) => calls.push(ToolRef { step_id: step.id, name: mcp.tool.clone() }),
             StepKind::Parallel { body } => collect_parallel_tools(body, &mut calls),
+            // The application embeds and retrieves on its own; the model does not ask for it.
+            StepKind::Embed(_) | StepKind::Retrieve(_) => {}
             StepKind::Route { .. } | StepKind::Repeat { .. } => {}
         }
     }
@@ -353,6 +562,7 @@ fn collect_parallel_tools(body: &[Step], calls: &mut Vec<ToolRef>) {
             StepKind::Tool(tool) => {
                 calls.push(ToolRef { step_id: step.id, name: tool.name.clone() })
             }
+            StepKind::Mcp(mcp) => calls.push(ToolRef { step_id: step.id, name: mcp.tool.clone() }),
             StepKind::Parallel { body } => collect_parallel_tools(body, calls),
             _ => {}
         }
@@ -364,7 +574,11 @@ fn collect_parallel_tools(body: &[Step], calls: &mut Vec<ToolRef>) {
 fn assign_nested_route_ids(steps: &mut [Step], next_id: &mut u32) {
     for step in steps {
         match &mut step.kind {
-            StepKind::Llm(_) | StepKind::Tool(_) => {}
+            StepKind::Llm(_)
+            | StepKind::Tool(_)
+            | StepKind::Mcp(_)
+            | StepKind::Embed(_)
+            | StepKind::Retrieve(_) => {}
             StepKind::Delegate { body, .. }
             | StepKind::Parallel { body }
             | StepKind::Repeat { body, .. } => assign_nested_route_ids(body, next_id),

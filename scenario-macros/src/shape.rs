@@ -28,5 +28,8 @@ fn step(step: &Step) -> Part {
             .reduce(Part::or)
             .unwrap_or(Part::EMPTY),
         StepKind::Repeat { times, body } => block(body).times(*times),
+        StepKind::Mcp(mcp) => Part::mcp(mcp.result_bytes),
+        StepKind::Embed(embed) => Part::embed(embed.input_tokens),
+        StepKind::Retrieve(retrieve) => Part::retrieve(retrieve.result_bytes),
     }
 }

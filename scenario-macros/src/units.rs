@@ -272,3 +272,32 @@ fn trim(value: f64, unit: &str) -> String {
     let text = text.strip_suffix(".0").unwrap_or(&text);
     format!("{text}{unit}")
 }
+
+/// Most documents a `retrieve` step may ask for.
+pub const MAX_TOP_K: u64 = 1_000;
+/// Most dimensions an `embed` step may ask for.
+pub const MAX_DIMENSIONS: u64 = 65_536;
+
+/// `top_k` of a `retrieve` step: a whole number from 1 to [`MAX_TOP_K`].
+pub fn top_k(n: &Number) -> syn::Result<u32> {
+    let value = plain_integer(n, "document count", "8")?;
+    if value == 0 || value > MAX_TOP_K {
+        return Err(error(
+            n,
+            format!("`top_k: {}` is out of range: ask for 1 to 1000 documents", written(n)),
+        ));
+    }
+    Ok(value as u32)
+}
+
+/// `dimensions` of an `embed` step: a whole number from 1 to [`MAX_DIMENSIONS`].
+pub fn dimensions(n: &Number) -> syn::Result<u32> {
+    let value = plain_integer(n, "dimension count", "1536")?;
+    if value == 0 || value > MAX_DIMENSIONS {
+        return Err(error(
+            n,
+            format!("`dimensions: {}` is out of range: expected 1 to 65536", written(n)),
+        ));
+    }
+    Ok(value as u32)
+}

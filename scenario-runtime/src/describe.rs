@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::latency::Latency;
 use crate::shape::BYTES_PER_TOKEN;
-use crate::step::{Llm, Tool};
+use crate::step::{Embed, Llm, Mcp, Retrieve, Tool};
 
 /// What a line of the description is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -46,6 +46,12 @@ pub struct StepInfo {
     pub weight: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub times: Option<u32>,
+    /// What a `tool`-kind line really is when it is not a plain tool: `mcp` (then `name` is
+    /// `server/tool`), `embeddings` or `retrieval` (then `name` is the store). These steps are
+    /// described with the kinds readers already know (`tool`, and `llm` for nothing else), so
+    /// that existing renderings keep working.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<&'static str>,
 }
 
 impl StepInfo {
@@ -63,6 +69,7 @@ impl StepInfo {
             fail: None,
             weight: None,
             times: None,
+            operation: None,
         }
     }
 
@@ -87,6 +94,39 @@ impl StepInfo {
             latency: Some(step.latency),
             fail: (step.fail > 0.0).then_some(step.fail),
             ..Self::bare(StepKind::Tool, step.name, depth)
+        }
+    }
+
+    pub(crate) fn mcp(step: &Mcp, depth: u32) -> Self {
+        Self {
+            bytes: Some(u64::from(step.result_bytes)),
+            latency: Some(step.latency),
+            fail: (step.fail > 0.0).then_some(step.fail),
+            operation: Some("mcp"),
+            ..Self::bare(StepKind::Tool, format!("{}/{}", step.server, step.name), depth)
+        }
+    }
+
+    pub(crate) fn embed(step: &Embed, depth: u32) -> Self {
+        Self {
+            input_tokens: Some(step.input_tokens),
+            bytes: Some(u64::from(step.input_tokens) * BYTES_PER_TOKEN),
+            latency: Some(step.latency),
+            model: Some(step.model),
+            provider: Some(step.provider),
+            fail: (step.fail > 0.0).then_some(step.fail),
+            operation: Some("embeddings"),
+            ..Self::bare(StepKind::Tool, step.name, depth)
+        }
+    }
+
+    pub(crate) fn retrieve(step: &Retrieve, depth: u32) -> Self {
+        Self {
+            bytes: Some(u64::from(step.result_bytes)),
+            latency: Some(step.latency),
+            fail: (step.fail > 0.0).then_some(step.fail),
+            operation: Some("retrieval"),
+            ..Self::bare(StepKind::Tool, step.store, depth)
         }
     }
 

@@ -31,7 +31,7 @@ use crate::exec::{AgentScope, TraceRun, mix};
 use crate::genai;
 use crate::platform::{PlatformId, Profile, SpanFacts, SpanRole, decorate};
 use crate::span::{Attribute, SpanId, SpanKind, SpanRecord, Status, TraceId};
-use crate::step::{Llm, Tool};
+use crate::step::{Embed, Llm, LlmDetails, Mcp, Retrieve, Tool};
 
 pub use crate::content::Conversation;
 
@@ -50,8 +50,7 @@ pub struct SpanPlace {
 /// asks for the call and the `tool` step that runs it compute the same values.
 const CALL_ID_SALT: u64 = 0xC411_1D00;
 const ARGUMENTS_SALT: u64 = 0xA265_0000;
-/// Step id and salt of the per-trace conversation id (no step has this id).
-const CONVERSATION_STEP: u32 = u32::MAX;
+/// Salt of the conversation id, mixed with the run's conversation seed.
 const CONVERSATION_SALT: u64 = 0xC0DE_C0DE;
 
 /// At most this much of an agent's first request and last answer goes on its span.
@@ -143,14 +142,17 @@ impl Emitter {
     }
 
     /// A `chat <model>` span for an `llm` step; adds its prompt and answer to the agent's
-    /// conversation.
+    /// conversation. `ttft_nanos` is the measured time to first token of a streamed call.
+    #[allow(clippy::too_many_arguments)]
     pub fn llm(
         &self,
         run: &TraceRun<'_>,
         place: &SpanPlace,
         step: &Llm,
+        details: &LlmDetails,
         agent: &AgentScope,
         failed: bool,
+        ttft_nanos: Option<u64>,
         rng: &mut SmallRng,
     ) -> SpanRecord {
         let budget = step.input_tokens as usize * BYTES_PER_TOKEN;
@@ -189,8 +191,9 @@ impl Emitter {
         // The provider's cache serves the unchanged prefix: instructions and whole history,
         // counted in its blocks of 64 tokens.
         let cached_bytes = instructions.len() + prompt.cached_bytes;
-        let cached_tokens =
-            ((cached_bytes / BYTES_PER_TOKEN) as u32 / 64 * 64).min(step.input_tokens);
+        let cached_tokens = details.cached_tokens.unwrap_or_else(|| {
+            ((cached_bytes / BYTES_PER_TOKEN) as u32 / 64 * 64).min(step.input_tokens)
+        });
         let response_id = response_id(step.provider, rng.random());
         let conversation_id = conversation_id(run);
 
@@ -210,6 +213,19 @@ impl Emitter {
             attributes.push(Attribute::new(genai::RESPONSE_MODEL, step.model));
             attributes.push(Attribute::new(genai::RESPONSE_ID, response_id));
             attributes.push(Attribute::new(genai::USAGE_OUTPUT_TOKENS, step.output_tokens));
+            if details.reasoning_tokens > 0 {
+                attributes.push(Attribute::new(
+                    genai::USAGE_REASONING_OUTPUT_TOKENS,
+                    details.reasoning_tokens,
+                ));
+            }
+        }
+        if details.ttft.is_some() {
+            attributes.push(Attribute::new(genai::REQUEST_STREAM, true));
+            if let Some(nanos) = ttft_nanos.filter(|_| !failed) {
+                let seconds = (nanos / 1_000) as f64 / 1e6;
+                attributes.push(Attribute::new(genai::RESPONSE_TIME_TO_FIRST_CHUNK, seconds));
+            }
         }
         if let Some(error) = error {
             attributes.push(Attribute::new(genai::ERROR_TYPE, error));
@@ -228,6 +244,8 @@ impl Emitter {
                 prompt: Some(&prompt),
                 output_text,
                 tool_calls: if failed { &[] } else { &calls },
+                reasoning_tokens: if failed { 0 } else { details.reasoning_tokens },
+                cached_tokens: details.cached_tokens,
                 ..SpanFacts::new(SpanRole::Chat, step.model, &conversation_id)
             },
             &mut attributes,
@@ -308,6 +326,189 @@ impl Emitter {
             place,
             format!("execute_tool {}", step.name),
             SpanKind::Internal,
+            error,
+            attributes,
+        )
+    }
+
+    /// An `mcp` step's two spans: `execute_tool <tool>` (as for a `tool` step, at `place`) and
+    /// below it the MCP client span `tools/call <tool>` (at `client`), which carries the
+    /// protocol's attributes. The tool's arguments and result stay on the `execute_tool` span
+    /// only: the MCP conventions make them opt-in on the client span, and a second copy would
+    /// double the payload without telling a backend anything new.
+    #[allow(clippy::too_many_arguments)]
+    pub fn mcp(
+        &self,
+        run: &TraceRun<'_>,
+        place: &SpanPlace,
+        client: &SpanPlace,
+        step: &Mcp,
+        request_id: u64,
+        agent: &AgentScope,
+        failed: bool,
+        rng: &mut SmallRng,
+    ) -> (SpanRecord, SpanRecord) {
+        let as_tool = Tool {
+            id: step.id,
+            name: step.name,
+            result_bytes: step.result_bytes,
+            latency: step.latency,
+            fail: step.fail,
+        };
+        let mut tool = self.tool(run, place, &as_tool, agent, failed, rng);
+        tool.attributes
+            .push(Attribute::new(genai::mcp::METHOD_NAME, genai::mcp::method::TOOLS_CALL));
+        let conversation_id = conversation_id(run);
+        // One MCP session per server and conversation, as a client keeps its connection.
+        let session_seed = mix(run.conversation_seed(), name_hash(step.server));
+        let session = format!("{session_seed:016x}{:016x}", mix(session_seed, 1));
+
+        let mut attributes = Vec::with_capacity(14);
+        attributes.push(Attribute::new(genai::mcp::METHOD_NAME, genai::mcp::method::TOOLS_CALL));
+        attributes.push(Attribute::new(genai::OPERATION_NAME, genai::operation::EXECUTE_TOOL));
+        attributes.push(Attribute::new(genai::TOOL_NAME, step.name));
+        attributes.push(Attribute::new(genai::mcp::SESSION_ID, session));
+        attributes.push(Attribute::new(genai::mcp::JSONRPC_REQUEST_ID, request_id.to_string()));
+        attributes
+            .push(Attribute::new(genai::mcp::PROTOCOL_VERSION, genai::mcp::PROTOCOL_REVISION));
+        attributes.push(Attribute::new(genai::mcp::NETWORK_TRANSPORT, "tcp"));
+        attributes.push(Attribute::new(genai::mcp::NETWORK_PROTOCOL_NAME, "http"));
+        attributes.push(Attribute::new(
+            genai::mcp::SERVER_ADDRESS,
+            format!("mcp-{}.internal", step.server.replace('_', "-")),
+        ));
+        attributes.push(Attribute::new(genai::mcp::SERVER_PORT, 443u32));
+        // A tool that reports failure answers with `isError: true`; the conventions name that
+        // `tool_error`.
+        let error = failed.then_some("tool_error");
+        if let Some(error) = error {
+            attributes.push(Attribute::new(genai::ERROR_TYPE, error));
+        }
+        decorate(
+            self.platform,
+            &SpanFacts {
+                description: ToolKind::for_tool(step.name).description(),
+                parameters: ToolKind::for_tool(step.name).parameters_schema(),
+                ..SpanFacts::new(SpanRole::McpClient, step.name, &conversation_id)
+            },
+            &mut attributes,
+        );
+        let client = Self::record(
+            client,
+            format!("{} {}", genai::mcp::method::TOOLS_CALL, step.name),
+            SpanKind::Client,
+            error,
+            attributes,
+        );
+        (tool, client)
+    }
+
+    /// An `embeddings <model>` span for an `embed` step.
+    pub fn embed(
+        &self,
+        run: &TraceRun<'_>,
+        place: &SpanPlace,
+        step: &Embed,
+        agent: &AgentScope,
+        failed: bool,
+        rng: &mut SmallRng,
+    ) -> SpanRecord {
+        let text = content::text(rng, step.input_tokens as usize * BYTES_PER_TOKEN);
+        let error = failed.then(|| pick(rng, CHAT_ERRORS));
+        let conversation_id = conversation_id(run);
+        let mut attributes = Vec::with_capacity(12);
+        attributes.push(Attribute::new(genai::OPERATION_NAME, genai::operation::EMBEDDINGS));
+        attributes.push(Attribute::new(genai::PROVIDER_NAME, step.provider));
+        attributes.push(Attribute::new(genai::REQUEST_MODEL, step.model));
+        attributes.push(Attribute::new(genai::REQUEST_ENCODING_FORMATS, vec!["float".to_owned()]));
+        attributes.push(Attribute::new(genai::EMBEDDINGS_DIMENSION_COUNT, step.dimensions));
+        attributes.push(Attribute::new(genai::USAGE_INPUT_TOKENS, step.input_tokens));
+        attributes.push(Attribute::new(genai::CONVERSATION_ID, conversation_id.as_str()));
+        attributes.push(Attribute::new(genai::AGENT_NAME, agent.name));
+        if !failed {
+            attributes.push(Attribute::new(genai::RESPONSE_MODEL, step.model));
+        }
+        if let Some(error) = error {
+            attributes.push(Attribute::new(genai::ERROR_TYPE, error));
+        }
+        decorate(
+            self.platform,
+            &SpanFacts {
+                provider: step.provider,
+                input_tokens: step.input_tokens,
+                input_value: Some(&text),
+                ..SpanFacts::new(SpanRole::Embedding, step.model, &conversation_id)
+            },
+            &mut attributes,
+        );
+        Self::record(
+            place,
+            format!("{} {}", genai::operation::EMBEDDINGS, step.model),
+            SpanKind::Client,
+            error,
+            attributes,
+        )
+    }
+
+    /// A `retrieval <store>` span for a `retrieve` step; the documents join the agent's
+    /// conversation as context for its next model call, as retrieval-augmented agents do.
+    pub fn retrieve(
+        &self,
+        run: &TraceRun<'_>,
+        place: &SpanPlace,
+        step: &Retrieve,
+        agent: &AgentScope,
+        failed: bool,
+        rng: &mut SmallRng,
+    ) -> SpanRecord {
+        let query_len = 60 + rng.random_range(0..80);
+        let query = content::text(rng, query_len);
+        let error = failed.then(|| pick(rng, TOOL_ERRORS));
+        let documents = if failed { Vec::new() } else { retrieved_documents(step, rng) };
+        let conversation_id = conversation_id(run);
+        if !documents.is_empty() {
+            let mut context = String::with_capacity(step.result_bytes as usize + 64);
+            context.push_str("Context retrieved from ");
+            context.push_str(step.store);
+            context.push(':');
+            for document in &documents {
+                context.push_str("\\n[");
+                context.push_str(&document.id);
+                context.push_str("] ");
+                context.push_str(&document.content);
+            }
+            lock(&agent.conversation).push_context(&context);
+        }
+
+        let mut attributes = Vec::with_capacity(12);
+        attributes.push(Attribute::new(genai::OPERATION_NAME, genai::operation::RETRIEVAL));
+        attributes.push(Attribute::new(genai::DATA_SOURCE_ID, step.store));
+        attributes.push(Attribute::new(genai::REQUEST_TOP_K, f64::from(step.top_k)));
+        attributes.push(Attribute::new(genai::CONVERSATION_ID, conversation_id.as_str()));
+        attributes.push(Attribute::new(genai::AGENT_NAME, agent.name));
+        if let Some(error) = error {
+            attributes.push(Attribute::new(genai::ERROR_TYPE, error));
+        }
+        decorate(
+            self.platform,
+            &SpanFacts {
+                input_value: Some(&query),
+                documents: &documents,
+                ..SpanFacts::new(SpanRole::Retrieval, step.store, &conversation_id)
+            },
+            &mut attributes,
+        );
+        if self.genai_content {
+            attributes.push(Attribute::new(genai::RETRIEVAL_QUERY_TEXT, query.as_str()));
+            if !failed {
+                attributes
+                    .push(Attribute::new(genai::RETRIEVAL_DOCUMENTS, documents_json(&documents)));
+            }
+        }
+        Self::record(
+            place,
+            format!("{} {}", genai::operation::RETRIEVAL, step.store),
+            SpanKind::Client,
             error,
             attributes,
         )
@@ -470,9 +671,55 @@ fn tool_call_arguments(run: &TraceRun<'_>, step_id: u32, name: &str, salt: u64) 
     content::tool_arguments(ToolKind::for_tool(name), &mut rng)
 }
 
-/// One conversation per trace.
+/// The trace's conversation: fresh per run (derived from the trace id), or the one the
+/// scheduler put the trace in (see [`TraceRun::in_conversation`]). Never from the content
+/// seed, so two runs with the same `--seed` do not merge their conversations.
 fn conversation_id(run: &TraceRun<'_>) -> String {
-    content::id("conv_", run.rng(CONVERSATION_STEP, CONVERSATION_SALT).random(), 24)
+    content::id("conv_", mix(run.conversation_seed(), CONVERSATION_SALT), 24)
+}
+
+/// Bytes of JSON around each document's content in `gen_ai.retrieval.documents`:
+/// `{"id":"doc_" + 12 + `","score":0.000,"content":"` + `"}` + a comma.
+const DOCUMENT_OVERHEAD: usize = 7 + 16 + 10 + 5 + 12 + 2 + 1;
+
+/// The documents a `retrieve` step returns: `top_k` of them, best first, with ids, scores and
+/// about `result_bytes` of JSON in all.
+fn retrieved_documents(step: &Retrieve, rng: &mut SmallRng) -> Vec<content::Document> {
+    let count = step.top_k as usize;
+    let room = (step.result_bytes as usize).saturating_sub(2 + count * DOCUMENT_OVERHEAD);
+    let each = (room / count.max(1)).max(16);
+    let mut score: f64 = 0.93 - rng.random::<f64>() * 0.15;
+    (0..count)
+        .map(|i| {
+            let len = if i + 1 == count { room.saturating_sub(each * i).max(16) } else { each };
+            let document = content::Document {
+                id: content::id("doc_", rng.random(), 16),
+                score: (score * 1000.0).round() / 1000.0,
+                content: content::text(rng, len),
+            };
+            score -= 0.01 + rng.random::<f64>() * 0.05;
+            score = score.max(0.05);
+            document
+        })
+        .collect()
+}
+
+/// `gen_ai.retrieval.documents`: `[{"id","score","content"}, ..]`.
+fn documents_json(documents: &[content::Document]) -> String {
+    let mut out = String::with_capacity(documents.iter().map(|d| d.content.len() + 64).sum());
+    out.push('[');
+    for (i, document) in documents.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(r#"{"id":"#);
+        content::push_json_str(&mut out, &document.id);
+        out.push_str(&format!(r#","score":{:.3},"content":"#, document.score));
+        content::push_json_str(&mut out, &document.content);
+        out.push('}');
+    }
+    out.push(']');
+    out
 }
 
 fn response_id(provider: &str, seed: u64) -> String {

@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 use crate::emit::{Conversation, Emitter, SpanPlace};
 use crate::latency::Latency;
 use crate::span::{SpanId, SpanRecord, SpanSink, TraceId};
-use crate::step::{Llm, Tool};
+use crate::step::{Embed, Llm, LlmDetails, Mcp, Retrieve, Tool};
 
 /// Waits for real; supplied by the engine (tokio) so this crate needs no timer of its own.
 pub trait Sleeper: Send + Sync {
@@ -163,13 +163,22 @@ pub struct TraceRun<'a> {
     trace_id: TraceId,
     content_seed: u64,
     span_base: u64,
+    /// Decides the conversation id (and the ids derived from it); see [`Self::in_conversation`].
+    conversation_seed: u64,
     spans: AtomicU64,
+    /// JSON-RPC requests sent to MCP servers so far, for their request ids.
+    mcp_requests: AtomicU64,
     failed_steps: AtomicU32,
 }
 
+/// Salt of the default conversation seed, derived from the trace id.
+const CONVERSATION_SEED_SALT: u64 = 0xC0_4E_55_10_4E;
+
 impl<'a> TraceRun<'a> {
     /// A run with a fresh `trace_id`; `content_seed` alone decides the content (the same seed
-    /// gives byte-identical text), the trace id decides the span ids.
+    /// gives byte-identical text), the trace id decides the span ids and, unless
+    /// [`Self::in_conversation`] says otherwise, the conversation id: runs with the same
+    /// `--seed` repeat their content but never share a conversation.
     pub fn new(settings: RunSettings<'a>, trace_id: TraceId, content_seed: u64) -> Self {
         let span_base = u64::from_le_bytes(trace_id[..8].try_into().unwrap_or([0; 8]))
             ^ u64::from_le_bytes(trace_id[8..].try_into().unwrap_or([0; 8]));
@@ -178,9 +187,31 @@ impl<'a> TraceRun<'a> {
             trace_id,
             content_seed,
             span_base,
+            conversation_seed: mix(span_base, CONVERSATION_SEED_SALT),
             spans: AtomicU64::new(0),
+            mcp_requests: AtomicU64::new(0),
             failed_steps: AtomicU32::new(0),
         }
+    }
+
+    /// Makes this trace a turn of the conversation `conversation_seed` names: every trace given
+    /// the same seed carries the same `gen_ai.conversation.id` (and the platforms' session
+    /// keys, and the MCP session ids). A scheduler running multi-turn sessions picks one seed
+    /// per conversation, fresh per run (e.g. from the first turn's trace id), and passes it to
+    /// each turn.
+    pub fn in_conversation(mut self, conversation_seed: u64) -> Self {
+        self.conversation_seed = conversation_seed;
+        self
+    }
+
+    /// The seed of this trace's conversation id.
+    pub fn conversation_seed(&self) -> u64 {
+        self.conversation_seed
+    }
+
+    /// The next JSON-RPC request id of this trace's MCP calls (1, 2, ...).
+    pub fn next_mcp_request(&self) -> u64 {
+        self.mcp_requests.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     pub fn trace_id(&self) -> TraceId {
@@ -239,9 +270,65 @@ impl<'a> TraceRun<'a> {
         SpanPlace { trace_id: self.trace_id, span_id, parent_span_id: parent, start, end, salt }
     }
 
-    pub(crate) async fn run_llm(&self, step: &Llm, at: At<'_>) -> Done {
+    pub(crate) async fn run_llm(&self, step: &Llm, details: &LlmDetails, at: At<'_>) -> Done {
+        let emitter = self.settings.emitter;
+        let Some(ttft) = details.ttft else {
+            let (place, failed, mut rng) =
+                self.wait_out(step.id, step.latency, step.fail, &at).await;
+            let span = emitter.llm(self, &place, step, details, at.agent, failed, None, &mut rng);
+            self.emit(span);
+            return Done { end: place.end, failed };
+        };
+        // A streamed answer: the first chunk arrives after the time to first token, the rest
+        // until the call's latency is over. The real clock waits both and measures the first.
+        let span_id = self.next_span_id();
+        let mut rng = self.rng(step.id, at.salt);
+        let start = self.start_time(at.start);
+        let total = step.latency.sample(&mut rng);
+        let first = ttft.sample(&mut rng).min(total);
+        let first_chunk = self.settings.clock.advance(start, first).await;
+        let rest = total.saturating_sub(Duration::from_nanos(first_chunk - start));
+        let end = self.settings.clock.advance(first_chunk, rest).await;
+        let failed = self.roll_failure(step.fail, &mut rng);
+        let place = self.place(span_id, Some(at.parent), start, end, at.salt);
+        let ttft_nanos = Some(first_chunk - start);
+        let span = emitter.llm(self, &place, step, details, at.agent, failed, ttft_nanos, &mut rng);
+        self.emit(span);
+        Done { end, failed }
+    }
+
+    pub(crate) async fn run_mcp(&self, step: &Mcp, at: At<'_>) -> Done {
+        let client_id = self.next_span_id();
+        // Numbered when the call is sent, so parallel calls keep their order on any clock.
+        let request_id = self.next_mcp_request();
         let (place, failed, mut rng) = self.wait_out(step.id, step.latency, step.fail, &at).await;
-        self.emit(self.settings.emitter.llm(self, &place, step, at.agent, failed, &mut rng));
+        // The client span covers the JSON-RPC round trip, inside the tool execution: the agent
+        // spends a little before (argument checks) and after (decoding the result).
+        let length = place.end - place.start;
+        let client = SpanPlace {
+            span_id: client_id,
+            parent_span_id: Some(place.span_id),
+            start: place.start + length / 50,
+            end: place.end - length / 100,
+            ..place
+        };
+        let emitter = self.settings.emitter;
+        let (tool, client) =
+            emitter.mcp(self, &place, &client, step, request_id, at.agent, failed, &mut rng);
+        self.emit(client);
+        self.emit(tool);
+        Done { end: place.end, failed }
+    }
+
+    pub(crate) async fn run_embed(&self, step: &Embed, at: At<'_>) -> Done {
+        let (place, failed, mut rng) = self.wait_out(step.id, step.latency, step.fail, &at).await;
+        self.emit(self.settings.emitter.embed(self, &place, step, at.agent, failed, &mut rng));
+        Done { end: place.end, failed }
+    }
+
+    pub(crate) async fn run_retrieve(&self, step: &Retrieve, at: At<'_>) -> Done {
+        let (place, failed, mut rng) = self.wait_out(step.id, step.latency, step.fail, &at).await;
+        self.emit(self.settings.emitter.retrieve(self, &place, step, at.agent, failed, &mut rng));
         Done { end: place.end, failed }
     }
 

@@ -6,6 +6,12 @@
 //!
 //! Only the *current* names are emitted by default. The deprecated names in [`deprecated`] are
 //! sent only by the platform profiles that still read them (see [`crate::platform`]).
+//!
+//! Sources: the attribute registry and span definitions of
+//! `open-telemetry/semantic-conventions-genai` (`model/gen-ai/registry.yaml`,
+//! `model/gen-ai/spans.yaml`: the inference, embeddings and retrieval client spans) and its MCP
+//! conventions (`model/mcp/registry.yaml`, `model/mcp/common.yaml`, `model/mcp/spans.yaml`: the
+//! `mcp.client` span), all at stability `development`.
 
 /// Which operation a span describes: `chat`, `execute_tool`, `invoke_agent`.
 pub const OPERATION_NAME: &str = "gen_ai.operation.name";
@@ -29,7 +35,25 @@ pub const USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
 pub const USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
 /// Prompt tokens served from the provider's prompt cache.
 pub const USAGE_CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
-/// Groups the spans of one conversation (one trace here).
+/// Output tokens spent reasoning; part of [`USAGE_OUTPUT_TOKENS`].
+pub const USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
+/// `true` when the request streamed its answer (unset means not streaming).
+pub const REQUEST_STREAM: &str = "gen_ai.request.stream";
+/// Seconds from the request to the first chunk of a streamed answer (a double).
+pub const RESPONSE_TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
+/// Dimensions of the embeddings an `embeddings` request asks for.
+pub const EMBEDDINGS_DIMENSION_COUNT: &str = "gen_ai.embeddings.dimension.count";
+/// Encoding formats an `embeddings` request asks for (a string array, like `["float"]`).
+pub const REQUEST_ENCODING_FORMATS: &str = "gen_ai.request.encoding_formats";
+/// The data source a `retrieval` queries (its span is `retrieval <data source>`).
+pub const DATA_SOURCE_ID: &str = "gen_ai.data_source.id";
+/// Documents a `retrieval` asks for (a double in the registry, so emitted as one).
+pub const REQUEST_TOP_K: &str = "gen_ai.request.top_k";
+/// The query text of a `retrieval` (opt-in content).
+pub const RETRIEVAL_QUERY_TEXT: &str = "gen_ai.retrieval.query.text";
+/// The documents a `retrieval` returned: a JSON array of `{"id", "score", ..}` (opt-in content).
+pub const RETRIEVAL_DOCUMENTS: &str = "gen_ai.retrieval.documents";
+/// Groups the spans of one conversation: every turn of a session shares it.
 pub const CONVERSATION_ID: &str = "gen_ai.conversation.id";
 /// The agent's human-readable name.
 pub const AGENT_NAME: &str = "gen_ai.agent.name";
@@ -65,6 +89,39 @@ pub mod operation {
     pub const CHAT: &str = "chat";
     pub const EXECUTE_TOOL: &str = "execute_tool";
     pub const INVOKE_AGENT: &str = "invoke_agent";
+    pub const EMBEDDINGS: &str = "embeddings";
+    pub const RETRIEVAL: &str = "retrieval";
+}
+
+/// Keys of the MCP client span (`model/mcp/*.yaml`): the span below an `execute_tool` span
+/// when the tool is reached through an MCP server, named `{mcp.method.name} {gen_ai.tool.name}`,
+/// of kind CLIENT, carrying `gen_ai.operation.name = execute_tool` and `gen_ai.tool.name` too.
+pub mod mcp {
+    /// The JSON-RPC method: [`method::TOOLS_CALL`] for a tool call (required).
+    pub const METHOD_NAME: &str = "mcp.method.name";
+    /// The session of a pre-2026-07-28 server (its `Mcp-Session-Id` header).
+    pub const SESSION_ID: &str = "mcp.session.id";
+    /// The MCP protocol revision the peers speak.
+    pub const PROTOCOL_VERSION: &str = "mcp.protocol.version";
+    /// The JSON-RPC request id (a string; conditionally required for requests).
+    pub const JSONRPC_REQUEST_ID: &str = "jsonrpc.request.id";
+    /// `tcp` for HTTP transports, `pipe` for stdio.
+    pub const NETWORK_TRANSPORT: &str = "network.transport";
+    /// `http` for the streamable HTTP transport.
+    pub const NETWORK_PROTOCOL_NAME: &str = "network.protocol.name";
+    /// The MCP server's host.
+    pub const SERVER_ADDRESS: &str = "server.address";
+    /// The MCP server's port.
+    pub const SERVER_PORT: &str = "server.port";
+
+    /// Values of [`METHOD_NAME`].
+    pub mod method {
+        pub const TOOLS_CALL: &str = "tools/call";
+    }
+
+    /// The protocol revision scaletest's MCP spans claim: the last one with sessions, so
+    /// [`SESSION_ID`] applies.
+    pub const PROTOCOL_REVISION: &str = "2025-11-25";
 }
 
 /// Every current key scaletest may emit, for checks that nothing else under `gen_ai.` leaks.
@@ -80,6 +137,15 @@ pub const CURRENT: &[&str] = &[
     USAGE_INPUT_TOKENS,
     USAGE_OUTPUT_TOKENS,
     USAGE_CACHE_READ_INPUT_TOKENS,
+    USAGE_REASONING_OUTPUT_TOKENS,
+    REQUEST_STREAM,
+    RESPONSE_TIME_TO_FIRST_CHUNK,
+    EMBEDDINGS_DIMENSION_COUNT,
+    REQUEST_ENCODING_FORMATS,
+    DATA_SOURCE_ID,
+    REQUEST_TOP_K,
+    RETRIEVAL_QUERY_TEXT,
+    RETRIEVAL_DOCUMENTS,
     CONVERSATION_ID,
     AGENT_NAME,
     AGENT_ID,
@@ -122,7 +188,9 @@ pub fn is_current(key: &str) -> bool {
 mod tests {
     use super::*;
 
-    /// The names as conventions.md lists them (semantic conventions 1.37 and later).
+    /// The names as conventions.md lists them (semantic conventions 1.37 and later), and those
+    /// of `open-telemetry/semantic-conventions-genai`'s `model/gen-ai/registry.yaml` for
+    /// streaming, reasoning, embeddings and retrieval.
     const DOCUMENTED: &[&str] = &[
         "gen_ai.operation.name",
         "gen_ai.provider.name",
@@ -135,6 +203,15 @@ mod tests {
         "gen_ai.usage.input_tokens",
         "gen_ai.usage.output_tokens",
         "gen_ai.usage.cache_read.input_tokens",
+        "gen_ai.usage.reasoning.output_tokens",
+        "gen_ai.request.stream",
+        "gen_ai.response.time_to_first_chunk",
+        "gen_ai.embeddings.dimension.count",
+        "gen_ai.request.encoding_formats",
+        "gen_ai.data_source.id",
+        "gen_ai.request.top_k",
+        "gen_ai.retrieval.query.text",
+        "gen_ai.retrieval.documents",
         "gen_ai.conversation.id",
         "gen_ai.agent.name",
         "gen_ai.agent.id",

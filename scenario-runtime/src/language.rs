@@ -73,6 +73,25 @@
 //!   The tools that follow an `llm` step in its block (up to the next `llm` or `delegate`,
 //!   including those directly inside a following `parallel`) are the tool calls that step's
 //!   answer requests; the emitted ids match.
+//! - **`llm(.., reasoning: N, cached: N, stream: true, ttft: T)`** More of a model call:
+//!   `reasoning` output tokens spent thinking (part of `output`,
+//!   `gen_ai.usage.reasoning.output_tokens`), `cached` input tokens read from the provider's
+//!   prompt cache (part of `input`; without it the run estimates them from the unchanged prefix
+//!   of the prompt), and streaming: `ttft: 300ms` (or a range) is the time to first token,
+//!   recorded as `gen_ai.request.stream` and `gen_ai.response.time_to_first_chunk` and waited
+//!   for by the real clock before the rest of the answer; `stream: true` alone takes 200ms (at
+//!   most half the call). The time to first token must be shorter than the call's latency.
+//! - **`mcp(server, tool, SIZE, [latency: L], [fail: P]);`** A tool reached through an MCP
+//!   server: an `execute_tool <tool>` span as for `tool`, with the MCP client span
+//!   `tools/call <tool>` (kind CLIENT) below it. Counts as a tool call the preceding `llm`
+//!   step asks for, like `tool`. Without `latency`, 150ms.
+//! - **`embed(name, input: N, [model: "m"], [provider: p], [dimensions: N], [latency: L],
+//!   [fail: P]);`** An embeddings request: an `embeddings <model>` CLIENT span. Model
+//!   `text-embedding-3-small` and 1536 dimensions unless given. Without `latency`, 60ms.
+//! - **`retrieve(store, SIZE, [top_k: N], [latency: L], [fail: P]);`** A query to a vector store
+//!   or search index: a `retrieval <store>` CLIENT span returning `top_k` documents (default
+//!   5, at most 1000) of `SIZE` bytes in all, with ids and scores; they join the agent's
+//!   history as context for its next model call. Without `latency`, 120ms.
 //! - **`delegate agent { .. }`** A sub-agent: an `invoke_agent <agent>` span whose children are
 //!   the block's steps, one level deeper. Delegates nest to any depth.
 //! - **`parallel { .. }`** Its steps (at least 2) start together; the block ends with the last.

@@ -59,7 +59,8 @@ pub mod __private {
     pub use crate::scenario::{AnyScenario, Meta, Scenario};
     pub use crate::shape::{Range, Shape};
     pub use crate::step::{
-        Branch, Delegate, Join, Llm, Parallel, Repeat, Route, Seq, Tool, ToolRef,
+        Branch, Delegate, Embed, Join, Llm, LlmDetails, LlmWith, Mcp, Parallel, Repeat, Retrieve,
+        Route, Seq, Tool, ToolRef,
     };
     pub use scenario_macros::scenario_impl;
 }

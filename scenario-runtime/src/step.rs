@@ -47,12 +47,80 @@ pub struct Llm {
     pub tool_calls: &'static [ToolRef],
 }
 
+/// What an `llm` step may declare beyond its token counts: reasoning and cached tokens, and
+/// streaming. A step that declares any of them is an [`LlmWith`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LlmDetails {
+    /// Output tokens spent reasoning, part of `output_tokens` (0: none declared).
+    pub reasoning_tokens: u32,
+    /// Input tokens served from the provider's prompt cache, part of `input_tokens`; `None`
+    /// lets the run estimate them from the unchanged prefix of the prompt.
+    pub cached_tokens: Option<u32>,
+    /// Time to first token when the call streams its answer; `None` when it does not.
+    pub ttft: Option<Latency>,
+}
+
+impl LlmDetails {
+    /// Nothing declared: a plain, non-streaming call.
+    pub const NONE: LlmDetails =
+        LlmDetails { reasoning_tokens: 0, cached_tokens: None, ttft: None };
+}
+
+/// `llm(name, .., reasoning: N, cached: N, stream: true, ttft: T)`: a model call with details.
+#[derive(Debug)]
+pub struct LlmWith {
+    pub call: Llm,
+    pub details: LlmDetails,
+}
+
 /// `tool(name, size, ..)`: one tool execution, emitted as an `execute_tool <name>` INTERNAL span.
 #[derive(Debug)]
 pub struct Tool {
     pub id: u32,
     pub name: &'static str,
     /// Size of the tool's JSON result in bytes.
+    pub result_bytes: u32,
+    pub latency: Latency,
+    pub fail: f64,
+}
+
+/// `mcp(server, tool, size, ..)`: a tool reached through an MCP server, emitted as an
+/// `execute_tool <tool>` INTERNAL span with the MCP client span `tools/call <tool>` below it.
+#[derive(Debug)]
+pub struct Mcp {
+    pub id: u32,
+    /// The MCP server's name.
+    pub server: &'static str,
+    /// The tool's name on that server.
+    pub name: &'static str,
+    /// Size of the tool's JSON result in bytes.
+    pub result_bytes: u32,
+    pub latency: Latency,
+    pub fail: f64,
+}
+
+/// `embed(name, input: N, ..)`: an embeddings request, emitted as an `embeddings <model>`
+/// CLIENT span.
+#[derive(Debug)]
+pub struct Embed {
+    pub id: u32,
+    pub name: &'static str,
+    pub model: &'static str,
+    pub provider: &'static str,
+    pub input_tokens: u32,
+    pub dimensions: u32,
+    pub latency: Latency,
+    pub fail: f64,
+}
+
+/// `retrieve(store, size, top_k: N, ..)`: a query to a vector store or search index, emitted as
+/// a `retrieval <store>` CLIENT span returning `top_k` documents of `result_bytes` in all.
+#[derive(Debug)]
+pub struct Retrieve {
+    pub id: u32,
+    /// The data source queried (`gen_ai.data_source.id`).
+    pub store: &'static str,
+    pub top_k: u32,
     pub result_bytes: u32,
     pub latency: Latency,
     pub fail: f64,
@@ -110,11 +178,21 @@ pub struct Repeat<B> {
 
 impl Step for Llm {
     async fn run<'a>(&'a self, run: &'a TraceRun<'a>, at: At<'a>) -> Done {
-        run.run_llm(self, at).await
+        run.run_llm(self, &LlmDetails::NONE, at).await
     }
 
     fn describe(&self, depth: u32, out: &mut Vec<StepInfo>) {
         out.push(StepInfo::llm(self, depth));
+    }
+}
+
+impl Step for LlmWith {
+    async fn run<'a>(&'a self, run: &'a TraceRun<'a>, at: At<'a>) -> Done {
+        run.run_llm(&self.call, &self.details, at).await
+    }
+
+    fn describe(&self, depth: u32, out: &mut Vec<StepInfo>) {
+        out.push(StepInfo::llm(&self.call, depth));
     }
 }
 
@@ -125,6 +203,36 @@ impl Step for Tool {
 
     fn describe(&self, depth: u32, out: &mut Vec<StepInfo>) {
         out.push(StepInfo::tool(self, depth));
+    }
+}
+
+impl Step for Mcp {
+    async fn run<'a>(&'a self, run: &'a TraceRun<'a>, at: At<'a>) -> Done {
+        run.run_mcp(self, at).await
+    }
+
+    fn describe(&self, depth: u32, out: &mut Vec<StepInfo>) {
+        out.push(StepInfo::mcp(self, depth));
+    }
+}
+
+impl Step for Embed {
+    async fn run<'a>(&'a self, run: &'a TraceRun<'a>, at: At<'a>) -> Done {
+        run.run_embed(self, at).await
+    }
+
+    fn describe(&self, depth: u32, out: &mut Vec<StepInfo>) {
+        out.push(StepInfo::embed(self, depth));
+    }
+}
+
+impl Step for Retrieve {
+    async fn run<'a>(&'a self, run: &'a TraceRun<'a>, at: At<'a>) -> Done {
+        run.run_retrieve(self, at).await
+    }
+
+    fn describe(&self, depth: u32, out: &mut Vec<StepInfo>) {
+        out.push(StepInfo::retrieve(self, depth));
     }
 }
 

@@ -6,15 +6,20 @@
 //! constants a scenario is built with and the runtime's reading of them cannot drift apart.
 //!
 //! Rules:
-//! - spans: `llm` and `tool` 1 each; `delegate` 1 plus its body; blocks and `parallel` add their
+//! - spans: `llm`, `tool`, `embed` and `retrieve` 1 each; `mcp` 2 (the `execute_tool` span and
+//!   its MCP client span `tools/call <tool>` below it); `delegate` 1 plus its body; blocks and `parallel` add their
 //!   steps; `route` ranges over its branches (min of mins, max of maxes); `repeat N` multiplies
 //!   its body by N; plus 1 for the root `invoke_agent` span.
 //! - depth: the root span is depth 1; a step directly under an agent at depth d is at d + 1; a
 //!   delegate's children are one deeper than its own span; `parallel`, `route` and `repeat` add
-//!   no depth (they emit no span). The deepest branch of a route counts.
-//! - payload bytes: an `llm` step's (input + output) tokens x [`BYTES_PER_TOKEN`], a `tool`
-//!   step's result size.
-//! - tokens: input + output; llm/tool calls: the steps executed.
+//!   no depth (they emit no span); an `mcp` step reaches one level below its own span. The
+//!   deepest branch of a route counts.
+//! - payload bytes: an `llm` step's (input + output) tokens x [`BYTES_PER_TOKEN`], a `tool` or
+//!   `mcp` step's result size, an `embed` step's input tokens x [`BYTES_PER_TOKEN`], a
+//!   `retrieve` step's documents.
+//! - tokens: input + output of `llm`, input of `embed` (reasoning and cached tokens are parts of
+//!   these, not additions); llm calls: `llm` steps executed; tool calls: `tool` and `mcp` steps
+//!   executed (an `mcp` call is a tool call the model asked for).
 //!
 //! Arithmetic saturates instead of overflowing: `repeat 10000` nested deeply gives `u64::MAX`,
 //! never a wrapped, wrong count.
@@ -168,6 +173,36 @@ impl Part {
         }
     }
 
+    /// An `mcp` step: the `execute_tool` span, the MCP client span below it, and the result.
+    pub const fn mcp(result_bytes: u32) -> Part {
+        Part { spans: Range::exact(2), depth: 2, ..Part::tool(result_bytes) }
+    }
+
+    /// An `embed` step: one span and its input text.
+    pub const fn embed(input_tokens: u32) -> Part {
+        let tokens = input_tokens as u64;
+        Part {
+            spans: Range::exact(1),
+            depth: 1,
+            payload_bytes: Range::exact(tokens * BYTES_PER_TOKEN),
+            llm_calls: Range::ZERO,
+            tool_calls: Range::ZERO,
+            tokens: Range::exact(tokens),
+        }
+    }
+
+    /// A `retrieve` step: one span and the documents it returns.
+    pub const fn retrieve(result_bytes: u32) -> Part {
+        Part {
+            spans: Range::exact(1),
+            depth: 1,
+            payload_bytes: Range::exact(result_bytes as u64),
+            llm_calls: Range::ZERO,
+            tool_calls: Range::ZERO,
+            tokens: Range::ZERO,
+        }
+    }
+
     /// A `delegate` step: the sub-agent's span above its `body`.
     pub const fn delegate(body: Part) -> Part {
         Part { spans: Range::exact(1).add(body.spans), depth: body.depth.saturating_add(1), ..body }
@@ -244,6 +279,19 @@ mod tests {
         assert_eq!(repeated.spans, Range { min: 3, max: 6 });
         assert_eq!(repeated.depth, 1);
         assert_eq!(Part::tool(1).times(0).spans, Range::ZERO);
+    }
+
+    #[test]
+    fn mcp_calls_are_two_spans_deep_and_count_as_tool_calls() {
+        let shape = Part::llm(100, 10).then(Part::mcp(2048)).root();
+        assert_eq!((shape.spans, shape.depth), (Range::exact(4), 3));
+        assert_eq!(shape.tool_calls, Range::exact(1));
+        assert_eq!(shape.payload_bytes, Range::exact(110 * 4 + 2048));
+        let rag = Part::embed(50).then(Part::retrieve(4096)).root();
+        assert_eq!((rag.spans, rag.depth), (Range::exact(3), 2));
+        assert_eq!(rag.tokens, Range::exact(50));
+        assert_eq!((rag.llm_calls, rag.tool_calls), (Range::ZERO, Range::ZERO));
+        assert_eq!(rag.payload_bytes, Range::exact(200 + 4096));
     }
 
     #[test]

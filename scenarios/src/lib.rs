@@ -7,11 +7,13 @@
 use scenario_runtime::AnyScenario;
 
 pub mod coding;
+pub mod conversation;
 pub mod rag;
+pub mod research;
 pub mod support;
 pub mod travel;
 
-static ALL: [&dyn AnyScenario; 7] = [
+static ALL: [&dyn AnyScenario; 9] = [
     &travel::simple_query::SCENARIO,
     &travel::single_service_search::SCENARIO,
     &travel::delegated_booking::SCENARIO,
@@ -19,6 +21,8 @@ static ALL: [&dyn AnyScenario; 7] = [
     &rag::rag_answer::SCENARIO,
     &coding::coding_agent::SCENARIO,
     &support::support_triage::SCENARIO,
+    &conversation::support_conversation::SCENARIO,
+    &research::research_report::SCENARIO,
 ];
 
 /// Every built-in scenario, in a stable order.

@@ -39,6 +39,10 @@ scenario_runtime::scenario! {
     delegate xàààààà {
         llm(court, input: 16, output: 10, latency: 10..20ms);
     }
+    // Steps reaching out: an MCP server, an embedding model with an awkward name, a store.
+    mcp(sérveur_ß, outil_ñ, 2kb, latency: 10..20ms, fail: 20%);
+    embed(intégrer, input: 30, model: "text-\"embed\"\\ü", latency: 10..20ms);
+    retrieve(magasin_é, 4kb, top_k: 3, latency: 10..20ms, fail: 20%);
     // A budget smaller than the history: messages are cut.
     llm(répondre, input: 2500, output: 400, latency: 100..200ms);
 }
@@ -65,7 +69,9 @@ const JSON_KEYS: &[&str] = &[
     genai::TOOL_DEFINITIONS,
     genai::TOOL_CALL_ARGUMENTS,
     genai::TOOL_CALL_RESULT,
+    genai::RETRIEVAL_DOCUMENTS,
     "llm.invocation_parameters",
+    "embedding.invocation_parameters",
     "tool.parameters",
     "braintrust.span_attributes",
 ];

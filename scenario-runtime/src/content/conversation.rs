@@ -378,6 +378,25 @@ impl Conversation {
         });
     }
 
+    /// Adds context the application put before the model: a user-role message of `text`
+    /// (the inside of a JSON string), such as retrieved documents. It does not count as what
+    /// the agent was asked ([`Self::first_user_text`]).
+    pub fn push_context(&mut self, text: &str) {
+        let mut json = String::with_capacity(USER_PREFIX.len() + text.len() + TEXT_SUFFIX.len());
+        json.push_str(USER_PREFIX);
+        let start = json.len();
+        json.push_str(text);
+        let content = start..json.len();
+        json.push_str(TEXT_SUFFIX);
+        self.entries.push(Entry {
+            role: "user",
+            json,
+            content,
+            json_content: false,
+            body: Body::Rendered,
+        });
+    }
+
     /// Adds what a sub-agent named `agent` answered; `text` is the inside of a JSON string, as
     /// [`Self::last_assistant_text`] gives it.
     pub fn push_agent_answer(&mut self, agent: &str, text: &str) {

@@ -33,6 +33,15 @@ pub use conversation::{Conversation, Prompt};
 pub use records::ToolKind;
 pub use text::TextPool;
 
+/// One document a retrieval returned: its id in the store, its relevance score and its text
+/// (ASCII prose, safe inside a JSON string).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Document {
+    pub id: String,
+    pub score: f64,
+    pub content: String,
+}
+
 /// Seed of the shared pools: fixed, so the same step seed gives the same bytes in every process.
 pub const POOL_SEED: u64 = 0x5CA1_E7E5_7C0D_E5EE;
 

@@ -19,6 +19,17 @@
 //!   (`mlflow/store/tracking/sqlalchemy_store.py` reads root attributes prefixed
 //!   `mlflow.traceTag.`); and `openinference.span.kind` for tools reading OpenInference.
 //! - Datadog, Opik, Weave, generic OTLP, console: nothing; they read the current names.
+//!
+//! Embeddings, retrieval and MCP client spans take each platform's kind for them: Braintrust
+//! `llm` / `function` / `tool`; LangSmith `embedding` / `retriever` / `tool`; Langfuse
+//! `embedding` / `retriever` / `tool` (its observation types); MLflow `EMBEDDING` / `RETRIEVER`
+//! / `TOOL` (its `SpanType` names); OpenInference `EMBEDDING` / `RETRIEVER` / `TOOL`, with
+//! `embedding.model_name` and `embedding.embeddings.0.embedding.text` (Arize-ai/openinference
+//! `spec/embedding_spans.md`; the vectors are left out, as `OPENINFERENCE_HIDE_EMBEDDINGS_VECTORS`
+//! does, because a 1,536-float array per span is not what backends are sized for) and
+//! `retrieval.documents.N.document.id|score|content` (`spec/semantic_conventions.md`).
+//! Reasoning and declared cached tokens go to `llm.token_count.completion_details.reasoning`
+//! and `llm.token_count.prompt_details.cache_read` (same file).
 
 use std::borrow::Cow;
 
@@ -32,7 +43,13 @@ use super::PlatformId;
 pub enum SpanRole {
     Chat,
     Tool,
-    Agent { root: bool },
+    Agent {
+        root: bool,
+    },
+    Embedding,
+    Retrieval,
+    /// The MCP client span below an `execute_tool` span.
+    McpClient,
 }
 
 /// What a platform may need to know about a span to add its attributes.
@@ -64,6 +81,12 @@ pub struct SpanFacts<'a> {
     pub description: &'a str,
     /// JSON schema of a tool span's arguments.
     pub parameters: &'a str,
+    /// Reasoning tokens of a chat span's answer (0: none).
+    pub reasoning_tokens: u32,
+    /// Cached input tokens a chat step declares.
+    pub cached_tokens: Option<u32>,
+    /// Documents of a retrieval span.
+    pub documents: &'a [crate::content::Document],
 }
 
 impl<'a> SpanFacts<'a> {
@@ -87,6 +110,9 @@ impl<'a> SpanFacts<'a> {
             output_value: None,
             description: "",
             parameters: "",
+            reasoning_tokens: 0,
+            cached_tokens: None,
+            documents: &[],
         }
     }
 }
@@ -99,6 +125,9 @@ pub fn decorate(platform: PlatformId, facts: &SpanFacts<'_>, out: &mut Vec<Attri
                 SpanRole::Chat => r#"{"type":"llm"}"#,
                 SpanRole::Tool => r#"{"type":"tool"}"#,
                 SpanRole::Agent { .. } => r#"{"type":"task"}"#,
+                SpanRole::Embedding => r#"{"type":"llm"}"#,
+                SpanRole::Retrieval => r#"{"type":"function"}"#,
+                SpanRole::McpClient => r#"{"type":"tool"}"#,
             };
             out.push(Attribute::new("braintrust.span_attributes", kind));
         }
@@ -107,9 +136,12 @@ pub fn decorate(platform: PlatformId, facts: &SpanFacts<'_>, out: &mut Vec<Attri
                 SpanRole::Chat => "llm",
                 SpanRole::Tool => "tool",
                 SpanRole::Agent { .. } => "chain",
+                SpanRole::Embedding => "embedding",
+                SpanRole::Retrieval => "retriever",
+                SpanRole::McpClient => "tool",
             };
             out.push(Attribute::new("langsmith.span.kind", kind));
-            if facts.role == SpanRole::Chat {
+            if matches!(facts.role, SpanRole::Chat | SpanRole::Embedding) {
                 out.push(Attribute::new(crate::genai::deprecated::SYSTEM, facts.provider));
             }
         }
@@ -118,6 +150,9 @@ pub fn decorate(platform: PlatformId, facts: &SpanFacts<'_>, out: &mut Vec<Attri
                 SpanRole::Chat => "generation",
                 SpanRole::Tool => "tool",
                 SpanRole::Agent { .. } => "agent",
+                SpanRole::Embedding => "embedding",
+                SpanRole::Retrieval => "retriever",
+                SpanRole::McpClient => "tool",
             };
             out.push(Attribute::new("langfuse.observation.type", kind));
             if facts.role == (SpanRole::Agent { root: true }) {
@@ -147,6 +182,9 @@ fn oi_kind(facts: &SpanFacts<'_>) -> &'static str {
         SpanRole::Chat => "LLM",
         SpanRole::Tool => "TOOL",
         SpanRole::Agent { .. } => "AGENT",
+        SpanRole::Embedding => "EMBEDDING",
+        SpanRole::Retrieval => "RETRIEVER",
+        SpanRole::McpClient => "TOOL",
     }
 }
 
@@ -176,6 +214,15 @@ fn openinference(facts: &SpanFacts<'_>, out: &mut Vec<Attribute>) {
                 "llm.token_count.total",
                 i64::from(facts.input_tokens) + i64::from(facts.output_tokens),
             ));
+            if let Some(cached) = facts.cached_tokens {
+                out.push(Attribute::new("llm.token_count.prompt_details.cache_read", cached));
+            }
+            if facts.reasoning_tokens > 0 {
+                out.push(Attribute::new(
+                    "llm.token_count.completion_details.reasoning",
+                    facts.reasoning_tokens,
+                ));
+            }
             let system = facts.system.map(|text| ("system", text, None));
             let history = facts.prompt.into_iter().flat_map(|prompt| {
                 prompt
@@ -231,6 +278,37 @@ fn openinference(facts: &SpanFacts<'_>, out: &mut Vec<Attribute>) {
                 out.push(Attribute::new("output.mime_type", "application/json"));
             }
         }
+        SpanRole::McpClient => {
+            out.push(Attribute::new("tool.name", facts.name));
+            out.push(Attribute::new("tool.description", facts.description));
+        }
+        SpanRole::Embedding => {
+            out.push(Attribute::new("embedding.model_name", facts.name));
+            out.push(Attribute::new(
+                "embedding.invocation_parameters",
+                format!(r#"{{"model":{},"encoding_format":"float"}}"#, json_str(facts.name)),
+            ));
+            if let Some(text) = facts.input_value {
+                out.push(Attribute::new("embedding.embeddings.0.embedding.text", text));
+            }
+            out.push(Attribute::new("llm.token_count.prompt", facts.input_tokens));
+            out.push(Attribute::new("llm.token_count.total", facts.input_tokens));
+        }
+        SpanRole::Retrieval => {
+            if let Some(query) = facts.input_value {
+                out.push(Attribute::new("input.value", query));
+                out.push(Attribute::new("input.mime_type", "text/plain"));
+            }
+            for (i, document) in facts.documents.iter().enumerate() {
+                let prefix = format!("retrieval.documents.{i}.document");
+                out.push(Attribute::new(key(format!("{prefix}.id")), document.id.as_str()));
+                out.push(Attribute::new(key(format!("{prefix}.score")), document.score));
+                out.push(Attribute::new(
+                    key(format!("{prefix}.content")),
+                    document.content.as_str(),
+                ));
+            }
+        }
         SpanRole::Agent { .. } => {
             out.push(Attribute::new("agent.name", facts.name));
             if let Some(input) = facts.input_value {
@@ -243,4 +321,11 @@ fn openinference(facts: &SpanFacts<'_>, out: &mut Vec<Attribute>) {
             }
         }
     }
+}
+
+/// `s` as a JSON string, quotes included.
+fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    crate::content::push_json_str(&mut out, s);
+    out
 }

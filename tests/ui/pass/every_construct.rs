@@ -5,7 +5,7 @@ scenario_runtime::scenario! {
     agent: primary_assistant,
     model: "gpt-4o",
     provider: openai,
-    expect: { spans: 13..14, depth: 3, bytes: 125kb..126kb, llm_calls: 5..6, tool_calls: 5..6, tokens: 11000..15000 },
+    expect: { spans: 19, depth: 3, llm_calls: 7..8, tool_calls: 6..7 },
 
     llm(primary_plan, input: 1200, output: 150, latency: 400ms);
     delegate hotel {
@@ -22,14 +22,19 @@ scenario_runtime::scenario! {
         repeat 2 { llm(refine, input: 2400, output: 120, latency: 200ms..2s); tool(price_check, 3kb); }
     }
     llm(primary_confirm, input: 3000, output: 100, fail: 1%, provider: "openai");
+    llm(research, input: 6000, output: 900, reasoning: 600, cached: 4096, stream: true, latency: 2..4s);
+    mcp(github, search_issues, 8kb, latency: 100..300ms, fail: 1%);
+    embed(embed_question, input: 40, model: "text-embedding-3-large", dimensions: 3072, provider: openai, latency: 30ms, fail: 1%);
+    retrieve(product_docs, 24kb, top_k: 8, latency: 80..200ms, fail: 1%);
+    llm(stream_answer, input: 9000, output: 400, ttft: 300..600ms, latency: 1..2s);
 }
 
 fn main() {
     use delegated_booking as s;
-    assert_eq!((s::SPANS_MIN, s::SPANS_MAX), (13, 13));
+    assert_eq!((s::SPANS_MIN, s::SPANS_MAX), (19, 19));
     assert_eq!(s::DEPTH, 3);
-    assert_eq!(s::LLM_CALLS_MIN, 5);
-    assert_eq!(s::LLM_CALLS_MAX, 6);
+    assert_eq!(s::LLM_CALLS_MIN, 7);
+    assert_eq!(s::LLM_CALLS_MAX, 8);
     let meta = s::scenario().meta();
     assert_eq!(meta.agent, "primary_assistant");
     assert_eq!(meta.description, "Book a hotel through a specialist agent");
