@@ -39,7 +39,9 @@ fn the_run_and_its_json_render_the_same_page() {
 
     let page = std::fs::read_to_string(&html).expect("html written");
     assert!(page.starts_with("<!DOCTYPE html>"));
-    assert_eq!(page.matches("<figure class=\"chart\"").count(), 10, "charts");
+    // Ten charts of the series, and accepted against stored from the read-back.
+    assert_eq!(page.matches("<figure class=\"chart\"").count(), 11, "charts");
+    assert!(page.contains("Accepted and stored"), "the read-back is charted");
     assert!(page.contains("All 1 thresholds passed"));
     for attr in ["src=", "href=", "<script", "@import", "url("] {
         assert!(!page.contains(attr), "the page must not load anything: found {attr}");

@@ -271,11 +271,68 @@ fn target_line(report: &Report) -> Option<Line> {
     Some(Line { name: "target".to_owned(), color: "#94a3b8", dashed: true, points })
 }
 
+/// Accepted against stored over time: the exporter's acknowledgements (cumulative, from the
+/// series) and the read-back's counts, which go on after the run until everything is visible.
+fn storage_chart(
+    report: &Report,
+    marks: &[Mark],
+    shade: &Option<(f64, f64, String)>,
+) -> Option<Chart> {
+    let v = report.verification.as_ref()?;
+    let began = report.measurements.window.began_unix_ms;
+    let spans = v.countable.is_some_and(|c| c.spans);
+    let seen: Vec<(f64, Option<f64>)> = v
+        .samples
+        .iter()
+        .filter_map(|s| {
+            let n = if spans { s.spans } else { s.traces }?;
+            Some((s.at_ms.saturating_sub(began) as f64 / 1000.0, Some(n as f64)))
+        })
+        .collect();
+    if seen.is_empty() {
+        return None;
+    }
+    let mut lines = Vec::new();
+    if spans {
+        let mut total = 0u64;
+        let accepted = timeline(report)
+            .into_iter()
+            .map(|(x, row, _)| {
+                total += row.spans_exported;
+                (x, Some(total as f64))
+            })
+            .collect();
+        lines.push(Line {
+            name: "accepted".to_owned(),
+            color: PALETTE[0],
+            dashed: true,
+            points: accepted,
+        });
+    }
+    let x_max = seen.iter().map(|p| p.0).fold(x_end(report), f64::max);
+    lines.push(Line {
+        name: "visible (read back)".to_owned(),
+        color: PALETTE[1],
+        dashed: false,
+        points: seen,
+    });
+    Some(Chart {
+        id: "stored".to_owned(),
+        title: "Accepted and stored".to_owned(),
+        unit: if spans { "spans" } else { "traces" }.to_owned(),
+        lines,
+        marks: marks.to_vec(),
+        shade: shade.clone(),
+        x_max,
+    })
+}
+
 /// The charts of one report.
 pub fn charts(report: &Report) -> Vec<Chart> {
     let (marks, shade) = marks(report);
     let x_max = x_end(report);
-    chart_defs(&[report])
+    let stored = storage_chart(report, &marks, &shade);
+    let mut charts: Vec<Chart> = chart_defs(&[report])
         .into_iter()
         .map(|def| {
             let mut lines: Vec<Line> = def
@@ -304,7 +361,9 @@ pub fn charts(report: &Report) -> Vec<Chart> {
                 x_max,
             }
         })
-        .collect()
+        .collect();
+    charts.extend(stored);
+    charts
 }
 
 /// The page's stylesheet.
