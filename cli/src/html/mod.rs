@@ -683,16 +683,21 @@ fn errors(r: &Report) -> String {
     let s = &r.spans;
     let _ = write!(
         o,
-        "<table style=\"margin-top:12px\"><thead><tr><th>spans not exported</th><th>count</th></tr></thead><tbody>\
-         <tr><td>queue full (the exporter could not keep up)</td><td>{}</td></tr>\
+        "<table style=\"margin-top:12px\"><thead><tr><th>spans not accepted</th><th>count</th></tr></thead><tbody>\
+         <tr><td>dropped: export queue full</td><td>{}</td></tr>\
          <tr><td>rejected by the backend</td><td>{}</td></tr>\
-         <tr><td>failed to send (no answer)</td><td>{}</td></tr>\
-         <tr><td>unfinished at the shutdown deadline</td><td>{}</td></tr></tbody></table>",
+         <tr><td>failed: no connection</td><td>{}</td></tr>\
+         <tr><td>cut at shutdown: never sent</td><td>{}</td></tr>\
+         <tr><td>outcome unknown: sent, no answer</td><td>{}</td></tr></tbody></table>",
         thousands(s.queue_full),
         thousands(s.rejected),
         thousands(s.failed),
-        thousands(s.unfinished)
+        thousands(s.unfinished),
+        thousands(s.unknown)
     );
+    for (class, message) in &q.messages {
+        let _ = write!(o, "<p class=\"muted\">{} said: {}</p>", escape(class), escape(message));
+    }
     o
 }
 
