@@ -834,7 +834,7 @@ impl RunArgs {
                 };
                 if let Some(count) = count.filter(|&c| c != n) {
                     return bad(format!(
-                        "{} `{}` and {} `{count}` disagree on the number of shards: expected                          the same N in both, or only one of them",
+                        "{} `{}` and {} `{count}` disagree on the number of shards: expected the same N in both, or only one of them",
                         shard.name,
                         text.trim(),
                         shards.name

@@ -162,6 +162,10 @@ pub async fn run(
     workload.load = closed_backpressure(&plan, pipeline_queue(&plan));
     let emitter = Arc::new(plan.content.emitter(&plan.target.profile));
 
+    // Content pools take a moment to build: build them before the wait, not after it.
+    if plan.report.start_at.is_some() {
+        tokio::task::block_in_place(crate::content::prepare);
+    }
     let start_at = wait_for_start(&plan, &stop).await;
     let mut stopped_by = Vec::new();
     let mut series = series::Recorder::new(plan.report.series_interval);
