@@ -10,6 +10,7 @@ mod compare;
 mod config;
 mod format;
 mod html;
+mod merge;
 mod progress;
 mod prom;
 mod render;
@@ -60,6 +61,9 @@ enum Command {
     Report(report_cmd::ReportArgs),
     /// Compare two runs' JSON reports: the change of each key figure, beyond noise or not.
     Compare(compare::CompareArgs),
+    /// Merge the JSON reports of a sharded run's shards into one report (exact totals and
+    /// percentiles).
+    Merge(merge::MergeArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,5 +83,6 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::main(args),
         Command::Report(args) => report_cmd::main(args),
         Command::Compare(args) => compare::main(args),
+        Command::Merge(args) => merge::main(args),
     }
 }

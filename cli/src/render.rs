@@ -479,6 +479,16 @@ pub fn note_text(note: &Note) -> String {
             n(*rootless),
             n(*span_count_differs)
         ),
+        Note::StartedLate { shard, late_by_ms } => format!(
+            "{} began {:.1} s after --start-at: it did not start with the other shards",
+            shard.map_or("the run".to_owned(), |i| format!("shard {i}")),
+            late_by_ms / 1000.0
+        ),
+        Note::ShardsMissing { missing, count } => format!(
+            "a partial merge: shard{} {} of {count} missing, so the totals are not the plan's",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+        ),
     }
 }
 

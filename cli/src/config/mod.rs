@@ -254,6 +254,33 @@ pub struct RunArgs {
     )]
     pub drain_timeout: Option<String>,
 
+    /// Run part I of N of the plan (`0/3`, `1/3`, `2/3`): rate, --count and workers divided
+    /// so that the N parts add up to the whole; `scaletest merge` combines the reports.
+    #[arg(long, help_heading = "Sharding", value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Number of shards; this one's index is JOB_COMPLETION_INDEX (a Kubernetes Indexed Job).
+    #[arg(
+        long,
+        help_heading = "Sharding",
+        env = "SCALE_TEST_SHARDS",
+        value_name = "N",
+        allow_hyphen_values = true
+    )]
+    pub shards: Option<String>,
+    /// The shard index with --shards, as Kubernetes sets it in an Indexed Job.
+    #[arg(long, hide = true, env = "JOB_COMPLETION_INDEX", allow_hyphen_values = true)]
+    pub job_completion_index: Option<String>,
+    /// Wait until this instant before the first start, so that all shards start together:
+    /// RFC 3339 (`2025-06-01T12:00:00Z`) or Unix seconds.
+    #[arg(
+        long,
+        help_heading = "Sharding",
+        env = "SCALE_TEST_START_AT",
+        value_name = "TIME",
+        allow_hyphen_values = true
+    )]
+    pub start_at: Option<String>,
+
     /// Write the report as JSON to this file (schema: docs/report-schema.md); checked writable
     /// before the run starts. `-`: to standard output (the text report then goes to standard
     /// error).
@@ -349,6 +376,20 @@ pub struct Settings {
     pub metrics_listen: Option<std::net::SocketAddr>,
     pub thresholds: Vec<Threshold>,
     pub abort_on_fail: bool,
+    /// `--shard I/N` (or `--shards N` with `JOB_COMPLETION_INDEX`): this run's part, and the
+    /// settings' names and values for messages.
+    pub shard: Option<ShardSetting>,
+    /// `--start-at`.
+    pub start_at: Option<std::time::SystemTime>,
+}
+
+/// Which shard to run, and what the user gave for it (for messages).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardSetting {
+    pub index: u32,
+    pub count: u32,
+    /// E.g. "--shard `1/3`" or "JOB_COMPLETION_INDEX `5` with SCALE_TEST_SHARDS (--shards) `3`".
+    pub given: String,
 }
 
 /// Loads `--env-file PATH` (or `SCALETEST_ENV_FILE`, or `./.env` if present) into the
@@ -719,6 +760,8 @@ impl RunArgs {
         };
         let project_val = s.val("project", &self.project);
         let project_from_flag = project_val.source == Source::Flag;
+        let shard = self.shard_setting(s)?;
+        let start_at = self.start_at(s)?;
         Ok(Settings {
             platform,
             endpoint,
@@ -756,7 +799,91 @@ impl RunArgs {
             metrics_listen,
             thresholds,
             abort_on_fail,
+            shard,
+            start_at,
         })
+    }
+
+    /// `--shard I/N`, or `--shards N` (`SCALE_TEST_SHARDS`) with `JOB_COMPLETION_INDEX`; the
+    /// two forms must agree on N. Index and count are checked against each other here, and
+    /// against the plan (a shard with nothing to do) when the plan is divided.
+    fn shard_setting(&self, s: &Sources) -> Result<Option<ShardSetting>, ConfigError> {
+        let shard = s.val("shard", &self.shard);
+        let shards = s.val("shards", &self.shards);
+        let index = s.val("job_completion_index", &self.job_completion_index);
+        let number = |name: &str, text: &str| {
+            text.trim().parse::<u32>().map_err(|_| {
+                ConfigError(format!(
+                    "invalid {name} `{}`: expected a whole number 0 or more",
+                    text.trim()
+                ))
+            })
+        };
+        let count = shards.text.map(|t| number(&shards.name, t)).transpose()?;
+        let (index, count, given) = match (shard.text, count) {
+            (Some(text), count) => {
+                let parsed = text.trim().split_once('/').and_then(|(i, n)| {
+                    Some((i.trim().parse::<u32>().ok()?, n.trim().parse::<u32>().ok()?))
+                });
+                let Some((i, n)) = parsed else {
+                    return bad(format!(
+                        "invalid {} `{}`: expected I/N such as 0/3 (shard I of N, I from 0)",
+                        shard.name,
+                        text.trim()
+                    ));
+                };
+                if let Some(count) = count.filter(|&c| c != n) {
+                    return bad(format!(
+                        "{} `{}` and {} `{count}` disagree on the number of shards: expected the same N in both, or only one of them",
+                        shard.name,
+                        text.trim(),
+                        shards.name
+                    ));
+                }
+                (i, n, format!("{} `{}`", shard.name, text.trim()))
+            }
+            (None, None) => return Ok(None),
+            (None, Some(n)) => match index.text {
+                Some(text) => (
+                    number(&index.name, text)?,
+                    n,
+                    format!("{} `{}` with {} `{n}`", index.name, text.trim(), shards.name),
+                ),
+                None if n == 1 => (0, 1, format!("{} `1`", shards.name)),
+                None => {
+                    return bad(format!(
+                        "{} `{n}` needs this shard's index: expected JOB_COMPLETION_INDEX (set \
+                         by a Kubernetes Indexed Job) or --shard I/{n}",
+                        shards.name
+                    ));
+                }
+            },
+        };
+        if let Err(why) = scenario_runtime::engine::shard::ShardError::check(index, count) {
+            return bad(format!("invalid {given}: {why}"));
+        }
+        Ok(Some(ShardSetting { index, count, given }))
+    }
+
+    /// `--start-at`: RFC 3339 (any offset) or Unix seconds (fractions allowed).
+    fn start_at(&self, s: &Sources) -> Result<Option<std::time::SystemTime>, ConfigError> {
+        let val = s.val("start_at", &self.start_at);
+        let Some(text) = val.text.map(str::trim) else { return Ok(None) };
+        let invalid = || {
+            ConfigError(format!(
+                "invalid {} `{text}`: expected an RFC 3339 time such as 2025-06-01T12:00:00Z \
+                 or Unix seconds such as 1748779200",
+                val.name
+            ))
+        };
+        if let Ok(secs) = text.parse::<f64>() {
+            if !(0.0..1e11).contains(&secs) {
+                return Err(invalid());
+            }
+            return Ok(Some(std::time::UNIX_EPOCH + Duration::from_secs_f64(secs)));
+        }
+        let at: jiff::Timestamp = text.parse().map_err(|_| invalid())?;
+        Ok(Some(std::time::SystemTime::from(at)))
     }
 
     /// `--verify WHEN`, `--no-verify`, `--verify-during`: one of them at most.

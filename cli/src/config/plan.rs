@@ -52,7 +52,7 @@ impl Settings {
         };
         let mix = Mix::new(&self.mix)
             .ok_or_else(|| ConfigError("the scenario mix is empty".to_owned()))?;
-        Ok(RunPlan {
+        let whole = RunPlan {
             target: Target {
                 platform: self.platform,
                 settings: platform_settings,
@@ -85,11 +85,20 @@ impl Settings {
                 thresholds: self.thresholds.clone(),
                 abort_on_fail: self.abort_on_fail,
                 series_interval: self.interval,
+                shard: None,
+                start_at: self.start_at,
             },
             verify: VerifyPlan {
                 mode: self.verify,
                 budget: Budget { timeout: self.verify_timeout, ..Budget::default() },
             },
-        })
+        };
+        // A shard: this run's part of the whole plan.
+        match &self.shard {
+            Some(shard) => whole
+                .shard(shard.index, shard.count)
+                .map_err(|e| ConfigError(format!("invalid {}: {e}", shard.given))),
+            None => Ok(whole),
+        }
     }
 }

@@ -14,6 +14,7 @@ mod run;
 pub mod schedule;
 pub mod sdk;
 pub mod series;
+pub mod shard;
 pub mod sink;
 pub mod threshold;
 pub mod verify;

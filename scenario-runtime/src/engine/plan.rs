@@ -162,6 +162,10 @@ pub struct ReportPlan {
     pub abort_on_fail: bool,
     /// Length of one interval of the report's time series (zero: the default, 1 s).
     pub series_interval: Duration,
+    /// Which part of a sharded run this is ([`RunPlan::shard`]); `None`: the whole plan.
+    pub shard: Option<crate::engine::shard::ShardPlan>,
+    /// `--start-at`: the first start waits until this instant (all shards start together).
+    pub start_at: Option<std::time::SystemTime>,
 }
 
 impl RunPlan {

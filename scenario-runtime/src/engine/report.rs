@@ -64,6 +64,49 @@ pub struct Report {
     /// The counters and histograms everything above was computed from, for an exact merge of
     /// several processes' reports.
     pub measurements: Measurements,
+    /// Which part of a sharded run this report is; `None` for a whole run (and for a merge).
+    #[serde(default)]
+    pub shard: Option<crate::engine::shard::ShardId>,
+    /// Identity of the whole plan's load ([`crate::engine::shard::identity`]): reports merge
+    /// only when theirs are equal.
+    #[serde(default)]
+    pub plan_id: String,
+    /// `--start-at`: when the run was to start, and how late it did.
+    #[serde(default)]
+    pub start_at: Option<StartAt>,
+    /// A merged report: each shard's own figures, by index (empty otherwise).
+    #[serde(default)]
+    pub shards: Vec<ShardSummary>,
+}
+
+/// The start time all shards wait for, and how this run kept it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StartAt {
+    /// The instant given, Unix milliseconds.
+    pub at_unix_ms: u64,
+    /// How long after it the first start came (0 when on time; merged: the latest shard's).
+    pub late_by_ms: f64,
+    /// More than [`LATE_START`] late: the run did not start with the others.
+    pub late: bool,
+}
+
+/// A run more than this late for its `--start-at` did not start with the other shards.
+pub const LATE_START: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// One shard's figures in a merged report.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ShardSummary {
+    pub index: u32,
+    pub status: RunStatus,
+    pub traces_started: u64,
+    pub spans_accepted: u64,
+    pub export_p99_ms: f64,
+    pub start_lag_p99_ms: f64,
+    /// More than [`LATE_START`] after `--start-at`.
+    pub started_late: bool,
+    pub late_by_ms: f64,
+    /// The shard's own read-back, as its report had it.
+    pub verification: Option<crate::engine::verify::Verification>,
 }
 
 /// A finding about the run, as data: the text renderer puts it into words, the JSON carries
@@ -104,6 +147,10 @@ pub enum Note {
     ReadBackFailed { reason: String },
     /// Whole traces fetched back differed from what was accepted.
     StoredTracesDiffer { missing: u64, rootless: u64, span_count_differs: u64 },
+    /// The run began more than a second after `--start-at` (`shard`: which shard, in a merge).
+    StartedLate { shard: Option<u32>, late_by_ms: f64 },
+    /// A merge of some shards only (`scaletest merge --partial`): these indices are absent.
+    ShardsMissing { missing: Vec<u32>, count: u32 },
 }
 
 /// The settings the run used (no secrets: header names only).
@@ -562,5 +609,9 @@ pub fn build(measured: &Measurements, context: Context) -> Report {
         thresholds: Vec::new(),
         notes,
         measurements: measured.clone(),
+        shard: None,
+        plan_id: String::new(),
+        start_at: None,
+        shards: Vec::new(),
     }
 }

@@ -177,6 +177,11 @@ pub async fn run(
     workload.load = closed_backpressure(&plan, pipeline_queue(&plan));
     let emitter = Arc::new(plan.content.emitter(&plan.target.profile));
 
+    // Content pools take a moment to build: build them before the wait, not after it.
+    if plan.report.start_at.is_some() {
+        tokio::task::block_in_place(crate::content::prepare);
+    }
+    let start_at = wait_for_start(&plan, &stop).await;
     let mut stopped_by = Vec::new();
     let mut series = series::Recorder::new(plan.report.series_interval);
     let outcome = {
@@ -296,8 +301,47 @@ pub async fn run(
         stopped_by,
     };
     let mut report = report::build(&measured, context);
+    report.shard = plan.report.shard.as_ref().map(|s| s.id);
+    report.plan_id = plan
+        .report
+        .shard
+        .as_ref()
+        .map_or_else(|| crate::engine::shard::identity(&plan), |s| s.plan_id.clone());
+    report.start_at = start_at;
+    if let Some(late) = start_at.filter(|s| s.late) {
+        report.notes.push(report::Note::StartedLate {
+            shard: report.shard.map(|s| s.index),
+            late_by_ms: late.late_by_ms,
+        });
+    }
     report.thresholds = threshold::evaluate_all(&plan.report.thresholds, &report);
     Ok(report)
+}
+
+/// `--start-at`: waits until the instant (or a stop), and says how late the run begins.
+async fn wait_for_start(plan: &RunPlan, stop: &StopSignal) -> Option<report::StartAt> {
+    let at = plan.report.start_at?;
+    let at_unix_ms = at
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    if let Ok(ahead) = at.duration_since(std::time::SystemTime::now()) {
+        tokio::select! {
+            () = tokio::time::sleep(ahead) => {}
+            () = stop.stopped() => {}
+        }
+        // Timers may wake a little early; the wall clock decides.
+        while !stop.is_stopped()
+            && let Ok(rest) = at.duration_since(std::time::SystemTime::now())
+        {
+            tokio::time::sleep(rest.max(Duration::from_millis(1))).await;
+        }
+    }
+    let late_by = std::time::SystemTime::now().duration_since(at).unwrap_or_default();
+    Some(report::StartAt {
+        at_unix_ms,
+        late_by_ms: late_by.as_secs_f64() * 1000.0,
+        late: late_by > report::LATE_START,
+    })
 }
 
 /// The report as of now, for progress and live thresholds.
@@ -416,7 +460,8 @@ fn run_config(plan: &RunPlan, endpoint: &str) -> RunConfig {
         late_threshold_ms: LATE_THRESHOLD.as_secs_f64() * 1000.0,
         planned_duration_s: w.duration.map(|d| d.as_secs_f64()),
         count: w.count,
-        seed: w.seed,
+        // A shard reports the plan's seed: `--seed S --shard i/N` runs the same shard again.
+        seed: plan.report.shard.as_ref().map_or(w.seed, |s| s.base_seed),
         mix: w
             .mix
             .weights()
