@@ -17,6 +17,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use scenario_runtime::engine::measure::Measurements;
 use scenario_runtime::engine::report::{
     self, Context, Delivery, Note, Report, RunConfig, RunStatus, ShardSummary, StartAt,
 };
@@ -125,10 +126,8 @@ pub fn merge(mut shards: Vec<ShardReport>, partial: bool) -> Result<Report, Stri
         ));
     }
 
-    let mut measured = shards[0].report.measurements.clone();
-    for s in &shards[1..] {
-        measured.merge(&s.report.measurements);
-    }
+    let measured =
+        Measurements::merge_all(&shards.iter().map(|s| &s.report.measurements).collect::<Vec<_>>());
     let reports: Vec<&Report> = shards.iter().map(|s| &s.report).collect();
     let context = Context {
         config: whole_config(&reports),

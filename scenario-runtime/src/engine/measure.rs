@@ -384,6 +384,20 @@ impl Measurements {
         self.series.merge(&other.series);
     }
 
+    /// The merge of many: the same as merging one by one, with the series merged at once.
+    pub fn merge_all(parts: &[&Measurements]) -> Measurements {
+        let mut merged = Measurements::default();
+        for part in parts {
+            let mut part = (*part).clone();
+            part.series = crate::engine::series::Series::default();
+            merged.merge(&part);
+        }
+        merged.series = crate::engine::series::Series::merge_all(
+            &parts.iter().map(|p| &p.series).collect::<Vec<_>>(),
+        );
+        merged
+    }
+
     pub fn traces_started(&self) -> u64 {
         self.scenarios.iter().map(|s| s.started).sum()
     }
