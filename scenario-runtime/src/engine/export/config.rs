@@ -132,8 +132,11 @@ pub struct ExportConfig {
     pub batch_timeout: Duration,
     /// Requests in flight at once.
     pub max_in_flight: usize,
-    /// Spans waiting for a batch. Bounded: beyond it spans are dropped and counted, so a slow
-    /// backend never blocks the load generator or grows memory without limit.
+    /// Room for spans, queued or reserved by running traces (a trace starts only when the room
+    /// for all its spans is free, see `ExportHandle::reserve`). Bounded, so a slow backend never
+    /// blocks the load generator or grows memory without limit; large, because with the real
+    /// clock a long trace holds the room for its spans until it has emitted them (only queued
+    /// spans take memory).
     pub queue_spans: usize,
     /// Per-attempt timeout, from send to the end of the response.
     pub request_timeout: Duration,
@@ -142,7 +145,7 @@ pub struct ExportConfig {
 
 impl ExportConfig {
     /// Defaults: http/protobuf, no compression, 512 spans or 3 MB per request, 200 ms batch
-    /// timeout, 8 requests in flight, 8192 queued spans, 10 s request timeout.
+    /// timeout, 8 requests in flight, room for 65,536 spans, 10 s request timeout.
     pub fn new(endpoint: impl Into<String>) -> Self {
         Self {
             endpoint: endpoint.into(),
@@ -153,7 +156,7 @@ impl ExportConfig {
             max_batch_bytes: 3_000_000,
             batch_timeout: Duration::from_millis(200),
             max_in_flight: 8,
-            queue_spans: 8192,
+            queue_spans: 65_536,
             request_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
         }
