@@ -11,6 +11,7 @@ mod config;
 mod format;
 mod html;
 mod merge;
+mod output;
 mod progress;
 mod prom;
 mod render;

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::io::Write as _;
+use std::path::Path;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,7 +23,6 @@ use scenario_runtime::engine::report::{
 };
 use scenario_runtime::engine::threshold::{self, Threshold};
 
-use crate::config::STDOUT;
 use crate::run::{EXIT_BAD_INPUT, EXIT_RUN_FAILED, EXIT_THRESHOLDS};
 
 /// Flags of `scaletest merge`.
@@ -310,34 +309,10 @@ pub fn main(args: MergeArgs) -> ExitCode {
         Err(e) => return bad(e),
     };
     merged.thresholds = threshold::evaluate_all(&thresholds, &merged);
-    let json_to_stdout = args.json.as_deref().is_some_and(|p| p == STDOUT);
     let text = format!("{}{}", crate::render::summary(&merged), shards_table(&merged));
-    if json_to_stdout {
-        eprint!("{text}");
-    } else {
-        print!("{text}");
-    }
-    if let Some(path) = &args.json {
-        let written =
-            serde_json::to_vec_pretty(&merged).map_err(|e| e.to_string()).and_then(|json| {
-                if json_to_stdout {
-                    let mut out = std::io::stdout().lock();
-                    out.write_all(&json)
-                        .and_then(|()| out.write_all(b"\n"))
-                        .map_err(|e| e.to_string())
-                } else {
-                    std::fs::write(path, json).map_err(|e| e.to_string())
-                }
-            });
-        if let Err(e) = written {
-            eprintln!("error: cannot write the JSON report to `{}`: {e}", path.to_string_lossy());
-            return ExitCode::from(EXIT_RUN_FAILED);
-        }
-    }
-    if let Some(path) = &args.html
-        && let Err(e) = std::fs::write(path, crate::html::report_page(&merged))
-    {
-        eprintln!("error: cannot write the HTML report to `{}`: {e}", path.to_string_lossy());
+    let (json, html) = (args.json.as_deref().map(Path::new), args.html.as_deref().map(Path::new));
+    if let Err(e) = crate::output::write(&merged, &text, json, html) {
+        eprintln!("error: {e}");
         return ExitCode::from(EXIT_RUN_FAILED);
     }
     if !merged.thresholds_passed() {

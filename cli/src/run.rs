@@ -17,8 +17,7 @@ use scenario_runtime::engine::{self, EngineError};
 use scenario_runtime::platform::PlatformId;
 
 pub use crate::config::RunArgs;
-use crate::config::{STDOUT, Settings};
-use std::io::Write as _;
+use crate::config::Settings;
 
 /// Exit code for bad input.
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -98,33 +97,11 @@ async fn load_test(settings: Settings, plan: RunPlan) -> ExitCode {
     if let Some(server) = &metrics_server {
         server.publish(&report);
     }
-    let json_to_stdout = settings.json.as_deref().is_some_and(|p| p.as_os_str() == STDOUT);
-    if json_to_stdout {
-        eprint!("{}", crate::render::summary(&report));
-    } else {
-        print!("{}", crate::render::summary(&report));
-    }
-    if let Some(path) = &settings.json {
-        let written =
-            serde_json::to_vec_pretty(&report).map_err(|e| e.to_string()).and_then(|json| {
-                if json_to_stdout {
-                    let mut out = std::io::stdout().lock();
-                    out.write_all(&json)
-                        .and_then(|()| out.write_all(b"\n"))
-                        .map_err(|e| e.to_string())
-                } else {
-                    std::fs::write(path, json).map_err(|e| e.to_string())
-                }
-            });
-        if let Err(e) = written {
-            eprintln!("error: cannot write the JSON report to `{}`: {e}", path.display());
-            return ExitCode::from(EXIT_RUN_FAILED);
-        }
-    }
-    if let Some(path) = &settings.html
-        && let Err(e) = std::fs::write(path, crate::html::report_page(&report))
+    let text = crate::render::summary(&report);
+    if let Err(e) =
+        crate::output::write(&report, &text, settings.json.as_deref(), settings.html.as_deref())
     {
-        eprintln!("error: cannot write the HTML report to `{}`: {e}", path.display());
+        eprintln!("error: {e}");
         return ExitCode::from(EXIT_RUN_FAILED);
     }
     if !report.thresholds_passed() || report.status == engine::report::RunStatus::Aborted {
