@@ -670,6 +670,7 @@ pub fn page(
             marks: marks.clone(),
             shade: shade.clone(),
             x_max,
+            x_unit: None,
         }));
     }
     o.push_str("</div>");

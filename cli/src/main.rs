@@ -5,6 +5,7 @@
 //! a `compare --fail-on` regression).
 
 mod bench;
+mod capacity;
 mod catalog;
 mod compare;
 mod config;
@@ -18,6 +19,7 @@ mod render;
 mod report_cmd;
 mod run;
 mod sink_cmd;
+mod suite;
 
 use std::process::ExitCode;
 
@@ -65,6 +67,12 @@ enum Command {
     /// Merge the JSON reports of a sharded run's shards into one report (exact totals and
     /// percentiles).
     Merge(merge::MergeArgs),
+    /// Run a suite file: ordered runs and the components (backends) they need, started,
+    /// watched and stopped by scaletest; the runs compared side by side.
+    Suite(suite::SuiteArgs),
+    /// Find the highest rate a backend sustains within criteria: rate stepped up, then
+    /// bisected; every step's figures and a chart of rate against lag and latency.
+    Capacity(Box<capacity::CapacityArgs>),
 }
 
 fn main() -> ExitCode {
@@ -85,5 +93,7 @@ fn main() -> ExitCode {
         Command::Report(args) => report_cmd::main(args),
         Command::Compare(args) => compare::main(args),
         Command::Merge(args) => merge::main(args),
+        Command::Suite(args) => suite::main(args),
+        Command::Capacity(args) => capacity::main(*args),
     }
 }

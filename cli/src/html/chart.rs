@@ -56,6 +56,8 @@ pub struct Chart {
     pub shade: Option<(f64, f64, String)>,
     /// End of the time axis, seconds.
     pub x_max: f64,
+    /// The x axis is not time but a quantity in this unit (e.g. `traces/s`).
+    pub x_unit: Option<String>,
 }
 
 /// At most `max` points: each of `max / 2` buckets keeps its lowest and highest value, in time
@@ -202,7 +204,11 @@ pub fn render(chart: &Chart) -> String {
         unit = escape(&chart.unit),
     );
     // Time axis.
-    let step = time_step(x_max);
+    let step = if chart.x_unit.is_some() { nice_step(x_max, 6.0) } else { time_step(x_max) };
+    let x_label = |t: f64| match &chart.x_unit {
+        Some(unit) => format!("{} {}", value_label(t), escape(unit)),
+        None => time_label(t, x_max),
+    };
     let mut t = 0.0;
     while t <= x_max + 1e-9 {
         let x = sx(t);
@@ -213,7 +219,7 @@ pub fn render(chart: &Chart) -> String {
             y1 = TOP + plot_h,
             y2 = TOP + plot_h + 4.0,
             ty = TOP + plot_h + 16.0,
-            label = time_label(t, x_max),
+            label = x_label(t),
         );
         t += step;
     }
@@ -296,7 +302,7 @@ pub fn render(chart: &Chart) -> String {
         let width = plot_w / columns as f64;
         for c in 0..columns {
             let x_at = (c as f64 + 0.5) / columns as f64 * x_max;
-            let mut tip = time_label(x_at, x_max);
+            let mut tip = x_label(x_at);
             for line in &chart.lines {
                 let nearest = line
                     .points
@@ -363,6 +369,7 @@ mod tests {
             marks: vec![Mark { x: 1.5, label: "stage 2".into() }],
             shade: Some((2.0, 3.0, "drain".into())),
             x_max: 3.0,
+            x_unit: None,
         };
         let svg = render(&chart);
         assert!(svg.contains("data-points=\"2\""), "{svg}");

@@ -324,6 +324,7 @@ fn storage_chart(
         marks: marks.to_vec(),
         shade: shade.clone(),
         x_max,
+        x_unit: None,
     })
 }
 
@@ -359,6 +360,7 @@ pub fn charts(report: &Report) -> Vec<Chart> {
                 marks: marks.clone(),
                 shade: shade.clone(),
                 x_max,
+                x_unit: None,
             }
         })
         .collect();

@@ -77,6 +77,67 @@ pub struct Report {
     /// A merged report: each shard's own figures, by index (empty otherwise).
     #[serde(default)]
     pub shards: Vec<ShardSummary>,
+    /// CPU and memory of the processes a suite started for the run (the backend), sampled
+    /// from `/proc` every second; `None` outside a suite.
+    #[serde(default)]
+    pub resources: Option<Resources>,
+}
+
+/// What the components of a suite used while the run went.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Resources {
+    /// Time between samples, milliseconds.
+    pub interval_ms: u64,
+    /// One entry per component, in the suite's order.
+    pub components: Vec<ComponentResources>,
+}
+
+/// One component's process tree (its process and every descendant), sampled.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ComponentResources {
+    pub name: String,
+    /// Process id of the component's own process.
+    pub pid: u32,
+    /// CPU cores used over each sample's interval (1.0: one core busy all the time).
+    pub cpu_cores: MinMeanMax,
+    /// Resident memory of the whole tree.
+    pub rss_bytes: MinMeanMax,
+    /// Every sample, in time order.
+    pub samples: Vec<ResourceSample>,
+}
+
+/// Lowest, mean and highest of a component's samples (all 0 without samples).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MinMeanMax {
+    pub min: f64,
+    pub mean: f64,
+    pub max: f64,
+}
+
+impl MinMeanMax {
+    /// Of `values` (zeros when empty).
+    pub fn of(values: impl IntoIterator<Item = f64>) -> MinMeanMax {
+        let (mut min, mut max, mut sum, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0u64);
+        for v in values {
+            min = min.min(v);
+            max = max.max(v);
+            sum += v;
+            n += 1;
+        }
+        if n == 0 { MinMeanMax::default() } else { MinMeanMax { min, mean: sum / n as f64, max } }
+    }
+}
+
+/// One sample of a process tree.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourceSample {
+    /// When it was taken, Unix milliseconds (compare with the series rows' `start_unix_ms`).
+    pub unix_ms: u64,
+    /// CPU cores used since the previous sample.
+    pub cpu_cores: f64,
+    pub rss_bytes: u64,
+    /// Processes in the tree.
+    pub processes: u32,
 }
 
 /// The start time all shards wait for, and how this run kept it.
@@ -613,5 +674,6 @@ pub fn build(measured: &Measurements, context: Context) -> Report {
         plan_id: String::new(),
         start_at: None,
         shards: Vec::new(),
+        resources: None,
     }
 }
