@@ -384,11 +384,11 @@ pub fn parse(
             }
         }
         let mut args: Vec<OsString> = vec!["run".into()];
-        let mut key_lines: Vec<(String, usize)> = Vec::new();
+        let mut key_lines: Vec<(String, usize, Vec<String>)> = Vec::new();
         for (key, value) in &merged {
             let flag =
                 flags.iter().find(|f| &f.id == key).map_or_else(Default::default, Clone::clone);
-            key_lines.push((flag.long.clone(), value.span().start));
+            key_lines.push((flag.long.clone(), value.span().start, Vec::new()));
             let what = format!("run `{name}`, {key}");
             let items: Vec<&toml::Value> = match value.get_ref() {
                 toml::Value::Array(items) => items.iter().collect(),
@@ -416,6 +416,9 @@ pub fn parse(
                         ));
                     }
                 };
+                if let Some(entry) = key_lines.last_mut() {
+                    entry.2.push(secrets.scrub(&text));
+                }
                 if !flag.takes_value {
                     return Err(loc.at(
                         value.span().start,
@@ -427,12 +430,17 @@ pub fn parse(
         }
         let located = |message: String| {
             let message = secrets.scrub(&message);
-            // The key whose flag the message names, else the run's table.
+            // The key whose flag the message names, or whose value it quotes, else the run's
+            // table.
             let offset = key_lines
                 .iter()
-                .filter(|(long, _)| message.contains(&format!("--{long}")))
-                .map(|(_, o)| *o)
-                .next();
+                .find(|(long, _, _)| message.contains(&format!("--{long}")))
+                .or_else(|| {
+                    key_lines.iter().find(|(_, _, values)| {
+                        values.iter().any(|v| !v.is_empty() && message.contains(&format!("`{v}`")))
+                    })
+                })
+                .map(|(_, o, _)| *o);
             let line = offset.map_or(line, |o| loc.line(o));
             FileError(format!("{}:{line}: run `{name}`: {message}", loc.file))
         };
@@ -496,7 +504,7 @@ pub fn run_settings(args: &[OsString]) -> Result<Settings, ConfigError> {
     run.settings_with(&Sources::from_matches(Some(&matches)))
 }
 
-/// Expands `${NAME}` (`$$` is a literal `$`); a missing variable is an error naming it. Every
+/// Expands `${NAME}` (`$${` is a literal `${`; any other `$` stays as it is); a missing variable is an error naming it. Every
 /// value used is remembered as a secret.
 pub fn expand_vars(
     text: &str,
@@ -508,8 +516,8 @@ pub fn expand_vars(
     while let Some(at) = rest.find('$') {
         out.push_str(&rest[..at]);
         let after = &rest[at + 1..];
-        if let Some(tail) = after.strip_prefix('$') {
-            out.push('$');
+        if let Some(tail) = after.strip_prefix("${") {
+            out.push_str("${");
             rest = tail;
         } else if let Some(inner) = after.strip_prefix('{') {
             let Some(end) = inner.find('}') else {
