@@ -61,7 +61,7 @@ pub struct CapacityArgs {
     #[arg(long, value_name = "N", default_value = "12")]
     pub max_steps: String,
     /// Start the backend from this suite file's components (with the settings of its run
-    /// `--run`, the first by default).
+    /// `--run`, the first by default, less its rate, length and thresholds).
     #[arg(long, value_name = "FILE.toml")]
     pub suite: Option<PathBuf>,
     /// The suite run whose settings and components the steps use.
@@ -329,12 +329,18 @@ pub fn main(args: CapacityArgs) -> ExitCode {
                     suite.runs.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ")
                 ));
             };
-            (
-                run.args.clone(),
-                suite.components.clone(),
-                run.components.clone(),
-                suite.secrets.clone(),
-            )
+            // The search sets the rate, the length and the rules of every step: a suite run's
+            // own are left out.
+            let args = run
+                .args
+                .iter()
+                .filter(|a| {
+                    let text = a.to_string_lossy();
+                    !SEARCH_OWNS.iter().any(|f| text.starts_with(&format!("--{f}=")))
+                })
+                .cloned()
+                .collect();
+            (args, suite.components.clone(), run.components.clone(), suite.secrets.clone())
         }
         None => {
             let mut base: Vec<OsString> = vec!["run".into()];
@@ -354,8 +360,16 @@ pub fn main(args: CapacityArgs) -> ExitCode {
     }
     // Each step's settings, validated now for the first rate (the others differ by the rate).
     let rules = criteria.clone();
-    let step_args = move |rate: f64| -> Vec<OsString> {
-        let mut a = base.clone();
+    // Each step writes to a project of its own (`PROJECT-step-N`), so that a backlog of one
+    // step is not counted as stored in the next: read-back counts are per project.
+    let step_args = move |rate: f64, step: usize| -> Vec<OsString> {
+        let mut a: Vec<OsString> = base
+            .iter()
+            .map(|x| match x.to_str().and_then(|t| t.strip_prefix("--project=")) {
+                Some(project) => format!("--project={project}-step-{step}").into(),
+                None => x.clone(),
+            })
+            .collect();
         a.push(format!("--rate={rate}").into());
         a.push(format!("--duration={}ms", (warmup + hold).as_millis()).into());
         if !warmup.is_zero() {
@@ -369,7 +383,7 @@ pub fn main(args: CapacityArgs) -> ExitCode {
         }
         a
     };
-    let first = match file::run_settings(&step_args(search.start_rate)) {
+    let first = match file::run_settings(&step_args(search.start_rate, 1)) {
         Ok(s) => s,
         Err(e) => return bad(secrets.scrub(&e.0)),
     };
@@ -411,7 +425,7 @@ pub fn main(args: CapacityArgs) -> ExitCode {
                 ended_by = "component_failed";
                 break;
             }
-            let settings = match file::run_settings(&step_args(rate)) {
+            let settings = match file::run_settings(&step_args(rate, steps.len() + 1)) {
                 Ok(s) => s,
                 Err(e) => return bad(secrets.scrub(&e.0)),
             };
@@ -420,7 +434,7 @@ pub fn main(args: CapacityArgs) -> ExitCode {
                 Err(e) => return bad(secrets.scrub(&e.0)),
             };
             eprintln!("== capacity: step {} at {rate} traces/s", steps.len() + 1);
-            let (report, died) = match crate::suite::execute(plan, &mut pool, &needed, &interrupt).await {
+            let (report, died) = match crate::suite::execute(plan, settings.metrics_listen, &mut pool, &needed, &interrupt).await {
                 Ok(r) => r,
                 Err((code, message)) => {
                     eprintln!("error: {}", secrets.scrub(&message));

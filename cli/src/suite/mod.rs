@@ -103,7 +103,9 @@ async fn run_suite(suite: Suite, args: SuiteArgs) -> ExitCode {
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
         };
-        let outcome = execute(plan, &mut pool, &run.components, &interrupt).await;
+        let outcome =
+            execute(plan, run.settings.metrics_listen, &mut pool, &run.components, &interrupt)
+                .await;
         let (report, died) = match outcome {
             Ok(done) => done,
             Err((code, message)) => {
@@ -354,6 +356,7 @@ pub const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 /// code and message of a run that could not go at all.
 pub async fn execute(
     plan: RunPlan,
+    metrics_listen: Option<std::net::SocketAddr>,
     pool: &mut Pool,
     needed: &[usize],
     interrupt: &Interrupt,
@@ -369,7 +372,15 @@ pub async fn execute(
     for (_, s) in &mut samplers {
         s.sample();
     }
+    let metrics_server = match metrics_listen {
+        Some(addr) => match crate::prom::Server::start(addr).await {
+            Ok(server) => Some(server),
+            Err(e) => return Err((EXIT_BAD_INPUT, format!("cannot serve metrics on {addr}: {e}"))),
+        },
+        None => None,
+    };
     let mut live = crate::progress::Live::new();
+    let mut live = crate::prom::Tee::new(&mut live, metrics_server.as_ref());
     let mut died: Option<ComponentError> = None;
     let result = {
         let run = engine::run(plan, Arc::clone(&stop), &mut live);
@@ -399,6 +410,9 @@ pub async fn execute(
     };
     interrupt.watch(None);
     drop(live);
+    if let (Some(server), Ok(report)) = (&metrics_server, &result) {
+        server.publish(report);
+    }
     let mut report = match result {
         Ok(report) => report,
         Err(EngineError::Export(e)) => return Err((EXIT_BAD_INPUT, e.to_string())),
