@@ -380,10 +380,10 @@ pub async fn execute(
         None => None,
     };
     let mut live = crate::progress::Live::new();
-    let mut live = crate::prom::Tee::new(&mut live, metrics_server.as_ref());
     let mut died: Option<ComponentError> = None;
     let result = {
-        let run = engine::run(plan, Arc::clone(&stop), &mut live);
+        let mut tee = crate::prom::Tee::new(&mut live, metrics_server.as_ref());
+        let run = engine::run(plan, Arc::clone(&stop), &mut tee);
         tokio::pin!(run);
         let mut tick = tokio::time::interval(SAMPLE_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
