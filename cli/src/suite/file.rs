@@ -546,3 +546,69 @@ pub fn expand_vars(
     out.push_str(rest);
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "TOKEN" => Some("tok-123456789".to_owned()),
+            "PORT" => Some("6006".to_owned()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn variables_expand_and_their_values_are_scrubbed() {
+        let mut secrets = Secrets::default();
+        let text =
+            expand_vars("Bearer ${TOKEN} on :${PORT}, $HOME and $${LITERAL}", &env, &mut secrets);
+        assert_eq!(text.as_deref(), Ok("Bearer tok-123456789 on :6006, $HOME and ${LITERAL}"));
+        // The token is a secret; a 4-character port is not worth hiding.
+        assert_eq!(secrets.scrub("sent tok-123456789 to :6006"), "sent ${TOKEN} to :6006");
+        let missing = expand_vars("${NOPE}", &env, &mut secrets);
+        assert!(missing.is_err_and(|e| e.contains("`NOPE` is not set")));
+        assert!(expand_vars("${unclosed", &env, &mut secrets).is_err());
+        assert!(expand_vars("${1BAD}", &env, &mut secrets).is_err());
+    }
+
+    #[test]
+    fn a_run_table_becomes_the_run_settings() {
+        let text = "[defaults]\nclock = \"synthetic\"\nrate = 7\n\n[[runs]]\nname = \"a\"\nthreshold = [\"error_rate<0.1\", \"export_p99_ms<900\"]\nno_verify = true\n\n[[runs]]\nname = \"b\"\nrate = 9.5\n";
+        let suite = parse(Path::new("t.toml"), text, &env).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(suite.name, "t");
+        let [a, b] = &suite.runs[..] else { unreachable!("two runs") };
+        assert_eq!(a.settings.thresholds.len(), 2);
+        assert_eq!(a.settings.verify, scenario_runtime::engine::plan::VerifyMode::Off);
+        assert_eq!(a.settings.clock, scenario_runtime::engine::schedule::ClockKind::Synthetic);
+        assert!(format!("{:?}", a.settings.load).contains("7.0"), "{:?}", a.settings.load);
+        assert!(format!("{:?}", b.settings.load).contains("9.5"), "{:?}", b.settings.load);
+    }
+
+    #[test]
+    fn errors_name_the_file_and_line() {
+        let cases = [
+            ("[[runs]]\nname = \"a\"\nrate = -3\n", "t.toml:3:"),
+            ("[[runs]]\nname = \"a\"\n[[runs]]\nname = \"a\"\n", "t.toml:4:"),
+            ("[[components]]\nname = \"c\"\ncommand = []\n[[runs]]\n", "t.toml:3:"),
+            (
+                "[[components]]\nname = \"c\"\ncommand = [\"x\"]\nstop_signal = \"SIGFOO\"\n[[runs]]\n",
+                "t.toml:4:",
+            ),
+            (
+                "[[components]]\nname = \"c\"\ncommand = [\"x\"]\nhealth_url = \"ftp://x\"\n[[runs]]\n",
+                "t.toml:4:",
+            ),
+            (
+                "[[components]]\nname = \"c\"\ncommand = [\"x\"]\ncolour = 1\n[[runs]]\n",
+                "t.toml:4:",
+            ),
+            ("name = \"s\"\n", "t.toml:2:"),
+        ];
+        for (text, at) in cases {
+            let e = parse(Path::new("t.toml"), text, &env).err().map(|e| e.0).unwrap_or_default();
+            assert!(e.starts_with(at), "{text:?}: {e}");
+        }
+    }
+}
