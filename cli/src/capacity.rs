@@ -605,7 +605,7 @@ pub fn html(r: &CapacityReport) -> String {
         "<header><h1>Capacity</h1></header><p class=\"sub\">criteria {}</p>",
         escape(&r.criteria.join(", "))
     );
-    o.push_str(&format!("<pre>{}</pre>", escape(text(r).trim())));
+    let _ = write!(o, "<pre style=\"overflow-x:auto\">{}</pre>", escape(text(r).trim()));
     let mut order: Vec<&Step> = r.steps.iter().collect();
     order.sort_by(|a, b| a.rate_per_s.total_cmp(&b.rate_per_s));
     let x_max = order.last().map_or(1.0, |s| s.rate_per_s * 1.05);

@@ -226,7 +226,11 @@ pub fn render(chart: &Chart) -> String {
     let _ = write!(
         o,
         "<line class=\"axis\" x1=\"{LEFT}\" x2=\"{x2}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>\
-         <text class=\"axis-label\" x=\"{x2}\" y=\"{ly}\" text-anchor=\"end\">time since start</text>",
+         <text class=\"axis-label\" x=\"{x2}\" y=\"{ly}\" text-anchor=\"end\">{caption}</text>",
+        caption = chart
+            .x_unit
+            .as_ref()
+            .map_or("time since start".to_owned(), |u| format!("rate ({})", escape(u))),
         x2 = LEFT + plot_w,
         y = TOP + plot_h,
         ly = HEIGHT - 2.0,
