@@ -57,6 +57,10 @@ pub struct CapacityArgs {
     /// Pause between steps.
     #[arg(long, value_name = "DURATION", default_value = "5s")]
     pub cooldown: String,
+    /// First run one step at the start rate that is not judged (its report is
+    /// `step-00-prime`): a cold backend's first requests can take seconds.
+    #[arg(long)]
+    pub prime: bool,
     /// Most steps run.
     #[arg(long, value_name = "N", default_value = "12")]
     pub max_steps: String,
@@ -406,9 +410,11 @@ pub fn main(args: CapacityArgs) -> ExitCode {
         let mut steps: Vec<Step> = Vec::new();
         let mut ended_by = "resolution";
         let mut failure = None;
+        let mut priming = args.prime;
         loop {
             let done: Vec<(f64, bool)> = steps.iter().map(|s| (s.rate_per_s, s.passed)).collect();
-            let Some(rate) = next_rate(&search, &done) else {
+            let next = if priming { Some(search.start_rate) } else { next_rate(&search, &done) };
+            let Some(rate) = next else {
                 if done.len() >= search.max_steps {
                     ended_by = "max_steps";
                 } else if bounds(&done).1.is_none() {
@@ -425,7 +431,8 @@ pub fn main(args: CapacityArgs) -> ExitCode {
                 ended_by = "component_failed";
                 break;
             }
-            let settings = match file::run_settings(&step_args(rate, steps.len() + 1)) {
+            let number = if priming { 0 } else { steps.len() + 1 };
+            let settings = match file::run_settings(&step_args(rate, number)) {
                 Ok(s) => s,
                 Err(e) => return bad(secrets.scrub(&e.0)),
             };
@@ -433,7 +440,11 @@ pub fn main(args: CapacityArgs) -> ExitCode {
                 Ok(p) => p,
                 Err(e) => return bad(secrets.scrub(&e.0)),
             };
-            eprintln!("== capacity: step {} at {rate} traces/s", steps.len() + 1);
+            if priming {
+                eprintln!("== capacity: priming at {rate} traces/s (not judged)");
+            } else {
+                eprintln!("== capacity: step {} at {rate} traces/s", steps.len() + 1);
+            }
             let (report, died) = match crate::suite::execute(plan, settings.metrics_listen, &mut pool, &needed, &interrupt).await {
                 Ok(r) => r,
                 Err((code, message)) => {
@@ -442,7 +453,11 @@ pub fn main(args: CapacityArgs) -> ExitCode {
                 }
             };
             let report = crate::suite::scrubbed(&report, &secrets);
-            let stem = format!("step-{:02}-{rate}", steps.len() + 1);
+            let stem = if priming {
+                "step-00-prime".to_owned()
+            } else {
+                format!("step-{number:02}-{rate}")
+            };
             let json = args.out.join(format!("{stem}.json"));
             if let Err(e) = crate::suite::write_report(&report, &json, &args.out.join(format!("{stem}.html"))) {
                 eprintln!("error: {e}");
@@ -460,7 +475,11 @@ pub fn main(args: CapacityArgs) -> ExitCode {
                 ended_by = "interrupted";
                 break;
             }
-            steps.push(step);
+            if priming {
+                priming = false;
+            } else {
+                steps.push(step);
+            }
             tokio::select! {
                 () = tokio::time::sleep(cooldown) => {}
                 () = async { while !interrupt.is_set() { tokio::time::sleep(Duration::from_millis(100)).await } } => {}
