@@ -379,6 +379,24 @@ pub fn summary(r: &Report) -> String {
         bytes(g.peak_rss_bytes as f64)
     );
 
+    if let Some(res) = &r.resources {
+        let _ = writeln!(o, "\nComponents (process trees sampled every {} ms):", res.interval_ms);
+        for c in &res.components {
+            let _ = writeln!(
+                o,
+                "   {} (pid {}): CPU cores min {:.2} mean {:.2} max {:.2}; RSS min {} mean {} max {} ({} samples)",
+                c.name,
+                c.pid,
+                c.cpu_cores.min,
+                c.cpu_cores.mean,
+                c.cpu_cores.max,
+                bytes(c.rss_bytes.min),
+                bytes(c.rss_bytes.mean),
+                bytes(c.rss_bytes.max),
+                c.samples.len()
+            );
+        }
+    }
     if !r.thresholds.is_empty() {
         let _ = writeln!(o, "\nThresholds:");
         for th in &r.thresholds {

@@ -755,6 +755,30 @@ pub fn report_page(r: &Report) -> String {
     o.push_str(&scenarios(r));
     o.push_str("<h2>Errors</h2>");
     o.push_str(&errors(r));
+    if let Some(res) = &r.resources {
+        o.push_str(
+            "<h2>Components</h2><table><thead><tr><th>component</th><th>pid</th>\
+             <th>CPU cores min / mean / max</th><th>RSS min / mean / max</th><th>samples</th>\
+             </tr></thead><tbody>",
+        );
+        for c in &res.components {
+            let mb = |v: f64| format!("{:.0} MB", v / 1e6);
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td>{:.2} / {:.2} / {:.2}</td><td>{} / {} / {}</td><td>{}</td></tr>",
+                escape(&c.name),
+                c.pid,
+                c.cpu_cores.min,
+                c.cpu_cores.mean,
+                c.cpu_cores.max,
+                mb(c.rss_bytes.min),
+                mb(c.rss_bytes.mean),
+                mb(c.rss_bytes.max),
+                c.samples.len()
+            );
+        }
+        o.push_str("</tbody></table>");
+    }
     o.push_str("<h2>Notes</h2>");
     if r.notes.is_empty() {
         o.push_str("<p class=\"muted\">Nothing to note: no span lost, no late start.</p>");
