@@ -330,3 +330,32 @@ fn capacity_finds_the_knee_of_a_criterion_against_the_embedded_sink() {
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(text(&output).contains("--rate in the run settings"));
 }
+
+/// The shipped suites and the README's example stay valid (`--check` starts nothing).
+#[test]
+fn the_shipped_suites_are_valid() {
+    let dir = temp_dir();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let example = readme
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a TOML example in the README");
+    let example_file = write(&dir, "readme.toml", example);
+    let mut files: Vec<PathBuf> =
+        ["phoenix", "mlflow", "ci"].iter().map(|n| root.join(format!("suites/{n}.toml"))).collect();
+    files.push(example_file);
+    for file in files {
+        let output = command(&dir, &["suite", &file.to_string_lossy(), "--check"])
+            .env("SCALETEST_VENV", "/opt/venv")
+            .env("SUITE_WORK", &dir)
+            .env("SUITE_PHOENIX_PORT", "6006")
+            .env("SUITE_PHOENIX_GRPC_PORT", "4317")
+            .output()
+            .expect("run");
+        assert_eq!(output.status.code(), Some(0), "{}: {}", file.display(), text(&output));
+        assert!(text(&output).contains("valid:"), "{}", text(&output));
+    }
+    assert!(!dir.join("suite-out").exists(), "--check starts nothing and writes nothing");
+}

@@ -47,6 +47,10 @@ pub struct SuiteArgs {
     /// Read variables from this file instead of `./.env` (never overrides the environment).
     #[arg(long, value_name = "PATH")]
     pub env_file: Option<PathBuf>,
+    /// Validate the file (every run's settings, every component) and exit without starting
+    /// anything.
+    #[arg(long)]
+    pub check: bool,
 }
 
 pub fn main(args: SuiteArgs) -> ExitCode {
@@ -58,6 +62,15 @@ pub fn main(args: SuiteArgs) -> ExitCode {
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
+    if args.check {
+        println!(
+            "{}: valid: {} run(s), {} component(s)",
+            args.file.display(),
+            suite.runs.len(),
+            suite.components.len()
+        );
+        return ExitCode::SUCCESS;
+    }
     if let Err(e) = prepare_out(&args.out) {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_BAD_INPUT);
