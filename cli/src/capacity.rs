@@ -222,6 +222,15 @@ fn bad(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
+/// Metrics only the read-back measures.
+const READ_BACK_METRICS: [&str; 5] = [
+    "stored_rate",
+    "spans_not_visible",
+    "ingest_lag_p50_s",
+    "ingest_lag_p99_s",
+    "ingest_lag_max_s",
+];
+
 /// Run flags the search sets itself.
 const SEARCH_OWNS: [&str; 7] =
     ["rate", "stages", "duration", "count", "ramp-up", "concurrency", "threshold"];
@@ -393,6 +402,16 @@ pub fn main(args: CapacityArgs) -> ExitCode {
     };
     if let Err(e) = first.plan(env) {
         return bad(secrets.scrub(&e.0));
+    }
+    // A criterion on what was stored needs the read-back: without it every step would fail.
+    if first.verify == scenario_runtime::engine::plan::VerifyMode::Off
+        && let Some(rule) = first.thresholds.iter().find(|t| READ_BACK_METRICS.contains(&t.metric))
+    {
+        return bad(format!(
+            "--criterion `{}` needs the read-back, which the run settings turn off: expected \
+             verify on or during, or no criterion on stored spans or ingestion lag",
+            rule.expression
+        ));
     }
     if let Err(e) = crate::suite::prepare_out(&args.out) {
         return bad(e);

@@ -329,6 +329,12 @@ fn capacity_finds_the_knee_of_a_criterion_against_the_embedded_sink() {
         .expect("run");
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(text(&output).contains("--rate in the run settings"));
+    let output =
+        command(&dir, &["capacity", "--criterion", "stored_rate>=0.99", "--", "--no-verify"])
+            .output()
+            .expect("run");
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("needs the read-back"), "{}", text(&output));
 }
 
 /// The shipped suites and the README's example stay valid (`--check` starts nothing).
