@@ -65,7 +65,7 @@ pub struct CapacityArgs {
     #[arg(long, value_name = "N", default_value = "12")]
     pub max_steps: String,
     /// Start the backend from this suite file's components (with the settings of its run
-    /// `--run`, the first by default, less its rate, length and thresholds).
+    /// `--run`, the first by default, less its rate, length, thresholds and read-back budget).
     #[arg(long, value_name = "FILE.toml")]
     pub suite: Option<PathBuf>,
     /// The suite run whose settings and components the steps use.
@@ -84,7 +84,7 @@ pub struct CapacityArgs {
     #[arg(long, value_name = "PATH")]
     pub env_file: Option<PathBuf>,
     /// `scaletest run` flags for every step (target, platform, mix, ...), after `--`; not with
-    /// --suite. The rate, duration, ramp-up and thresholds are the search's.
+    /// --suite. The rate, duration, ramp-up, thresholds and read-back budget are the search's.
     #[arg(last = true, value_name = "RUN FLAGS")]
     pub run_flags: Vec<String>,
 }
@@ -232,8 +232,16 @@ const READ_BACK_METRICS: [&str; 5] = [
 ];
 
 /// Run flags the search sets itself.
-const SEARCH_OWNS: [&str; 7] =
-    ["rate", "stages", "duration", "count", "ramp-up", "concurrency", "threshold"];
+const SEARCH_OWNS: [&str; 8] = [
+    "rate",
+    "stages",
+    "duration",
+    "count",
+    "ramp-up",
+    "concurrency",
+    "threshold",
+    "verify-timeout",
+];
 
 fn positive(name: &str, text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
@@ -367,7 +375,7 @@ pub fn main(args: CapacityArgs) -> ExitCode {
             text.strip_prefix("--").is_some_and(|t| t == **f || t.starts_with(&format!("{f}=")))
         }) {
             return bad(format!(
-                "--{flag} in the run settings: the capacity search sets it (use --criterion for rules)"
+                "--{flag} in the run settings: the capacity search sets it (--criterion for rules, --settle for the read-back budget)"
             ));
         }
     }
@@ -388,9 +396,7 @@ pub fn main(args: CapacityArgs) -> ExitCode {
         if !warmup.is_zero() {
             a.push(format!("--ramp-up={}ms", warmup.as_millis()).into());
         }
-        if !base.iter().any(|x| x.to_string_lossy().starts_with("--verify-timeout")) {
-            a.push(format!("--verify-timeout={}ms", settle.as_millis()).into());
-        }
+        a.push(format!("--verify-timeout={}ms", settle.as_millis()).into());
         for c in &rules {
             a.push(format!("--threshold={c}").into());
         }
