@@ -95,7 +95,8 @@ fn a_missing_variable_is_named_and_a_secret_never_shown() {
     // environment: nowhere in the output or the files written.
     let body = format!(
         "[[components]]\nname = \"c\"\ncommand = [\"sh\", \"-c\", \"sleep 30\"]\nenv = {{ TOKEN = \"${{API_TOKEN}}\" }}\n\n{RUN}\
-         header = [\"authorization=Bearer ${{API_TOKEN}}\"]\nresource_attributes = \"deployment=${{API_TOKEN}}\"\n"
+         header = [\"authorization=Bearer ${{API_TOKEN}}\"]\nresource_attributes = \"deployment=${{API_TOKEN}}\"\n\
+         project = \"${{API_TOKEN}}\"\n"
     );
     write(&dir, "good.toml", &body);
     let output = suite(&dir, "good.toml", &[("API_TOKEN", secret)]);
@@ -110,6 +111,9 @@ fn a_missing_variable_is_named_and_a_secret_never_shown() {
         let content = std::fs::read_to_string(file).expect("read output");
         assert!(!content.contains(secret), "secret in {}", file.display());
     }
+    // The report names the project: as the variable, not its value.
+    let report = std::fs::read_to_string(dir.join("suite-out/01-short.json")).expect("run report");
+    assert!(report.contains("\"project\": \"${API_TOKEN}\""), "{report}");
 }
 
 #[test]
