@@ -212,7 +212,7 @@ fn resources_are_sampled_and_the_suite_report_compares_runs() {
     assert!(all.contains("busy CPU cores mean/max"), "{all}");
     assert!(all.contains("Components (process trees sampled every 1000 ms)"), "{all}");
     let page = std::fs::read_to_string(dir.join("suite-out/01-five.html")).expect("run page");
-    assert!(page.contains("<h2>Components</h2>"));
+    assert!(page.contains("<h2>Components</h2>") && page.contains("Components: CPU"));
 }
 
 #[test]

@@ -199,6 +199,51 @@ pub fn chart_defs(reports: &[&Report]) -> Vec<ChartDef> {
     ]
 }
 
+/// CPU and memory of the components a suite started, over the run's time axis.
+fn resource_charts(report: &Report) -> Vec<Chart> {
+    let Some(res) = &report.resources else { return Vec::new() };
+    if res.components.iter().all(|c| c.samples.is_empty()) {
+        return Vec::new();
+    }
+    let began = report.measurements.window.began_unix_ms;
+    let x = |unix_ms: u64| unix_ms.saturating_sub(began) as f64 / 1000.0;
+    let x_max = res
+        .components
+        .iter()
+        .flat_map(|c| c.samples.iter().map(|s| x(s.unix_ms)))
+        .fold(x_end(report), f64::max);
+    let lines = |value: &dyn Fn(&scenario_runtime::engine::report::ResourceSample) -> f64| {
+        res.components
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Line {
+                name: c.name.clone(),
+                color: chart::PALETTE[i % chart::PALETTE.len()],
+                dashed: false,
+                points: c.samples.iter().map(|s| (x(s.unix_ms), Some(value(s)))).collect(),
+            })
+            .collect::<Vec<_>>()
+    };
+    vec![
+        Chart {
+            id: "components-cpu".to_owned(),
+            title: "Components: CPU (process trees)".to_owned(),
+            unit: "cores".to_owned(),
+            lines: lines(&|s| s.cpu_cores),
+            x_max,
+            ..Chart::default()
+        },
+        Chart {
+            id: "components-rss".to_owned(),
+            title: "Components: resident memory".to_owned(),
+            unit: "MB".to_owned(),
+            lines: lines(&|s| s.rss_bytes as f64 / 1e6),
+            x_max,
+            ..Chart::default()
+        },
+    ]
+}
+
 /// `(x seconds since the run's start, row, seconds covered)` of every row.
 pub fn timeline(report: &Report) -> Vec<(f64, &Row, f64)> {
     let began = report.measurements.window.began_unix_ms;
@@ -750,6 +795,9 @@ pub fn report_page(r: &Report) -> String {
         if !r.measurements.series.rows.is_empty() {
             o.push_str(&chart::render(&c));
         }
+    }
+    for c in resource_charts(r) {
+        o.push_str(&chart::render(&c));
     }
     o.push_str("</div><h2>Scenarios</h2>");
     o.push_str(&scenarios(r));
