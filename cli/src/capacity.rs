@@ -419,6 +419,13 @@ pub fn main(args: CapacityArgs) -> ExitCode {
             rule.expression
         ));
     }
+    for (flag, path) in [("--json", &args.json), ("--html", &args.html)] {
+        if let Some(path) = path
+            && let Err(e) = crate::suite::check_writable(path)
+        {
+            return bad(format!("invalid {flag} `{}`: {e}", path.display()));
+        }
+    }
     if let Err(e) = crate::suite::prepare_out(&args.out) {
         return bad(e);
     }

@@ -68,6 +68,15 @@ fn bad_files_are_refused_with_file_and_line_before_anything_starts() {
         assert!(all.contains(message), "{runs}: expected `{message}` in {all}");
         assert!(!dir.join("started").exists(), "nothing may start before the file is valid");
     }
+    // A report file that cannot be written: refused before anything starts.
+    let dir = temp_dir();
+    write(&dir, "ok.toml", &format!("{component}{RUN}"));
+    let output = command(&dir, &["suite", "ok.toml", "--json", "no/such/dir/suite.json"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("invalid --json `no/such/dir/suite.json`"), "{}", text(&output));
+    assert!(!dir.join("started").exists());
 }
 
 #[test]

@@ -210,7 +210,6 @@ pub fn parse(
 
     let mut components: Vec<ComponentSpec> = Vec::new();
     for raw in &raw.components {
-        let at = raw.span().start;
         let raw = raw.get_ref();
         let name = raw.name.get_ref().trim().to_owned();
         if name.is_empty() || components.iter().any(|c| c.name == name) {
@@ -304,7 +303,6 @@ pub fn parse(
             })?,
             None => StopSignalKind::Term,
         };
-        let _ = at;
         components.push(ComponentSpec {
             name,
             command,

@@ -71,6 +71,14 @@ pub fn main(args: SuiteArgs) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
+    for (flag, path) in [("--json", &args.json), ("--html", &args.html)] {
+        if let Some(path) = path
+            && let Err(e) = check_writable(path)
+        {
+            eprintln!("error: invalid {flag} `{}`: {e}", path.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    }
     if let Err(e) = prepare_out(&args.out) {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_BAD_INPUT);
@@ -83,6 +91,21 @@ pub fn main(args: SuiteArgs) -> ExitCode {
         }
     };
     runtime.block_on(run_suite(suite, args))
+}
+
+/// Whether a report file can be written, checked before anything starts (as `run` checks
+/// its `--json` and `--html`), leaving no file behind.
+pub fn check_writable(path: &Path) -> Result<(), String> {
+    let result = if path.exists() {
+        std::fs::OpenOptions::new().append(true).open(path).map(drop)
+    } else {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .and_then(|_| std::fs::remove_file(path))
+    };
+    result.map_err(|e| format!("cannot write it: {e}"))
 }
 
 /// Creates the output directory and its `components/` folder.
