@@ -490,6 +490,9 @@ pub fn note_text(note: &Note) -> String {
             )
         }
         Note::ReadBackFailed { reason } => format!("the read-back failed: {reason}"),
+        Note::CountsNotThisRun { reason } => {
+            format!("the read-back's counts are not this run's: {reason}")
+        }
         Note::StoredTracesDiffer { missing, rootless, span_count_differs } => format!(
             "of the traces fetched back whole, {} were missing, {} had no root and {} had a \
              different span count than accepted",
@@ -518,6 +521,7 @@ fn storage(o: &mut String, v: &Verification, embedded: bool) {
         Outcome::Incomplete => "NOT everything accepted became visible",
         Outcome::Failed => "read-back FAILED",
         Outcome::NotVerified => "not verified",
+        Outcome::OtherTraffic => "NOT stated: the counts include other traffic",
     };
     let source = if embedded { "the embedded sink" } else { v.platform.name() };
     let _ = writeln!(o, "\nStorage (read back from {source}): {verdict}");

@@ -158,6 +158,24 @@ async fn the_budget_ends_polling_and_what_was_never_seen_stays_unknown() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_count_above_what_was_accepted_is_not_this_runs_and_states_no_lag() {
+    // 20 spans accepted; the project already holds 30 more from other traffic, all readable
+    // at 1 s: the count (50) cannot be this run's, so neither stored share nor lag is stated.
+    let api = Arc::new(Revealing::new(vec![(Duration::from_secs(1), 50)], 5));
+    let verifier = Verifier::new(api, budget(10));
+    let ledger = ledger(4, 5, verifier.now_ms());
+    let result = verifier.verify(&ledger, None).await;
+    assert_eq!(result.outcome, Outcome::OtherTraffic, "{result:#?}");
+    let reason = result.reason.clone().unwrap();
+    assert!(reason.contains("50 spans") && reason.contains("accepted 20"), "{reason}");
+    assert_eq!(result.lag, None);
+    assert_eq!(result.throughput, None);
+    assert_eq!((result.spans_not_visible, result.traces_not_visible), (None, None));
+    // Fetching by id still checks the run's own traces.
+    assert_eq!(result.whole_traces.unwrap().missing.len(), 0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_watch_sees_visibility_during_the_run() {
     let api = Arc::new(Revealing::new(
         vec![(Duration::from_secs(1), 30), (Duration::from_secs(3), 30)],

@@ -206,6 +206,8 @@ pub enum Note {
     NotAllVisible { spans_not_visible: Option<u64>, traces_not_visible: Option<u64> },
     /// The read API could not be used.
     ReadBackFailed { reason: String },
+    /// The read-back counted more than the run accepted: its counts are not this run's.
+    CountsNotThisRun { reason: String },
     /// Whole traces fetched back differed from what was accepted.
     StoredTracesDiffer { missing: u64, rootless: u64, span_count_differs: u64 },
     /// The run began more than a second after `--start-at` (`shard`: which shard, in a merge).
@@ -599,6 +601,8 @@ pub fn build(measured: &Measurements, context: Context) -> Report {
                     spans_not_visible: v.spans_not_visible,
                     traces_not_visible: v.traces_not_visible,
                 }),
+                Outcome::OtherTraffic => notes
+                    .push(Note::CountsNotThisRun { reason: v.reason.clone().unwrap_or_default() }),
                 Outcome::AllVisible => {}
             }
             if let Some(w) = &v.whole_traces {

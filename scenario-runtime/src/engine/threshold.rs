@@ -31,6 +31,9 @@ fn status_class(r: &Report, class: u16) -> f64 {
 /// `None` when storage was not verified or never counted.
 fn stored_rate(r: &Report) -> Option<f64> {
     let v = r.verification.as_ref()?;
+    if v.outcome == crate::engine::verify::Outcome::OtherTraffic {
+        return None;
+    }
     let seen = v.visible_at_end.as_ref()?;
     match (seen.spans, seen.traces) {
         (Some(spans), _) if v.spans_accepted > 0 => Some(spans as f64 / v.spans_accepted as f64),

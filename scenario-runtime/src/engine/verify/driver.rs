@@ -55,6 +55,10 @@ pub enum Outcome {
     Failed,
     /// The platform has no read API scaletest uses: storage not verified.
     NotVerified,
+    /// A count found more than this run accepted: other traffic (or duplicates) shares the
+    /// counted project and window, so the counts are not this run's, and neither the stored
+    /// share nor the ingestion lag is stated.
+    OtherTraffic,
 }
 
 /// One count, taken at `at_ms` (Unix ms).
@@ -382,6 +386,24 @@ impl Verifier {
             result.spans_not_visible = last.spans.map(|n| spans_goal.saturating_sub(n));
             result.traces_not_visible = last.traces.map(|n| traces_goal.saturating_sub(n));
         }
+        // More than accepted, in the unit the lag is measured in: not this run's count.
+        let over = samples.iter().find_map(|s| {
+            if countable.spans {
+                s.spans.filter(|n| *n > spans_goal).map(|n| (n, spans_goal, "spans"))
+            } else {
+                s.traces.filter(|n| *n > traces_goal).map(|n| (n, traces_goal, "traces"))
+            }
+        });
+        if let Some((counted, accepted, unit)) = over {
+            result.outcome = Outcome::OtherTraffic;
+            result.reason = Some(format!(
+                "a count found {counted} {unit} where this run accepted {accepted}: other \
+                 traffic or duplicates share the project and window, so the stored share and \
+                 the ingestion lag are not stated (give the run a project of its own)"
+            ));
+            result.spans_not_visible = None;
+            result.traces_not_visible = None;
+        }
 
         // Lag and throughput, in spans where spans are counted, else in traces.
         let (unit, accepted, visible): (_, Curve, Curve) = if countable.spans {
@@ -394,7 +416,7 @@ impl Verifier {
             let visible = samples.iter().filter_map(|s| Some((s.at_ms, s.traces?))).collect();
             (LagUnit::Traces, accepted, visible)
         };
-        if !visible.is_empty() {
+        if !visible.is_empty() && result.outcome != Outcome::OtherTraffic {
             result.lag = measure::lag(unit, &accepted, &visible);
             result.throughput = Some(measure::throughput(unit, &accepted, &visible));
         }
