@@ -10,7 +10,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use super::config::ExportConfig;
-use super::encode::{BatchEncoder, estimated_len, to_proto};
+use super::encode::{BatchEncoder, to_proto};
 use super::retry::{Verdict, backoff, verdict};
 use super::transport::Transport;
 use super::{ExportObserver, ExportSummary, Fate, RequestOutcome, RequestRecord, SettledSpan};
@@ -30,6 +30,8 @@ pub struct Shared {
     pub handed: AtomicU64,
     /// Spans refused by a full (or closed) queue.
     pub dropped: AtomicU64,
+    /// Estimated encoded bytes of the spans in the queue (see `ExportConfig::queue_bytes`).
+    pub queued_bytes: AtomicU64,
     /// Queue room spoken for: spans queued plus what running traces have reserved and not yet
     /// emitted (see `ExportHandle::reserve`).
     pub committed: AtomicU64,
@@ -72,6 +74,7 @@ impl Shared {
             observer,
             handed: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            queued_bytes: AtomicU64::new(0),
             committed: AtomicU64::new(0),
             in_doubt: AtomicU64::new(0),
             books: Mutex::new(Books::default()),
@@ -121,7 +124,7 @@ struct Batch {
 /// a slot is free. On `stop` it drains the queue, sends the rest and waits for every task.
 pub async fn run_batcher(
     shared: Arc<Shared>,
-    mut rx: mpsc::Receiver<SpanRecord>,
+    mut rx: mpsc::Receiver<(SpanRecord, usize)>,
     mut stop: oneshot::Receiver<()>,
 ) {
     let mut tasks = JoinSet::new();
@@ -146,8 +149,9 @@ pub async fn run_batcher(
                 let _ = shared.committed.fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
                     Some(c.saturating_sub(received as u64))
                 });
-                for record in incoming.drain(..) {
-                    let len = estimated_len(&record, shared.config.protocol);
+                let bytes: usize = incoming.iter().map(|(_, len)| len).sum();
+                shared.queued_bytes.fetch_sub(bytes as u64, Ordering::Relaxed);
+                for (record, len) in incoming.drain(..) {
                     let span = to_proto(record);
                     if !batch.spans.is_empty() && batch.bytes + len > shared.config.max_batch_bytes {
                         flush(&shared, &mut batch, &mut tasks).await;
