@@ -421,7 +421,8 @@ async fn capacity(
     let per_trace = rss.saturating_sub(baseline) as f64 / in_flight.max(1) as f64;
     println!(
         "  gzip: started {} ({:.0} traces/s), late {} (start lag p99 {:.1} ms), missed {}, \
-         dropped starts {}; spans created {}, exported {}, dropped {}",
+         dropped starts {}; spans created {}, exported {}, dropped {} (queue full {}, cut at \
+         shutdown {}, refused {}, failed {}), outcome unknown {}",
         r.traces.started,
         r.throughput.traces_per_s,
         r.traces.late,
@@ -430,7 +431,12 @@ async fn capacity(
         r.traces.dropped_starts,
         r.spans.created,
         r.spans.exported,
-        r.spans.dropped
+        r.spans.dropped,
+        r.spans.queue_full,
+        r.spans.unfinished,
+        r.spans.rejected,
+        r.spans.failed,
+        r.spans.unknown
     );
     println!(
         "  in flight: at most {in_flight} traces at once; RSS then {:.0} MB ({:.0} MB before the \
