@@ -24,3 +24,28 @@ fn bench_prints_throughput_and_rate_accuracy() {
     }
     assert!(out.contains("start lag p99"), "{out}");
 }
+
+#[test]
+fn soak_reads_memory_every_second_and_states_the_growth() {
+    let output = run(&["bench", "--soak", "--soak-duration", "4s", "--soak-rate", "20"]);
+    let out = text(&output);
+    // 0: within the limit; 3: grew by 10% or more (a few seconds of warm-up may well do so).
+    assert!(matches!(output.status.code(), Some(0 | 3)), "{out}");
+    assert!(out.contains("RSS growth from"), "{out}");
+    assert!(out.contains("the 10% limit"), "{out}");
+    assert!(out.contains("traces in flight"), "{out}");
+}
+
+#[test]
+fn bench_refuses_bad_rates_and_durations() {
+    for args in [
+        ["bench", "--soak-rate", "0"],
+        ["bench", "--capacity-rate", "fast"],
+        ["bench", "--soak-duration", "0s"],
+    ] {
+        let output = run(&args);
+        let out = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{out}");
+        assert!(out.contains(args[2]), "{out}");
+    }
+}

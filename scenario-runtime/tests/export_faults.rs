@@ -354,3 +354,36 @@ async fn large_bodies_get_a_clean_413_and_are_split() {
         assert!(broken.is_empty(), "{broken:?}");
     }
 }
+
+/// A current-thread runtime: the batcher runs only when the test awaits, so what is emitted
+/// stays queued until then, deterministically.
+#[tokio::test(flavor = "current_thread")]
+async fn a_queue_over_its_byte_budget_refuses_new_traces_and_drops_nothing() {
+    let sink = sink_with(Faults::default()).await;
+    let mut settings = config(sink.traces_url(), Protocol::HttpProtobuf, Compression::None);
+    settings.queue_bytes = 8 * 1024;
+    let keeper = Arc::new(Keeper::default());
+    let exporter = Exporter::start(settings, resource(), keeper.clone()).expect("exporter starts");
+    assert!(exporter.reserve(10), "an empty queue has room");
+    // Ten spans of 2,000 payload bytes: over the 8 KiB budget, within the span room.
+    for span in traces(2, 5, 2000) {
+        exporter.emit(span);
+    }
+    assert!(!exporter.reserve(1), "a queue over its byte budget must refuse new traces");
+    // Once the batcher has taken the spans out of the queue, traces are admitted again.
+    let mut admitted = false;
+    for _ in 0..200 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        if exporter.reserve(1) {
+            admitted = true;
+            exporter.release(1);
+            break;
+        }
+    }
+    assert!(admitted, "the queue never had room again");
+    let summary = exporter.shutdown(Duration::from_secs(10)).await;
+    let stats = sink.shutdown().await;
+    assert!(summary.balances(), "{summary:?}");
+    assert_eq!((summary.spans_accepted, summary.spans_dropped), (10, 0), "{summary:?}");
+    assert_delivered_exactly(&summary, &stats);
+}

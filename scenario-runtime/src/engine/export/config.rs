@@ -138,6 +138,11 @@ pub struct ExportConfig {
     /// clock a long trace holds the room for its spans until it has emitted them (only queued
     /// spans take memory).
     pub queue_spans: usize,
+    /// Encoded bytes (as estimated for batching) the queue may hold before new traces are
+    /// refused: spans are counted, but their size varies 1000-fold, and a backend slower than
+    /// the generator must not fill memory with a queue of large spans. Admitted traces always
+    /// have room for their spans; only starts are refused.
+    pub queue_bytes: usize,
     /// Per-attempt timeout, from send to the end of the response.
     pub request_timeout: Duration,
     pub retry: RetryPolicy,
@@ -145,7 +150,8 @@ pub struct ExportConfig {
 
 impl ExportConfig {
     /// Defaults: http/protobuf, no compression, 512 spans or 3 MB per request, 200 ms batch
-    /// timeout, 8 requests in flight, room for 65,536 spans, 10 s request timeout.
+    /// timeout, 8 requests in flight, room for 65,536 spans and 64 MiB queued, 10 s request
+    /// timeout.
     pub fn new(endpoint: impl Into<String>) -> Self {
         Self {
             endpoint: endpoint.into(),
@@ -157,6 +163,7 @@ impl ExportConfig {
             batch_timeout: Duration::from_millis(200),
             max_in_flight: 8,
             queue_spans: 65_536,
+            queue_bytes: 64 << 20,
             request_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
         }

@@ -8,6 +8,9 @@ use opentelemetry_proto::tonic::common::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, span, status};
 use prost::Message;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
 
 use crate::platform::Protocol;
 use crate::span::{Attribute, SpanKind, SpanRecord, Status, Value};
@@ -224,6 +227,176 @@ impl BatchEncoder {
     }
 }
 
+/// String values at least this long go into a protobuf body by reference (see
+/// [`BatchEncoder::encode_pieces`]); shorter ones are copied with the fields around them.
+pub const BY_REFERENCE_MIN: usize = 8 * 1024;
+
+/// A request body in pieces, in order: the fields of the spans encoded together, and long
+/// string values referenced where the spans hold them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Pieces {
+    pub parts: Vec<Bytes>,
+    /// Bytes in all parts.
+    pub len: usize,
+}
+
+impl Pieces {
+    fn push(&mut self, part: Bytes) {
+        if !part.is_empty() {
+            self.len += part.len();
+            self.parts.push(part);
+        }
+    }
+
+    /// The body in one buffer (a copy; for tests and for paths that need it whole).
+    pub fn concat(&self) -> Vec<u8> {
+        let mut body = Vec::with_capacity(self.len);
+        for part in &self.parts {
+            body.extend_from_slice(part);
+        }
+        body
+    }
+}
+
+/// A long string attribute value of a span in a shared batch: the owner a by-reference piece
+/// keeps alive, so the spans stay whole (a batch may still be split after a 413).
+struct SharedValue {
+    batch: Arc<Vec<Span>>,
+    span: usize,
+    attribute: usize,
+}
+
+impl AsRef<[u8]> for SharedValue {
+    fn as_ref(&self) -> &[u8] {
+        let value = self.batch.get(self.span).and_then(|span| span.attributes.get(self.attribute));
+        match value.and_then(|kv| kv.value.as_ref()).and_then(|v| v.value.as_ref()) {
+            Some(any_value::Value::StringValue(text)) => text.as_bytes(),
+            _ => &[],
+        }
+    }
+}
+
+impl BatchEncoder {
+    /// The protobuf encoding of [`BatchEncoder::request`], byte for byte, in pieces: string
+    /// values of [`BY_REFERENCE_MIN`] bytes or more are not copied but referenced in `batch`,
+    /// so the kernel reads them where content generation wrote them (a copy of the whole body
+    /// saved per request: most of a body's bytes are such values).
+    pub fn encode_pieces(&self, batch: &Arc<Vec<Span>>) -> Pieces {
+        use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
+        fn field_len(len: usize) -> usize {
+            1 + encoded_len_varint(len as u64) + len
+        }
+        let span_lens: Vec<usize> = batch.iter().map(Message::encoded_len).collect();
+        let scope_len = self.scope.encoded_len();
+        let scope_spans_len =
+            field_len(scope_len) + span_lens.iter().map(|&len| field_len(len)).sum::<usize>();
+        let resource_len = self.resource.encoded_len();
+        let resource_spans_len = field_len(resource_len) + field_len(scope_spans_len);
+        let mut pieces = Pieces::default();
+        let mut out = BytesMut::with_capacity(64 * 1024);
+        // The same envelope as `encode_protobuf`.
+        encode_key(1, WireType::LengthDelimited, &mut out);
+        encode_varint(resource_spans_len as u64, &mut out);
+        encode_key(1, WireType::LengthDelimited, &mut out);
+        encode_varint(resource_len as u64, &mut out);
+        self.resource.encode_raw(&mut out);
+        encode_key(2, WireType::LengthDelimited, &mut out);
+        encode_varint(scope_spans_len as u64, &mut out);
+        encode_key(1, WireType::LengthDelimited, &mut out);
+        encode_varint(scope_len as u64, &mut out);
+        self.scope.encode_raw(&mut out);
+        for (index, (span, len)) in batch.iter().zip(span_lens).enumerate() {
+            encode_key(2, WireType::LengthDelimited, &mut out);
+            encode_varint(len as u64, &mut out);
+            encode_span(batch, index, span, &mut out, &mut pieces);
+        }
+        pieces.push(out.freeze());
+        pieces
+    }
+}
+
+/// One span's fields in the order prost encodes them (by tag), long string
+/// attribute values as pieces of their own.
+fn encode_span(
+    batch: &Arc<Vec<Span>>,
+    index: usize,
+    span: &Span,
+    out: &mut BytesMut,
+    pieces: &mut Pieces,
+) {
+    use prost::encoding::{
+        WireType, bytes, encode_key, encode_varint, encoded_len_varint, fixed32, fixed64, int32,
+        message, string, uint32,
+    };
+    if !span.trace_id.is_empty() {
+        bytes::encode(1, &span.trace_id, out);
+    }
+    if !span.span_id.is_empty() {
+        bytes::encode(2, &span.span_id, out);
+    }
+    if !span.trace_state.is_empty() {
+        string::encode(3, &span.trace_state, out);
+    }
+    if !span.parent_span_id.is_empty() {
+        bytes::encode(4, &span.parent_span_id, out);
+    }
+    if !span.name.is_empty() {
+        string::encode(5, &span.name, out);
+    }
+    if span.kind != 0 {
+        int32::encode(6, &span.kind, out);
+    }
+    if span.start_time_unix_nano != 0 {
+        fixed64::encode(7, &span.start_time_unix_nano, out);
+    }
+    if span.end_time_unix_nano != 0 {
+        fixed64::encode(8, &span.end_time_unix_nano, out);
+    }
+    for (attribute, kv) in span.attributes.iter().enumerate() {
+        match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+            Some(any_value::Value::StringValue(text))
+                if text.len() >= BY_REFERENCE_MIN && kv.key_strindex == 0 =>
+            {
+                // KeyValue { key = 1, value = 2: AnyValue { string_value = 1 } }
+                encode_key(9, WireType::LengthDelimited, out);
+                encode_varint(kv.encoded_len() as u64, out);
+                if !kv.key.is_empty() {
+                    string::encode(1, &kv.key, out);
+                }
+                let any_len = 1 + encoded_len_varint(text.len() as u64) + text.len();
+                encode_key(2, WireType::LengthDelimited, out);
+                encode_varint(any_len as u64, out);
+                encode_key(1, WireType::LengthDelimited, out);
+                encode_varint(text.len() as u64, out);
+                pieces.push(out.split().freeze());
+                pieces.push(Bytes::from_owner(SharedValue {
+                    batch: Arc::clone(batch),
+                    span: index,
+                    attribute,
+                }));
+            }
+            _ => message::encode(9, kv, out),
+        }
+    }
+    if span.dropped_attributes_count != 0 {
+        uint32::encode(10, &span.dropped_attributes_count, out);
+    }
+    message::encode_repeated(11, &span.events, out);
+    if span.dropped_events_count != 0 {
+        uint32::encode(12, &span.dropped_events_count, out);
+    }
+    message::encode_repeated(13, &span.links, out);
+    if span.dropped_links_count != 0 {
+        uint32::encode(14, &span.dropped_links_count, out);
+    }
+    if let Some(status) = &span.status {
+        message::encode(15, status, out);
+    }
+    if span.flags != 0 {
+        fixed32::encode(16, &span.flags, out);
+    }
+}
+
 /// Takes the spans out of a request built by [`BatchEncoder::request`].
 pub fn take_spans(request: &mut ExportTraceServiceRequest) -> Vec<Span> {
     request
@@ -316,6 +489,42 @@ mod tests {
             assert_eq!(body, expected, "{count} spans");
             assert_eq!(back.len(), count);
         }
+    }
+
+    #[test]
+    fn pieces_match_prost_and_reference_long_values() {
+        let encoder =
+            BatchEncoder::new(vec![Attribute::new("service.name", "t")], Protocol::HttpProtobuf);
+        let spans: Vec<Span> = (0..4)
+            .map(|i| {
+                let mut rec = record();
+                rec.attributes.push(Attribute::new("small", "s".repeat(i * 100)));
+                rec.attributes.push(Attribute::new("gen_ai.input.messages", "m".repeat(i * 9000)));
+                rec.attributes.push(Attribute { key: Cow::Borrowed("n"), value: Value::Int(7) });
+                if i == 2 {
+                    rec.parent_span_id = None;
+                    rec.status = Status::Unset;
+                }
+                to_proto(rec)
+            })
+            .collect();
+        let expected = encoder.request(spans.clone()).encode_to_vec();
+        let batch = Arc::new(spans);
+        let pieces = encoder.encode_pieces(&batch);
+        assert_eq!(pieces.concat(), expected);
+        assert_eq!(pieces.len, expected.len());
+        // The long values (spans 1 to 3) are referenced where the spans hold them.
+        for span in &batch[1..] {
+            let Some(any_value::Value::StringValue(text)) =
+                span.attributes[3].value.as_ref().and_then(|v| v.value.as_ref())
+            else {
+                panic!("no messages attribute");
+            };
+            assert!(
+                pieces.parts.iter().any(|p| p.as_ptr() == text.as_ptr() && p.len() == text.len())
+            );
+        }
+        assert!(pieces.parts.iter().all(|p| !p.is_empty()));
     }
 
     #[test]

@@ -227,7 +227,8 @@ impl ExportSummary {
 /// A cheap, cloneable [`SpanSink`] feeding an [`Exporter`]; give one to each worker.
 #[derive(Clone)]
 pub struct ExportHandle {
-    tx: tokio::sync::mpsc::Sender<SpanRecord>,
+    /// Each span with its estimated encoded size, computed once here.
+    tx: tokio::sync::mpsc::Sender<(SpanRecord, usize)>,
     shared: Arc<pipeline::Shared>,
 }
 
@@ -241,7 +242,10 @@ impl SpanSink for ExportHandle {
     fn emit(&self, span: SpanRecord) {
         self.shared.handed.fetch_add(1, Ordering::Relaxed);
         let key = SettledSpan { trace_id: span.trace_id, root: span.parent_span_id.is_none() };
-        if self.tx.try_send(span).is_err() {
+        let len = encode::estimated_len(&span, self.shared.config.protocol);
+        self.shared.queued_bytes.fetch_add(len as u64, Ordering::Relaxed);
+        if self.tx.try_send((span, len)).is_err() {
+            self.shared.queued_bytes.fetch_sub(len as u64, Ordering::Relaxed);
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             self.shared.observer.on_dropped(1);
             self.shared.observer.on_settled(Fate::Lost, &[key]);
@@ -250,8 +254,14 @@ impl SpanSink for ExportHandle {
 
     /// Admits a trace only when the queue can hold all of it on top of what is queued and
     /// what traces already running have reserved: under overload whole traces wait or are
-    /// refused, and no span is ever dropped from a trace that started.
+    /// refused, and no span is ever dropped from a trace that started. A queue holding more
+    /// than `queue_bytes` refuses new traces too, so memory stays bounded however large the
+    /// spans.
     fn reserve(&self, spans: u64) -> bool {
+        let queued = self.shared.queued_bytes.load(Ordering::Relaxed);
+        if queued > self.shared.config.queue_bytes as u64 {
+            return false;
+        }
         let capacity = self.shared.config.queue_spans as u64;
         self.shared
             .committed
@@ -339,6 +349,7 @@ fn validate(config: &ExportConfig) -> Result<(), ExportError> {
         ("max_batch_spans", config.max_batch_spans),
         ("max_in_flight", config.max_in_flight),
         ("queue_spans", config.queue_spans),
+        ("queue_bytes", config.queue_bytes),
     ];
     for (name, value) in positive {
         if value == 0 {

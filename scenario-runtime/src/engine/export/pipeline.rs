@@ -9,10 +9,10 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 
-use super::config::ExportConfig;
-use super::encode::{BatchEncoder, estimated_len, to_proto};
+use super::config::{Compression, ExportConfig};
+use super::encode::{BatchEncoder, to_proto};
 use super::retry::{Verdict, backoff, verdict};
-use super::transport::Transport;
+use super::transport::{Body, Transport};
 use super::{ExportObserver, ExportSummary, Fate, RequestOutcome, RequestRecord, SettledSpan};
 use crate::platform::Protocol;
 use crate::span::{Attribute, SpanRecord};
@@ -30,6 +30,8 @@ pub struct Shared {
     pub handed: AtomicU64,
     /// Spans refused by a full (or closed) queue.
     pub dropped: AtomicU64,
+    /// Estimated encoded bytes of the spans in the queue (see `ExportConfig::queue_bytes`).
+    pub queued_bytes: AtomicU64,
     /// Queue room spoken for: spans queued plus what running traces have reserved and not yet
     /// emitted (see `ExportHandle::reserve`).
     pub committed: AtomicU64,
@@ -72,6 +74,7 @@ impl Shared {
             observer,
             handed: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            queued_bytes: AtomicU64::new(0),
             committed: AtomicU64::new(0),
             in_doubt: AtomicU64::new(0),
             books: Mutex::new(Books::default()),
@@ -121,7 +124,7 @@ struct Batch {
 /// a slot is free. On `stop` it drains the queue, sends the rest and waits for every task.
 pub async fn run_batcher(
     shared: Arc<Shared>,
-    mut rx: mpsc::Receiver<SpanRecord>,
+    mut rx: mpsc::Receiver<(SpanRecord, usize)>,
     mut stop: oneshot::Receiver<()>,
 ) {
     let mut tasks = JoinSet::new();
@@ -146,8 +149,9 @@ pub async fn run_batcher(
                 let _ = shared.committed.fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
                     Some(c.saturating_sub(received as u64))
                 });
-                for record in incoming.drain(..) {
-                    let len = estimated_len(&record, shared.config.protocol);
+                let bytes: usize = incoming.iter().map(|(_, len)| len).sum();
+                shared.queued_bytes.fetch_sub(bytes as u64, Ordering::Relaxed);
+                for (record, len) in incoming.drain(..) {
                     let span = to_proto(record);
                     if !batch.spans.is_empty() && batch.bytes + len > shared.config.max_batch_bytes {
                         flush(&shared, &mut batch, &mut tasks).await;
@@ -228,6 +232,8 @@ async fn deliver(shared: &Arc<Shared>, spans: Vec<Span>) {
         let count = spans.len() as u64;
         let (body, raw_len, spans) = prepare(shared, spans).await;
         let outcome = if raw_len > shared.config.max_batch_bytes && spans.len() > 1 {
+            // The body may reference the spans: let go of it before they are split.
+            drop(body);
             Final::Split
         } else {
             match body {
@@ -253,7 +259,9 @@ async fn deliver(shared: &Arc<Shared>, spans: Vec<Span>) {
                 }
                 Final::Split if spans.len() > 1 => {
                     books.splits += 1;
-                    let mut left = spans;
+                    // Every body referencing them is gone by now; a copy only if not.
+                    let mut left =
+                        Arc::try_unwrap(spans).unwrap_or_else(|shared| (*shared).clone());
                     let right = left.split_off(left.len() / 2);
                     pending.push(right);
                     pending.push(left);
@@ -301,34 +309,41 @@ impl InDoubt<'_> {
 }
 
 /// Encodes and compresses off the async reactor: a 3 MB body takes milliseconds to compress,
-/// which would stall every other task on that worker thread.
+/// which would stall every other task on that worker thread. Uncompressed http/protobuf
+/// bodies reference the spans' long values instead of copying them (see
+/// [`BatchEncoder::encode_pieces`]), so the spans come back shared.
 async fn prepare(
     shared: &Arc<Shared>,
     spans: Vec<Span>,
-) -> (std::io::Result<Bytes>, usize, Vec<Span>) {
+) -> (std::io::Result<Body>, usize, Arc<Vec<Span>>) {
     let worker = shared.clone();
     let job = tokio::task::spawn_blocking(move || {
+        let compression = worker.config.compression;
+        let protocol = worker.config.protocol;
+        if compression == Compression::None && protocol == Protocol::HttpProtobuf {
+            let spans = Arc::new(spans);
+            let pieces = worker.encoder.encode_pieces(&spans);
+            let raw_len = pieces.len;
+            return (Ok(Body::Pieces(pieces.parts.into(), pieces.len)), raw_len, spans);
+        }
         let (raw, spans) = worker.encoder.encode(spans);
         let raw_len = raw.len();
-        let compression = worker.config.compression;
-        let body = super::compress::compress(compression, raw).map(|packed| {
-            match worker.config.protocol {
-                Protocol::Grpc => Transport::grpc_frame(compression, &packed),
-                Protocol::HttpProtobuf | Protocol::HttpJson => Bytes::from(packed),
-            }
+        let body = super::compress::compress(compression, raw).map(|packed| match protocol {
+            Protocol::Grpc => Body::Whole(Transport::grpc_frame(compression, &packed)),
+            Protocol::HttpProtobuf | Protocol::HttpJson => Body::Whole(Bytes::from(packed)),
         });
-        (body, raw_len, spans)
+        (body, raw_len, Arc::new(spans))
     });
     match job.await {
         Ok(done) => done,
         // The job panicked or the runtime is shutting down: nothing to send.
-        Err(e) => (Err(std::io::Error::other(e.to_string())), 0, Vec::new()),
+        Err(e) => (Err(std::io::Error::other(e.to_string())), 0, Arc::default()),
     }
 }
 
 /// Sends one body until it is accepted, refused for good, or the retry budget is spent. Every
 /// attempt is recorded.
-async fn send_with_retry(shared: &Arc<Shared>, body: Bytes, raw_len: u64, spans: u64) -> Final {
+async fn send_with_retry(shared: &Arc<Shared>, body: Body, raw_len: u64, spans: u64) -> Final {
     let doubt = InDoubt { shared, spans, counted: std::sync::atomic::AtomicBool::new(false) };
     let outcome = attempts(shared, body, raw_len, spans, &doubt).await;
     doubt.set(false);
@@ -337,7 +352,7 @@ async fn send_with_retry(shared: &Arc<Shared>, body: Bytes, raw_len: u64, spans:
 
 async fn attempts(
     shared: &Arc<Shared>,
-    body: Bytes,
+    body: Body,
     raw_len: u64,
     spans: u64,
     doubt: &InDoubt<'_>,

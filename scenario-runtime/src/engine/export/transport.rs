@@ -3,6 +3,7 @@
 //! gRPC messages are framed here rather than through the generated client so the exporter
 //! compresses them itself (same fast settings as HTTP) and knows the exact bytes on the wire.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -18,6 +19,81 @@ use crate::platform::Protocol;
 
 /// The gRPC method OTLP trace export calls.
 pub const GRPC_EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// A request body as it goes out: whole, or in pieces written one after the other (see
+/// [`super::encode::BatchEncoder::encode_pieces`]). Cloning shares the bytes.
+#[derive(Clone, Debug)]
+pub enum Body {
+    Whole(Bytes),
+    Pieces(Arc<[Bytes]>, usize),
+}
+
+impl Body {
+    /// Bytes on the wire.
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> usize {
+        match self {
+            Body::Whole(bytes) => bytes.len(),
+            Body::Pieces(_, len) => *len,
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Body::Whole(bytes) => bytes,
+            Body::Pieces(parts, len) => {
+                let mut whole = BytesMut::with_capacity(len);
+                for part in parts.iter() {
+                    whole.put_slice(part);
+                }
+                whole.freeze()
+            }
+        }
+    }
+
+    fn into_request_body(self) -> reqwest::Body {
+        match self {
+            Body::Whole(bytes) => reqwest::Body::from(bytes),
+            Body::Pieces(parts, len) => {
+                reqwest::Body::wrap(PiecesBody { parts, next: 0, remaining: len as u64 })
+            }
+        }
+    }
+}
+
+/// The pieces of a body as an HTTP body of known length (so it goes out with a
+/// `Content-Length`, written with vectored writes).
+struct PiecesBody {
+    parts: Arc<[Bytes]>,
+    next: usize,
+    remaining: u64,
+}
+
+impl http_body::Body for PiecesBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        let part = this.parts.get(this.next).cloned();
+        if let Some(part) = &part {
+            this.next += 1;
+            this.remaining = this.remaining.saturating_sub(part.len() as u64);
+        }
+        std::task::Poll::Ready(part.map(|part| Ok(http_body::Frame::data(part))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.next >= self.parts.len()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.remaining)
+    }
+}
 
 /// The answer to one attempt.
 #[derive(Debug)]
@@ -159,11 +235,11 @@ impl Transport {
     }
 
     /// Sends `body` (already encoded, compressed and, for gRPC, framed) once.
-    pub async fn send(&self, body: Bytes, timeout: Duration) -> Reply {
+    pub async fn send(&self, body: Body, timeout: Duration) -> Reply {
         match self {
             Transport::Http { client, url, headers } => {
                 let request = client.post(url.clone()).headers(headers.clone()).timeout(timeout);
-                match request.body(body).send().await {
+                match request.body(body.into_request_body()).send().await {
                     Ok(response) => {
                         let status = response.status().as_u16();
                         let retry_after = retry_after(response.headers());
@@ -189,6 +265,7 @@ impl Transport {
                 }
             }
             Transport::Grpc { channel, uri, headers } => {
+                let body = body.into_bytes();
                 match tokio::time::timeout(timeout, grpc_call(channel, uri, headers, body)).await {
                     Ok(reply) => reply,
                     Err(_) => Reply::new(RequestOutcome::Timeout, None),
