@@ -383,14 +383,21 @@ pub fn main(args: CapacityArgs) -> ExitCode {
     let rules = criteria.clone();
     // Each step writes to a project of its own (`PROJECT-step-N`), so that a backlog of one
     // step is not counted as stored in the next: read-back counts are per project.
-    let step_args = move |rate: f64, step: usize| -> Vec<OsString> {
+    // MLflow has experiments, not projects: `experiment` is the id of the step's own one.
+    let step_args = move |rate: f64, step: usize, experiment: Option<&str>| -> Vec<OsString> {
         let mut a: Vec<OsString> = base
             .iter()
+            .filter(|x| {
+                experiment.is_none() || !x.to_str().is_some_and(|t| t.starts_with("--experiment="))
+            })
             .map(|x| match x.to_str().and_then(|t| t.strip_prefix("--project=")) {
                 Some(project) => format!("--project={project}-step-{step}").into(),
                 None => x.clone(),
             })
             .collect();
+        if let Some(id) = experiment {
+            a.push(format!("--experiment={id}").into());
+        }
         a.push(format!("--rate={rate}").into());
         a.push(format!("--duration={}ms", (warmup + hold).as_millis()).into());
         if !warmup.is_zero() {
@@ -402,13 +409,21 @@ pub fn main(args: CapacityArgs) -> ExitCode {
         }
         a
     };
-    let first = match file::run_settings(&step_args(search.start_rate, 1)) {
+    let first = match file::run_settings(&step_args(search.start_rate, 1, None)) {
         Ok(s) => s,
         Err(e) => return bad(secrets.scrub(&e.0)),
     };
-    if let Err(e) = first.plan(env) {
-        return bad(secrets.scrub(&e.0));
-    }
+    let first_plan = match first.plan(env) {
+        Ok(p) => p,
+        Err(e) => return bad(secrets.scrub(&e.0)),
+    };
+    // MLflow counts traces per experiment: each step gets an experiment of its own, or one
+    // step's backlog would count as stored in the next.
+    let mlflow = (first_plan.target.platform == scenario_runtime::platform::PlatformId::Mlflow)
+        .then(|| first_plan.target.settings.clone());
+    let search_started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     // A criterion on what was stored needs the read-back: without it every step would fail.
     if first.verify == scenario_runtime::engine::plan::VerifyMode::Off
         && let Some(rule) = first.thresholds.iter().find(|t| READ_BACK_METRICS.contains(&t.metric))
@@ -464,7 +479,22 @@ pub fn main(args: CapacityArgs) -> ExitCode {
                 break;
             }
             let number = if priming { 0 } else { steps.len() + 1 };
-            let settings = match file::run_settings(&step_args(rate, number)) {
+            let experiment = match &mlflow {
+                Some(target) => {
+                    let name = format!("scaletest-capacity-{search_started}-step-{number}");
+                    let options = scenario_runtime::engine::verify::ReadOptions::default();
+                    match scenario_runtime::engine::verify::create_mlflow_experiment(target, &options, &name).await {
+                        Ok(id) => Some(id),
+                        Err(e) => {
+                            failure = Some(secrets.scrub(&format!("cannot create the MLflow experiment `{name}`: {e}")));
+                            ended_by = "component_failed";
+                            break;
+                        }
+                    }
+                }
+                None => None,
+            };
+            let settings = match file::run_settings(&step_args(rate, number, experiment.as_deref())) {
                 Ok(s) => s,
                 Err(e) => return bad(secrets.scrub(&e.0)),
             };

@@ -9,6 +9,7 @@ mod capacity;
 mod catalog;
 mod compare;
 mod config;
+mod experiment;
 mod format;
 mod html;
 mod merge;

@@ -84,6 +84,13 @@ async fn load_test(settings: Settings, plan: RunPlan) -> ExitCode {
         },
         None => None,
     };
+    let plan = match crate::experiment::own(plan, &crate::experiment::unique_name("run")).await {
+        Ok(plan) => plan,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_RUN_FAILED);
+        }
+    };
     let mut tee = crate::prom::Tee::new(&mut live, metrics_server.as_ref());
     let report = match engine::run(plan, stop, &mut tee).await {
         Ok(report) => report,

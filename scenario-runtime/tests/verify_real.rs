@@ -21,7 +21,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use export_support::{Keeper, config};
 use scenario_runtime::engine::export::{Compression, Exporter, Protocol};
 use scenario_runtime::engine::verify::{
-    Budget, Ledger, Outcome, ReadOptions, Verification, Verifier, read_api,
+    Budget, Ledger, Outcome, ReadOptions, Verification, Verifier, create_mlflow_experiment,
+    read_api,
 };
 use scenario_runtime::exec::{Clock, RunSettings, TraceRun};
 use scenario_runtime::platform::{PlatformId, PlatformSettings};
@@ -274,6 +275,28 @@ async fn mlflow_stores_every_trace_with_its_span_types_and_tokens() {
         ..PlatformSettings::default()
     };
     verify_platform("mlflow http/protobuf", PlatformId::Mlflow, settings, Protocol::HttpProtobuf)
+        .await;
+}
+
+/// A capacity step's experiment of its own: created through the REST API, written to, and
+/// counted alone (the count is exactly this run's, never other traffic).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mlflow_experiments_created_for_a_run_hold_only_its_traces() {
+    let Some(url) = var("SCALETEST_MLFLOW_URL") else {
+        println!("skipped: SCALETEST_MLFLOW_URL is not set (.ci/backends.sh sets it)");
+        return;
+    };
+    let settings = PlatformSettings { base_url: Some(url), ..PlatformSettings::default() };
+    let options = ReadOptions::default();
+    let name = unique("scaletest-own-experiment");
+    let first = create_mlflow_experiment(&settings, &options, &name).await.unwrap();
+    let second = create_mlflow_experiment(&settings, &options, &format!("{name}-2")).await.unwrap();
+    assert_ne!(first, second);
+    // The same name twice is refused, and the error says so rather than reusing it.
+    let again = create_mlflow_experiment(&settings, &options, &name).await;
+    assert!(again.is_err(), "{again:?}");
+    let settings = PlatformSettings { experiment_id: Some(first), ..settings };
+    verify_platform("mlflow own experiment", PlatformId::Mlflow, settings, Protocol::HttpProtobuf)
         .await;
 }
 

@@ -122,7 +122,8 @@ pub struct RunArgs {
     /// own variable, e.g. PHOENIX_PROJECT_NAME).
     #[arg(long, env = "OTEL_PROJECT_NAME")]
     pub project: Option<String>,
-    /// MLflow experiment id to write to (beats MLFLOW_EXPERIMENT_ID).
+    /// MLflow experiment id to write to (beats MLFLOW_EXPERIMENT_ID); `new` creates one of the
+    /// run's own when it starts, so the read-back counts this run's traces only.
     #[arg(long, value_name = "ID")]
     pub experiment: Option<String>,
 

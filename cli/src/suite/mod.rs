@@ -139,6 +139,15 @@ async fn run_suite(suite: Suite, args: SuiteArgs) -> ExitCode {
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
         };
+        let label = format!("{}-{}", suite.name, run.name);
+        let plan = match crate::experiment::own(plan, &crate::experiment::unique_name(&label)).await
+        {
+            Ok(plan) => plan,
+            Err(e) => {
+                failure = Some(suite.secrets.scrub(&format!("run `{}`: {e}", run.name)));
+                break;
+            }
+        };
         let outcome =
             execute(plan, run.settings.metrics_listen, &mut pool, &run.components, &interrupt)
                 .await;

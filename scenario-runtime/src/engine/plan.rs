@@ -169,6 +169,24 @@ pub struct ReportPlan {
 }
 
 impl RunPlan {
+    /// The same run written to MLflow experiment `id` instead: the read-back settings, the
+    /// profile and the experiment header all follow. `None` for other platforms.
+    pub fn with_mlflow_experiment(mut self, id: &str) -> Option<Self> {
+        if self.target.platform != crate::platform::PlatformId::Mlflow {
+            return None;
+        }
+        let old = self.target.settings.experiment_id.replace(id.to_owned());
+        self.target.profile = self.target.platform.profile(&self.target.settings).ok()?;
+        for header in &mut self.export.headers {
+            if header.name.eq_ignore_ascii_case("x-mlflow-experiment-id")
+                && Some(&header.value) == old.as_ref()
+            {
+                header.value = id.to_owned();
+            }
+        }
+        Some(self)
+    }
+
     /// The name of the workload's model, as the report states it.
     pub fn model_name(&self) -> &'static str {
         match self.workload.load {

@@ -63,50 +63,72 @@ pub struct Throughput {
     pub stored_per_sec: Option<f64>,
 }
 
-/// The first time a cumulative curve of (time, increment) reaches `target`.
-fn first_reach_increments(curve: &[(u64, u64)], target: u64) -> Option<u64> {
-    let mut total = 0u64;
-    for &(at, n) in curve {
-        total += n;
-        if total >= target {
-            return Some(at);
+fn target(q: f64, n: u64) -> u64 {
+    ((q * n as f64).ceil() as u64).clamp(1, n.max(1))
+}
+
+/// Each accepted unit's lag as bounds, weighted: units are taken to become visible in the order
+/// they were accepted (the counts cannot say which unit is which), so unit `j` became visible
+/// at the first sample counting `j` or more (the upper bound) and after the sample before it
+/// (the lower bound). Units no sample reached are left out: their lag is not known.
+fn unit_lags(
+    accepted: &[(u64, u64)],
+    visible: &[(u64, u64)],
+) -> (Vec<(u64, u64)>, Vec<(u64, u64)>) {
+    let (mut high, mut low) = (Vec::new(), Vec::new());
+    let (mut placed, mut sample) = (0u64, 0usize);
+    'groups: for &(accepted_at, count) in accepted {
+        let mut left = count;
+        while left > 0 {
+            while visible.get(sample).is_some_and(|&(_, seen)| seen <= placed) {
+                sample += 1;
+            }
+            let Some(&(seen_at, seen)) = visible.get(sample) else { break 'groups };
+            let take = left.min(seen - placed);
+            let upper = seen_at.saturating_sub(accepted_at);
+            let lower = sample
+                .checked_sub(1)
+                .map_or(0, |before| visible[before].0.saturating_sub(accepted_at))
+                .min(upper);
+            high.push((upper, take));
+            low.push((lower, take));
+            placed += take;
+            left -= take;
+        }
+    }
+    (high, low)
+}
+
+/// The lag within which a share `q` of all `n` units became visible, from weighted unit lags;
+/// `None` when fewer than that share were ever seen.
+fn quantile(lags: &mut [(u64, u64)], q: f64, n: u64) -> Option<u64> {
+    lags.sort_unstable();
+    let goal = target(q, n);
+    let mut seen = 0u64;
+    for &(lag, weight) in lags.iter() {
+        seen += weight;
+        if seen >= goal {
+            return Some(lag);
         }
     }
     None
 }
 
-/// The first sample time whose count reaches `target`.
-fn first_reach_samples(samples: &[(u64, u64)], target: u64) -> Option<u64> {
-    samples.iter().find(|&&(_, n)| n >= target).map(|&(at, _)| at)
-}
-
-fn target(q: f64, n: u64) -> u64 {
-    ((q * n as f64).ceil() as u64).clamp(1, n.max(1))
-}
-
 /// Lag from `accepted` (time, increment) in time order and `visible` (time, count) samples in
-/// time order.
+/// time order: quantiles of the units' lags, each between a lower and an upper bound set by the
+/// samples around it (so the quantiles grow with the level, as a distribution's do).
 pub(crate) fn lag(unit: LagUnit, accepted: &[(u64, u64)], visible: &[(u64, u64)]) -> Option<Lag> {
     let n: u64 = accepted.iter().map(|&(_, k)| k).sum();
     if n == 0 {
         return None;
     }
-    // (upper, lower) bounds of the lag at level q.
-    let at = |q: f64| {
-        let goal = target(q, n);
-        let visible_at = first_reach_samples(visible, goal)?;
-        let accepted_at = first_reach_increments(accepted, goal)?;
-        // The last sample before `visible_at` that still did not show the level.
-        let last_missing = visible
-            .iter()
-            .filter(|&&(t, count)| t < visible_at && count < goal)
-            .map(|&(t, _)| t)
-            .max();
-        let low = last_missing.map_or(0, |t| t.saturating_sub(accepted_at));
-        let high = visible_at.saturating_sub(accepted_at);
-        Some((high, low.min(high)))
+    let (mut high, mut low) = unit_lags(accepted, visible);
+    let at = |q: f64, high: &mut [(u64, u64)], low: &mut [(u64, u64)]| {
+        let upper = quantile(high, q, n)?;
+        Some((upper, quantile(low, q, n).unwrap_or(0).min(upper)))
     };
-    let levels = [at(0.5), at(0.99), at(1.0)];
+    let levels =
+        [at(0.5, &mut high, &mut low), at(0.99, &mut high, &mut low), at(1.0, &mut high, &mut low)];
     let resolution_ms = levels.iter().flatten().map(|(high, low)| high - low).max();
     Some(Lag {
         unit,
@@ -163,9 +185,22 @@ mod tests {
         assert_eq!(lag.p100_low_ms, Some(2_000)); // 4000 - 2000
         assert_eq!(lag.resolution_ms, Some(2_000));
         // Counted once after the run: each figure is only "visible within".
+        // Half was accepted 8 s before the count, half 7 s: the median unit waited at most 7 s.
         let once = super::lag(LagUnit::Spans, &accepted, &[(9_000, 100)]).unwrap();
-        assert_eq!((once.p50_ms, once.p50_low_ms), (Some(8_000), Some(0)));
+        assert_eq!((once.p50_ms, once.p50_low_ms), (Some(7_000), Some(0)));
+        assert_eq!((once.p99_ms, once.p100_ms), (Some(8_000), Some(8_000)));
         assert_eq!(once.resolution_ms, Some(8_000));
+    }
+
+    #[test]
+    fn the_quantiles_grow_with_the_level() {
+        // A run accepting 1 unit per second for 25 s, counted once 0.03 s after the last: the
+        // old "lag of the q-th unit" said 50% within 12 s but 99% within 0.03 s.
+        let accepted: Vec<(u64, u64)> = (0..25).map(|i| (i * 1_000, 1)).collect();
+        let lag = lag(LagUnit::Traces, &accepted, &[(24_030, 25)]).unwrap();
+        assert_eq!(lag.p50_ms, Some(12_030));
+        assert_eq!(lag.p99_ms, Some(24_030));
+        assert!(lag.p50_ms <= lag.p99_ms && lag.p99_ms <= lag.p100_ms, "{lag:?}");
     }
 
     #[test]

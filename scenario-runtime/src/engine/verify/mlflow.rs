@@ -74,6 +74,28 @@ impl Mlflow {
     }
 }
 
+/// Creates the experiment `name` and returns its id, so that a run (or a capacity step) writes
+/// to an experiment of its own and the read-back counts only its traces.
+///
+/// Source: mlflow `mlflow/server/handlers.py` `_create_experiment`:
+/// `POST /api/2.0/mlflow/experiments/create {"name"}` -> `{"experiment_id"}`.
+pub async fn create_experiment(
+    settings: &PlatformSettings,
+    options: &ReadOptions,
+    name: &str,
+) -> Result<String, ReadError> {
+    let token = settings.api_key.as_deref().map(str::trim).filter(|k| !k.is_empty());
+    let headers =
+        token.map(|t| vec![("authorization", format!("Bearer {t}"), true)]).unwrap_or_default();
+    let base = base_url(settings, options, "http://127.0.0.1:5000");
+    let http = Http::new(&base, headers, Duration::ZERO, options.request_timeout)?;
+    let answer =
+        http.post_json("/api/2.0/mlflow/experiments/create", &json!({ "name": name })).await?;
+    answer.get("experiment_id").and_then(|id| id.as_str()).map(str::to_owned).ok_or_else(|| {
+        ReadError::Decode(format!("experiments/create answered without an experiment_id: {answer}"))
+    })
+}
+
 /// The value of attribute `key` of an OTLP-JSON span, decoded to plain JSON.
 fn attribute(span: &serde_json::Value, key: &str) -> Option<serde_json::Value> {
     let value = span

@@ -77,7 +77,7 @@ pub use langfuse::Langfuse;
 pub use langsmith::Langsmith;
 pub use ledger::{Ledger, SentTrace, TraceId};
 pub use measure::{Lag, LagUnit, Throughput};
-pub use mlflow::Mlflow;
+pub use mlflow::{Mlflow, create_experiment as create_mlflow_experiment};
 pub use opik::Opik;
 pub use phoenix::Phoenix;
 pub use sink::EmbeddedSink;
