@@ -122,6 +122,7 @@ async fn phase(
         report: ReportPlan::default(),
         // The bench measures the generator; the sink's delivery figures say what arrived.
         verify: VerifyPlan { mode: VerifyMode::Off, ..VerifyPlan::default() },
+        query: None,
     };
     let began = std::time::Instant::now();
     let report = engine::run(plan, Arc::new(StopSignal::default()), &mut NoProgress)

@@ -2,7 +2,7 @@
 //! are parts of the same plan.
 //!
 //! [`RunPlan::shard`] divides what adds up: the arrival rate (the start rate, every stage
-//! target, the ramp-up's rate; a real number, divided exactly), `--count`, closed-model workers
+//! target, the ramp-up's rate, `--query-rate`; a real number, divided exactly), `--count`, closed-model workers
 //! and the open model's cap on traces in flight (whole numbers: the remainder goes to the first
 //! shards, one each, so that the parts add up to the whole). The duration, the mix, the clock
 //! and everything else stay as they are. Each shard gets its own content seed, derived from the
@@ -148,6 +148,10 @@ impl RunPlan {
         };
         w.count = self.workload.count.map(|total| whole("--count", total)).transpose()?;
         w.seed = shard_seed(self.workload.seed, id);
+        // The read load adds up too: each shard reads at its share of the rate.
+        if let Some(query) = plan.query.as_mut() {
+            query.rate_per_s = split_rate(query.rate_per_s, count);
+        }
         plan.report.shard =
             Some(ShardPlan { id, plan_id: identity(self), base_seed: self.workload.seed });
         Ok(plan)
@@ -326,6 +330,7 @@ mod tests {
             content: ContentPlan::default(),
             report: ReportPlan::default(),
             verify: VerifyPlan::default(),
+            query: None,
         }
     }
 

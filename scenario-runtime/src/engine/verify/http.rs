@@ -122,6 +122,28 @@ impl Http {
         self.send(reqwest::Method::POST, path, Some(body.to_string())).await
     }
 
+    /// One request as the read load sends it: unpaced (the load sets its own rate), and the
+    /// status and body whatever they are; only a request without an answer is an error
+    /// (timeout, connection, transport).
+    pub(crate) async fn exchange(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, bytes::Bytes), ReadError> {
+        let url = format!("{}{}", self.base, path);
+        let mut request = self.client.request(method, &url).headers(self.headers.clone());
+        if let Some(body) = body {
+            request = request
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.map_err(|e| self.transport_error(&e))?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.map_err(|e| self.transport_error(&e))?;
+        Ok((status, bytes))
+    }
+
     fn parse(&self, text: &str) -> Result<serde_json::Value, ReadError> {
         serde_json::from_str(text).map_err(|e| {
             ReadError::Decode(self.redact(&format!("{e}; body starts {}", excerpt(text))))
