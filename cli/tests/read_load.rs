@@ -49,7 +49,11 @@ fn n(v: &Value) -> u64 {
 
 #[test]
 fn every_operation_is_answered_by_the_embedded_sink() {
+    let html = common::temp_dir().join("report.html");
+    let html_arg = html.to_string_lossy().into_owned();
     let (output, report) = run_json(&[
+        "--html",
+        &html_arg,
         "--duration",
         "3s",
         "--rate",
@@ -117,6 +121,12 @@ fn every_operation_is_answered_by_the_embedded_sink() {
     let passed: Vec<bool> = thresholds.iter().map(|t| t["passed"] == true).collect();
     assert_eq!(passed, vec![true, true, false], "{thresholds:#?}");
     assert_eq!(thresholds[0]["metric"], "query_p99_ms[list]");
+    // The page has the table and the latency chart.
+    let page = std::fs::read_to_string(&html).unwrap_or_default();
+    assert!(page.contains("<h2>Read load</h2>") && page.contains("Read latency"), "no read load");
+    for op in ["list", "get", "search", "count"] {
+        assert!(page.contains(&format!("{op} p99")), "no `{op}` line in the chart");
+    }
     // The text report has a row per operation.
     let out = text(&output);
     for op in ["list", "get", "search", "count"] {

@@ -143,8 +143,8 @@ impl QueryApi for Phoenix {
             ),
             QueryOp::Search => QueryRequest::get(
                 format!(
-                    "/v1/projects/{project}/spans?span_kind=LLM&status_code=OK&start_time={start}\
-                     &end_time={end}&limit={PAGE}"
+                    "/v1/projects/{project}/spans?span_kind=LLM&status_code=OK&status_code=UNSET\
+                     &start_time={start}&end_time={end}&limit={PAGE}"
                 ),
                 Rows::Array("/data"),
             ),
@@ -168,7 +168,7 @@ impl QueryApi for Phoenix {
             QueryOp::List => "GET /v1/projects/{p}/traces?start_time&end_time&limit=50",
             QueryOp::Get => "GET /v1/projects/{p}/spans?trace_id=<hex>&limit=1000",
             QueryOp::Search => {
-                "GET /v1/projects/{p}/spans?span_kind=LLM&status_code=OK&start_time&end_time&limit=50"
+                "GET /v1/projects/{p}/spans?span_kind=LLM&status_code=OK,UNSET&start_time&end_time&limit=50"
             }
             QueryOp::Count => "POST /graphql getProjectByName { traceCount(timeRange) }",
         })

@@ -75,6 +75,10 @@ impl Http {
         let client = crate::engine::export::http_client_builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
+            // Servers close idle keep-alive connections (uvicorn, behind Phoenix and MLflow,
+            // after 5 s); a request sent on one they have just closed fails without an answer.
+            // Idle connections are dropped before that.
+            .pool_idle_timeout(Duration::from_secs(3))
             .build()
             .map_err(|e| ReadError::Config(format!("could not build the HTTP client: {e}")))?;
         Ok(Self {
