@@ -16,14 +16,14 @@
 //!
 //! | platform | list | get | search | count |
 //! |---|---|---|---|---|
-//! | embedded sink | `GET /v1/query/traces?limit` | `GET /v1/query/traces/{id}` | `GET /v1/query/traces?min_spans&root` | `GET /v1/query/count` |
-//! | Phoenix | `GET /v1/projects/{p}/traces?start_time&end_time&limit` | `GET /v1/projects/{p}/spans?trace_id` | `GET /v1/projects/{p}/spans?span_kind=LLM&name&start_time&end_time&limit` | GraphQL `traceCount(timeRange)` |
+//! | embedded sink | `GET /v1/query/traces?limit&within_ms` | `GET /v1/query/traces/{id}` | `GET /v1/query/traces?min_spans&root` | `GET /v1/query/count` |
+//! | Phoenix | `GET /v1/projects/{p}/traces?start_time&end_time&limit` | `GET /v1/projects/{p}/spans?trace_id` | `GET /v1/projects/{p}/spans?span_kind=LLM&status_code=OK&status_code=UNSET&start_time&end_time&limit` | GraphQL `traceCount(timeRange)` |
 //! | MLflow | `POST /api/3.0/mlflow/traces/search` (window, newest first) | `GET /api/3.0/mlflow/traces/get?trace_id=tr-…` | traces/search with `trace.status = 'OK'` and the window | `POST /api/3.0/mlflow/traces/metrics` (`trace_count`, `COUNT`) |
-//! | Langfuse | `GET /api/public/v2/observations?type=AGENT&fields=core` | v2 observations `?traceId` | v2 observations `?type=GENERATION&name` | v2 metrics `count` |
+//! | Langfuse | `GET /api/public/v2/observations` (window, `fields=core,basic`) | v2 observations `?traceId` | v2 observations `?type=GENERATION` | v2 metrics `count` |
 //! | LangSmith | `POST /api/v1/runs/query` `is_root`, `select` | runs/query `trace` | runs/query `filter=eq(run_type, "llm")` | `POST /api/v1/runs/stats` |
 //! | Braintrust | BTQL `is_root` newest first | BTQL `root_span_id =` | BTQL `span_attributes.type = 'llm'` | BTQL `count(*)` |
-//! | Opik | `GET /v1/private/traces?project_name&size` | — (Opik re-keys trace ids) | `GET /v1/private/spans?type=llm` | `GET /v1/private/traces/stats` |
-//! | Weave | `POST /calls/stream_query` roots, newest first | stream_query `trace_ids` | stream_query `op_names` | `POST /calls/query_stats` |
+//! | Opik | `GET /v1/private/traces?project_name&size&filters` | — (Opik re-keys trace ids) | `GET /v1/private/spans?type=llm` | the `total` of a 1-row list |
+//! | Weave | `POST /calls/stream_query` roots, newest first | stream_query `trace_ids` | stream_query, op name contains `chat` | `POST /calls/query_stats` |
 //!
 //! What is measured per operation is in [`crate::engine::measure::QueryMeasurements`].
 
