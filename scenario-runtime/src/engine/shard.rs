@@ -348,9 +348,14 @@ mod tests {
             ],
             from_stages: true,
         };
-        let whole = plan(Load::Open { plan: rates.clone(), max_in_flight: Some(11) }, Some(1001));
+        let mut whole =
+            plan(Load::Open { plan: rates.clone(), max_in_flight: Some(11) }, Some(1001));
+        whole.query = Some(crate::engine::query::QueryPlan::new(5.0));
         for count in [1u32, 2, 3, 7] {
             let parts = shards(&whole, count);
+            let reads: f64 =
+                parts.iter().filter_map(|p| p.query.as_ref()).map(|q| q.rate_per_s).sum();
+            assert!((reads - 5.0).abs() < 1e-9, "the read load adds up: {reads}");
             let mut caps = 0;
             let mut counts = 0;
             let mut start = 0.0;
