@@ -542,6 +542,35 @@ mod tests {
     }
 
     #[test]
+    fn read_load_merges_exactly() {
+        let samples = sample(11, 5_000);
+        let mut whole = QueryMeasurements::new("list");
+        let mut parts = [QueryMeasurements::new("list"), QueryMeasurements::new("list")];
+        for (i, s) in samples.iter().enumerate() {
+            for m in [&mut whole, &mut parts[i % 2]] {
+                m.started += 1;
+                m.ok += 1;
+                m.rows += 3;
+                m.latency.record(*s);
+            }
+        }
+        *parts[1].by_status.entry(503).or_default() += 2;
+        *whole.by_status.entry(503).or_default() += 2;
+        parts[0].max_count = Some(7);
+        parts[1].max_count = Some(9);
+        whole.max_count = Some(9);
+        let mut merged = Measurements::default();
+        for part in &parts {
+            let m = Measurements { queries: vec![part.clone()], ..Measurements::default() };
+            let json = serde_json::to_string(&m).unwrap();
+            merged.merge(&serde_json::from_str(&json).unwrap());
+        }
+        assert_eq!(merged.queries, vec![whole.clone()]);
+        assert_eq!(merged.queries[0].latency.percentiles(), whole.latency.percentiles());
+        assert_eq!(merged.queries[0].failed(), 2);
+    }
+
+    #[test]
     fn histograms_survive_serialization() {
         let mut h = Hist::default();
         for s in sample(3, 1000) {
