@@ -222,8 +222,11 @@ async fn drive(
         };
         let cx = QueryContext { start_ms, end_ms: now + slack, trace_id };
         let Ok(request) = api.request(op, &cx) else {
-            // Unsupported operations are out of the mix; a missing id was handled above.
-            metrics.query_record(op, |m| m.skipped_no_trace += 1);
+            // Operations the platform lacks are out of the mix, so only a `get` without a
+            // trace can land here.
+            if op == QueryOp::Get {
+                metrics.query_record(op, |m| m.skipped_no_trace += 1);
+            }
             continue;
         };
         metrics.query_record(op, |m| m.started += 1);
