@@ -4,7 +4,9 @@
 # Installs arize-phoenix and mlflow from PyPI into a cached virtualenv (reused when present),
 # starts each on 127.0.0.1 on free ports with telemetry off, waits for health, creates an MLflow
 # experiment, runs `scenario-runtime/tests/verify_real.rs` once per backend, then `scaletest run
-# --verify` against each and checks its report (.ci/check_readback.py), and stops each
+# --verify` against each and checks its report (.ci/check_readback.py), then `scaletest run
+# --query-rate` (read load beside ingestion) against each and checks that every read operation
+# was answered with rows (.ci/check_read_load.py), and stops each
 # backend by the process group it was started in (trap on EXIT). Every wait is bounded; a failure
 # names the backend and prints the end of its log.
 #
@@ -160,7 +162,30 @@ run_cli phoenix PHOENIX_COLLECTOR_ENDPOINT="http://127.0.0.1:$PHOENIX_HTTP" \
 run_cli mlflow MLFLOW_TRACKING_URI="http://127.0.0.1:$MLFLOW_PORT" \
     MLFLOW_EXPERIMENT_ID="$CLI_EXPERIMENT"
 
-# 6. A suite (suites/ci.toml): scaletest starts its own Phoenix on free ports, one short verified
+# 6. Read load beside ingestion: every operation answered 2xx with rows while traces are written.
+# A 30 s query timeout: on two shared cores these servers answer some reads in seconds.
+run_read_load() {
+    local backend=$1
+    shift
+    log "scaletest run --platform $backend --query-rate 2"
+    env "$@" timeout 300 "$SCALETEST" run --platform "$backend" --duration 20s --rate 2 \
+        --seed 12 --query-rate 2 --timeout-ms 30000 --no-verify --json "$WORK/$backend-read.json" \
+        >"$WORK/$backend-read.txt" 2>&1 \
+        || { cat "$WORK/$backend-read.txt" >&2; fail "$backend" "scaletest run --query-rate exited non-zero"; }
+    python3 .ci/check_read_load.py "$backend" "$WORK/$backend-read.json" \
+        || { cat "$WORK/$backend-read.txt" >&2; fail "$backend" "a read operation was not answered with rows"; }
+}
+READ_EXPERIMENT=$(curl -fsS --max-time 30 -X POST -H 'Content-Type: application/json' \
+    -d "{\"name\": \"scaletest-read-$$-$RANDOM\"}" \
+    "http://127.0.0.1:$MLFLOW_PORT/api/2.0/mlflow/experiments/create" \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["experiment_id"])') \
+    || fail mlflow "could not create an experiment for the read-load run"
+run_read_load phoenix PHOENIX_COLLECTOR_ENDPOINT="http://127.0.0.1:$PHOENIX_HTTP" \
+    PHOENIX_GRPC_PORT="$PHOENIX_GRPC" PHOENIX_PROJECT_NAME="scaletest-read-$$"
+run_read_load mlflow MLFLOW_TRACKING_URI="http://127.0.0.1:$MLFLOW_PORT" \
+    MLFLOW_EXPERIMENT_ID="$READ_EXPERIMENT"
+
+# 7. A suite (suites/ci.toml): scaletest starts its own Phoenix on free ports, one short verified
 #    run, resources sampled, every process stopped at the end.
 log "scaletest suite suites/ci.toml"
 SUITE_STARTED=$SECONDS

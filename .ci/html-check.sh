@@ -24,7 +24,7 @@ cargo build --locked -p scaletest
 bin="${CARGO_TARGET_DIR:-target}/debug/scaletest"
 mkdir -p target
 # Exit code 3 (a threshold failed on a busy machine) still leaves a page to check.
-"$bin" run --duration 3s --clock synthetic --rate 50 --interval 250ms \
+"$bin" run --duration 3s --clock synthetic --rate 50 --interval 250ms --query-rate 10 \
     --threshold 'export_p99_ms<1000' --threshold 'error_rate<0.01' \
     --html target/report.html --json target/report.json || [ $? -eq 3 ]
 # The same page again from the saved JSON report.

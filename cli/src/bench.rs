@@ -235,6 +235,7 @@ async fn phase(url: &str, p: Phase<'_>) -> Result<Measured, String> {
         report: ReportPlan::default(),
         // The bench measures the generator; the sink counts what arrived.
         verify: VerifyPlan { mode: VerifyMode::Off, ..VerifyPlan::default() },
+        query: None,
     };
     let cpu = process_cpu_time();
     let began = Instant::now();

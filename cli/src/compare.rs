@@ -138,6 +138,17 @@ struct Def {
     row: Option<RowFn>,
 }
 
+/// The read load's p99 of one operation, when the run had it.
+fn query_p99(r: &Report, op: &str) -> Option<f64> {
+    let q = r.queries.as_ref()?.operations.iter().find(|o| o.op == op)?;
+    (q.latency.count > 0).then_some(q.latency.p99_ms)
+}
+
+/// An interval's p99 of one read operation.
+fn query_row_p99(row: &Row, op: &str) -> Option<f64> {
+    row.queries.get(op).and_then(|q| micros(q.p99_ms))
+}
+
 fn defs() -> Vec<Def> {
     vec![
         Def {
@@ -259,6 +270,38 @@ fn defs() -> Vec<Def> {
             better: Better::Lower,
             total: |r| Some(r.generator.peak_rss_bytes as f64 / 1e6),
             row: Some(|row, _| Some(row.rss_bytes as f64 / 1e6)),
+        },
+        Def {
+            key: "query_p99_ms[list]",
+            label: "read list p99",
+            unit: "ms",
+            better: Better::Lower,
+            total: |r| query_p99(r, "list"),
+            row: Some(|row, _| query_row_p99(row, "list")),
+        },
+        Def {
+            key: "query_p99_ms[get]",
+            label: "read get p99",
+            unit: "ms",
+            better: Better::Lower,
+            total: |r| query_p99(r, "get"),
+            row: Some(|row, _| query_row_p99(row, "get")),
+        },
+        Def {
+            key: "query_p99_ms[search]",
+            label: "read search p99",
+            unit: "ms",
+            better: Better::Lower,
+            total: |r| query_p99(r, "search"),
+            row: Some(|row, _| query_row_p99(row, "search")),
+        },
+        Def {
+            key: "query_p99_ms[count]",
+            label: "read count p99",
+            unit: "ms",
+            better: Better::Lower,
+            total: |r| query_p99(r, "count"),
+            row: Some(|row, _| query_row_p99(row, "count")),
         },
     ]
 }
@@ -382,6 +425,10 @@ pub fn figures(base: &Report, new: &Report, base_json: &Value, new_json: &Value)
     let mut out = Vec::new();
     for d in defs() {
         let (b, n) = ((d.total)(base), (d.total)(new));
+        // Read-load figures only when a run had a read load.
+        if d.key.starts_with("query_") && b.is_none() && n.is_none() {
+            continue;
+        }
         let test = d.row.and_then(|f| {
             let (sb, sn) = (samples(base, f), samples(new, f));
             if sb.len() < MIN_SAMPLES || sn.len() < MIN_SAMPLES {

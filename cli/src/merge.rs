@@ -160,6 +160,22 @@ pub fn merge(mut shards: Vec<ShardReport>, partial: bool) -> Result<Report, Stri
             }
             all
         },
+        // The read load's setup as the shards reported it; the rate is the sum of theirs.
+        queries: reports.iter().find_map(|r| r.queries.as_ref()).map(|q| report::QuerySetup {
+            target_rate_per_s: reports
+                .iter()
+                .filter_map(|r| r.queries.as_ref())
+                .map(|q| q.target_rate_per_s)
+                .sum(),
+            duration_s: reports
+                .iter()
+                .filter_map(|r| r.queries.as_ref())
+                .map(|q| q.duration_s)
+                .fold(0.0, f64::max),
+            mix: q.mix.clone(),
+            requests: q.operations.iter().map(|o| (o.op.clone(), o.request.clone())).collect(),
+            unsupported: q.unsupported.clone(),
+        }),
     };
     let mut merged = report::build(&measured, context);
     if reports.iter().any(|r| r.verification.is_some()) {

@@ -326,6 +326,10 @@ pub fn summary(r: &Report) -> String {
         storage(&mut o, v, r.delivery.is_some());
     }
 
+    if let Some(q) = &r.queries {
+        read_load(&mut o, q);
+    }
+
     let _ = writeln!(o, "\nScenario mix breakdown:");
     let width = r.scenarios.iter().map(|s| s.name.len()).max().unwrap_or(8);
     for sc in &r.scenarios {
@@ -412,6 +416,53 @@ pub fn summary(r: &Report) -> String {
         }
     }
     o
+}
+
+/// The read load, one row per operation.
+fn read_load(o: &mut String, q: &scenario_runtime::engine::report::Queries) {
+    let _ = writeln!(
+        o,
+        "\nRead load: {} queries/s asked ({}), window {:.0} min, {} rows a page",
+        q.target_rate_per_s,
+        if q.mix.is_empty() { "no operation could run" } else { q.mix.as_str() },
+        q.window_s / 60.0,
+        q.page_rows
+    );
+    for op in &q.operations {
+        let mut outcome = vec![format!("{} ok", thousands(op.ok))];
+        for (name, n) in [
+            ("4xx", op.http_4xx),
+            ("5xx", op.http_5xx),
+            ("timeout", op.timeout),
+            ("transport", op.transport),
+            ("unanswered", op.unanswered),
+            ("empty", op.empty),
+            ("not JSON", op.decode_errors),
+            ("skipped: no trace yet", op.skipped_no_trace),
+            ("skipped: in flight", op.skipped_in_flight),
+        ] {
+            if n > 0 {
+                outcome.push(format!("{} {name}", thousands(n)));
+            }
+        }
+        let count =
+            op.max_count.map_or(String::new(), |c| format!(", largest count {}", thousands(c)));
+        let _ = writeln!(
+            o,
+            "   {:<6} {:>6} sent ({:.1}/s): {}; {}; {:.1} rows/answer, {}{count}",
+            op.op,
+            thousands(op.started),
+            op.achieved_per_s,
+            outcome.join(", "),
+            percentiles(&op.latency),
+            op.rows_per_answer,
+            bytes(op.bytes as f64)
+        );
+        let _ = writeln!(o, "          {}", op.request);
+    }
+    for u in &q.unsupported {
+        let _ = writeln!(o, "   {:<6} not run: {}", u.op, u.reason);
+    }
 }
 
 /// A note in words.

@@ -126,3 +126,31 @@ fn bad_shard_settings_name_the_value() {
         assert!(text(&output).contains(expected), "{args:?}: {}", text(&output));
     }
 }
+
+#[test]
+fn shards_with_a_read_load_merge_it() {
+    let dir = common::temp_dir();
+    let read = ["--query-rate", "8", "--query-mix", "list=1,count=1"];
+    let a = shard(&dir, "0/2", &read);
+    let b = shard(&dir, "1/2", &read);
+    let part = |p: &PathBuf| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(p).expect("report")).expect("JSON")
+    };
+    let (pa, pb) = (part(&a), part(&b));
+    // Each shard read at its share of the rate.
+    assert_eq!(pa["queries"]["target_rate_per_s"], 4.0);
+    let (output, merged) = merge(&[&a, &b], &["--threshold", "query_error_rate[list]<=1"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let merged = merged.expect("merged report");
+    let q = &merged["queries"];
+    assert_eq!(q["target_rate_per_s"], 8.0);
+    assert_eq!(q["mix"], "list=1,count=1");
+    for (i, op) in ["list", "count"].iter().enumerate() {
+        let sum = common::u(&pa, &format!("/queries/operations/{i}/started"))
+            + common::u(&pb, &format!("/queries/operations/{i}/started"));
+        assert_eq!(q["operations"][i]["op"], *op);
+        assert_eq!(common::u(&merged, &format!("/queries/operations/{i}/started")), sum);
+        assert!(q["operations"][i]["request"].as_str().is_some_and(|r| !r.is_empty()));
+    }
+    assert_eq!(merged["thresholds"][0]["metric"], "query_error_rate[list]");
+}

@@ -154,6 +154,14 @@ pub struct RunArgs {
     )]
     pub verify_timeout: Option<String>,
 
+    /// Read load beside ingestion: queries started per second (open model) against the
+    /// target's read API: list recent traces, get one trace, search, count
+    #[arg(long, help_heading = "Read load", env = "SCALE_TEST_QUERY_RATE", value_name = "N")]
+    pub query_rate: Option<String>,
+    /// Weights of the read operations [default: list=4,get=3,search=2,count=1]
+    #[arg(long, help_heading = "Read load", env = "SCALE_TEST_QUERY_MIX", value_name = "MIX")]
+    pub query_mix: Option<String>,
+
     /// Run only this scenario (repeatable: equal weights). Exclusive with --mix.
     #[arg(long, help_heading = "Workload", env = "SCALE_TEST_SCENARIOS", value_delimiter = ',')]
     pub scenario: Vec<String>,
@@ -361,6 +369,8 @@ pub struct Settings {
     pub experiment: Option<String>,
     pub verify: VerifyMode,
     pub verify_timeout: Duration,
+    /// `--query-rate`, `--query-mix`: the read load, if any.
+    pub query: Option<scenario_runtime::engine::query::QueryPlan>,
     pub mix: Vec<(&'static dyn AnyScenario, f64)>,
     pub load: Load,
     pub duration: Option<Duration>,
@@ -759,6 +769,7 @@ impl RunArgs {
             Some(text) => parse_duration(&timeout.name, text)?,
             None => Duration::from_secs(180),
         };
+        let query = self.query_plan(s, request_timeout)?;
         let project_val = s.val("project", &self.project);
         let project_from_flag = project_val.source == Source::Flag;
         let shard = self.shard_setting(s)?;
@@ -787,6 +798,7 @@ impl RunArgs {
                 .map(|t| t.trim().to_owned()),
             verify,
             verify_timeout,
+            query,
             mix,
             load,
             duration,
@@ -918,6 +930,40 @@ impl RunArgs {
             return Ok(Some(PathBuf::from(STDOUT)));
         }
         self.report_path(s, "json", &self.json)
+    }
+
+    /// `--query-rate` and `--query-mix`; the queries time out like export requests.
+    fn query_plan(
+        &self,
+        s: &Sources,
+        timeout: Duration,
+    ) -> Result<Option<scenario_runtime::engine::query::QueryPlan>, ConfigError> {
+        use scenario_runtime::engine::query::{QueryMix, QueryPlan};
+        let rate_val = s.val("query_rate", &self.query_rate);
+        let mix_val = s.val("query_mix", &self.query_mix);
+        let Some(text) = rate_val.text else {
+            return match mix_val.text {
+                Some(_) => bad(format!("{} needs --query-rate: no read load is set", mix_val.name)),
+                None => Ok(None),
+            };
+        };
+        let rate = match text.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() && v > 0.0 && v <= 10_000.0 => v,
+            _ => {
+                return bad(format!(
+                    "invalid {} `{text}`: expected a number of queries/s greater than 0 and at \
+                     most 10000",
+                    rate_val.name
+                ));
+            }
+        };
+        let mut plan = QueryPlan::new(rate);
+        plan.timeout = timeout;
+        if let Some(mix) = mix_val.text {
+            plan.mix = QueryMix::parse(mix)
+                .map_err(|e| ConfigError(format!("invalid {} `{mix}`: {e}", mix_val.name)))?;
+        }
+        Ok(Some(plan))
     }
 
     /// `--interval`: a duration from [`series::MIN_INTERVAL`] to an hour.

@@ -92,6 +92,7 @@ impl Settings {
                 mode: self.verify,
                 budget: Budget { timeout: self.verify_timeout, ..Budget::default() },
             },
+            query: self.query.clone(),
         };
         // A shard: this run's part of the whole plan.
         match &self.shard {

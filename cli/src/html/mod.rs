@@ -119,7 +119,23 @@ pub fn chart_defs(reports: &[&Report]) -> Vec<ChartDef> {
             Box::new(|r: &Row, s: f64| rate(r.raw_bytes, s).map(|b| b / 1e6)),
         ));
     }
-    vec![
+    let mut ops: Vec<String> = reports
+        .iter()
+        .flat_map(|r| r.measurements.series.rows.iter())
+        .flat_map(|row| row.queries.keys().cloned())
+        .collect();
+    ops.sort_by_key(|op| ["list", "get", "search", "count"].iter().position(|o| o == op));
+    ops.dedup();
+    let query_latency: Vec<(String, RowValue)> = ops
+        .into_iter()
+        .map(|op| {
+            let label = format!("{op} p99");
+            let f: RowValue =
+                Box::new(move |r: &Row, _| r.queries.get(&op).and_then(|q| micros(q.p99_ms)));
+            (label, f)
+        })
+        .collect();
+    let mut defs = vec![
         ChartDef {
             id: "traces",
             title: "Traces",
@@ -196,7 +212,16 @@ pub fn chart_defs(reports: &[&Report]) -> Vec<ChartDef> {
                 Box::new(|r: &Row, _| Some(r.rss_bytes as f64 / 1e6)),
             )],
         },
-    ]
+    ];
+    if !query_latency.is_empty() {
+        defs.push(ChartDef {
+            id: "query-latency",
+            title: "Read latency (--query-rate)",
+            unit: "ms",
+            lines: query_latency,
+        });
+    }
+    defs
 }
 
 /// CPU and memory of the components a suite started, over the run's time axis.
@@ -689,6 +714,56 @@ fn scenarios(r: &Report) -> String {
     o
 }
 
+/// The read load: one row per operation, then the operations not run.
+fn read_load(q: &scenario_runtime::engine::report::Queries) -> String {
+    let mut o = format!(
+        "<p class=\"muted\">{} queries/s asked ({}), each bounded to the last {} min and {} \
+         rows; started over {} s.</p>",
+        chart::trim(q.target_rate_per_s),
+        escape(if q.mix.is_empty() { "no operation could run" } else { &q.mix }),
+        chart::trim(q.window_s / 60.0),
+        q.page_rows,
+        chart::trim(q.duration_s)
+    );
+    o.push_str(
+        "<table><thead><tr><th>operation</th><th>sent</th><th>per s</th><th>2xx</th>\
+         <th>4xx</th><th>5xx</th><th>timeout</th><th>transport</th><th>unanswered</th>\
+         <th>empty</th><th>rows/answer</th><th>p50</th><th>p95</th><th>p99</th><th>max</th>\
+         </tr></thead><tbody>",
+    );
+    for op in &q.operations {
+        let max = if op.latency.count == 0 { "–".to_owned() } else { ms(op.latency.max_ms) };
+        let _ = write!(
+            o,
+            "<tr><td title=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}<td>{}</td></tr>",
+            escape(&op.request),
+            escape(&op.op),
+            thousands(op.started),
+            chart::trim(op.achieved_per_s),
+            thousands(op.ok),
+            thousands(op.http_4xx),
+            thousands(op.http_5xx),
+            thousands(op.timeout),
+            thousands(op.transport),
+            thousands(op.unanswered),
+            thousands(op.empty),
+            chart::trim(op.rows_per_answer),
+            pct_cells(&op.latency),
+            max
+        );
+    }
+    o.push_str("</tbody></table><ul class=\"notes\" style=\"margin-top:12px\">");
+    for op in &q.operations {
+        let _ = write!(o, "<li><b>{}</b>: {}</li>", escape(&op.op), escape(&op.request));
+    }
+    for u in &q.unsupported {
+        let _ = write!(o, "<li><b>{}</b> not run: {}</li>", escape(&u.op), escape(&u.reason));
+    }
+    o.push_str("</ul>");
+    o
+}
+
 fn errors(r: &Report) -> String {
     let q = &r.requests;
     let mut rows: Vec<(String, u64)> = Vec::new();
@@ -801,6 +876,10 @@ pub fn report_page(r: &Report) -> String {
     }
     o.push_str("</div><h2>Scenarios</h2>");
     o.push_str(&scenarios(r));
+    if let Some(q) = &r.queries {
+        o.push_str("<h2>Read load</h2>");
+        o.push_str(&read_load(q));
+    }
     o.push_str("<h2>Errors</h2>");
     o.push_str(&errors(r));
     if let Some(res) = &r.resources {

@@ -6,10 +6,13 @@
 //! memory follows the traces in flight, not the run's length. It also keeps what a later
 //! read-back needs: acknowledged spans per second, and a uniform sample of delivered traces.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use crate::engine::export::{Fate, SettledSpan};
 use crate::span::TraceId;
+
+/// How many of the traces delivered last are kept for reads of one trace (`--query-rate`).
+pub const RECENT: usize = 64;
 
 /// How many delivered traces the read-back sample keeps (reservoir sampling).
 pub const SAMPLE_SIZE: usize = 1000;
@@ -55,6 +58,8 @@ pub struct Ledger {
     /// Delivered traces seen, for the reservoir's odds.
     seen: u64,
     rng: u64,
+    /// The traces delivered last, newest at the back.
+    recent: VecDeque<TraceId>,
 }
 
 impl Ledger {
@@ -96,6 +101,10 @@ impl Ledger {
             self.settled.unknown += 1;
         } else {
             self.settled.delivered += 1;
+            if self.recent.len() == RECENT {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(trace_id);
             self.keep_in_sample(DeliveredTrace {
                 trace_id,
                 spans: emitted,
@@ -115,6 +124,12 @@ impl Ledger {
         if let Some(kept) = self.sample.get_mut(slot as usize) {
             *kept = trace;
         }
+    }
+
+    /// One of the last [`RECENT`] delivered traces, chosen by `pick`; `None` before any.
+    pub fn recent(&self, pick: u64) -> Option<TraceId> {
+        let len = self.recent.len() as u64;
+        (len > 0).then(|| self.recent[(pick % len) as usize])
     }
 
     /// Traces settled so far.

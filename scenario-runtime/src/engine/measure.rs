@@ -291,6 +291,77 @@ impl ScenarioMeasurements {
     }
 }
 
+/// One read operation's outcomes (`--query-rate`): every query started is counted once, in
+/// exactly one class. `started = ok + http_4xx + http_5xx + timeout + transport + unanswered`;
+/// `skipped_*` never started.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueryMeasurements {
+    /// `list`, `get`, `search` or `count`.
+    pub op: String,
+    pub started: u64,
+    /// 2xx answers.
+    pub ok: u64,
+    /// Non-2xx answers by HTTP status.
+    pub by_status: BTreeMap<u16, u64>,
+    /// No answer within the request timeout.
+    pub timeout: u64,
+    /// Connection refused or broken before an answer.
+    pub transport: u64,
+    /// Started but still unanswered when the run ended (outcome unknown).
+    pub unanswered: u64,
+    /// 2xx answers whose body was not the JSON the platform documents.
+    pub decode_errors: u64,
+    /// 2xx answers with no row (nothing found, or not yet visible).
+    pub empty: u64,
+    /// Rows (traces, spans, runs; 1 per count) in the 2xx answers.
+    pub rows: u64,
+    /// Response bodies received, all answers.
+    pub bytes: u64,
+    /// `get` starts skipped because no trace had been delivered yet.
+    pub skipped_no_trace: u64,
+    /// Starts skipped because `max_in_flight` queries were already waiting.
+    pub skipped_in_flight: u64,
+    /// The largest count a `count` answer carried.
+    pub max_count: Option<u64>,
+    /// From send to the end of the answer's body, every answered query (any status).
+    pub latency: Hist,
+}
+
+impl QueryMeasurements {
+    pub fn new(op: &str) -> Self {
+        QueryMeasurements { op: op.to_owned(), ..QueryMeasurements::default() }
+    }
+
+    /// Answers with a status other than 2xx.
+    pub fn http_errors(&self, class: u16) -> u64 {
+        self.by_status.iter().filter(|(s, _)| **s / 100 == class).map(|(_, n)| n).sum()
+    }
+
+    /// Started queries that did not end with a 2xx answer.
+    pub fn failed(&self) -> u64 {
+        self.by_status.values().sum::<u64>() + self.timeout + self.transport + self.unanswered
+    }
+
+    pub fn merge(&mut self, other: &QueryMeasurements) {
+        self.started += other.started;
+        self.ok += other.ok;
+        for (k, v) in &other.by_status {
+            *self.by_status.entry(*k).or_default() += v;
+        }
+        self.timeout += other.timeout;
+        self.transport += other.transport;
+        self.unanswered += other.unanswered;
+        self.decode_errors += other.decode_errors;
+        self.empty += other.empty;
+        self.rows += other.rows;
+        self.bytes += other.bytes;
+        self.skipped_no_trace += other.skipped_no_trace;
+        self.skipped_in_flight += other.skipped_in_flight;
+        self.max_count = self.max_count.max(other.max_count);
+        self.latency.merge(&other.latency);
+    }
+}
+
 /// When a run happened: its start on the wall clock (Unix milliseconds, so windows of several
 /// processes line up) and its lengths measured on the runtime's monotonic clock.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -354,6 +425,9 @@ pub struct Measurements {
     /// The run interval by interval (absent from reports written before it existed).
     #[serde(default)]
     pub series: crate::engine::series::Series,
+    /// Read load (`--query-rate`), one entry per operation; empty without it.
+    #[serde(default)]
+    pub queries: Vec<QueryMeasurements>,
 }
 
 impl Measurements {
@@ -381,6 +455,12 @@ impl Measurements {
         self.cpu_s += other.cpu_s;
         self.peak_rss_bytes = self.peak_rss_bytes.max(other.peak_rss_bytes);
         self.processes += other.processes;
+        for theirs in &other.queries {
+            match self.queries.iter_mut().find(|q| q.op == theirs.op) {
+                Some(ours) => ours.merge(theirs),
+                None => self.queries.push(theirs.clone()),
+            }
+        }
         self.series.merge(&other.series);
     }
 
@@ -459,6 +539,35 @@ mod tests {
             assert_eq!(merged.export_latency.quantile_ms(q), whole.export_latency.quantile_ms(q));
         }
         assert_eq!(merged.export_latency.percentiles(), whole.export_latency.percentiles());
+    }
+
+    #[test]
+    fn read_load_merges_exactly() {
+        let samples = sample(11, 5_000);
+        let mut whole = QueryMeasurements::new("list");
+        let mut parts = [QueryMeasurements::new("list"), QueryMeasurements::new("list")];
+        for (i, s) in samples.iter().enumerate() {
+            for m in [&mut whole, &mut parts[i % 2]] {
+                m.started += 1;
+                m.ok += 1;
+                m.rows += 3;
+                m.latency.record(*s);
+            }
+        }
+        *parts[1].by_status.entry(503).or_default() += 2;
+        *whole.by_status.entry(503).or_default() += 2;
+        parts[0].max_count = Some(7);
+        parts[1].max_count = Some(9);
+        whole.max_count = Some(9);
+        let mut merged = Measurements::default();
+        for part in &parts {
+            let m = Measurements { queries: vec![part.clone()], ..Measurements::default() };
+            let json = serde_json::to_string(&m).unwrap();
+            merged.merge(&serde_json::from_str(&json).unwrap());
+        }
+        assert_eq!(merged.queries, vec![whole.clone()]);
+        assert_eq!(merged.queries[0].latency.percentiles(), whole.latency.percentiles());
+        assert_eq!(merged.queries[0].failed(), 2);
     }
 
     #[test]

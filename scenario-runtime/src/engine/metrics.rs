@@ -88,6 +88,8 @@ pub struct Metrics {
     sent: Mutex<Option<crate::engine::verify::Ledger>>,
     /// Woken whenever spans are settled (accepted or dropped): backpressure waits on it.
     settled: Notify,
+    /// Read load outcomes per operation (`--query-rate`).
+    queries: Mutex<Vec<crate::engine::measure::QueryMeasurements>>,
 }
 
 fn unix_ms_now() -> u64 {
@@ -136,6 +138,7 @@ impl Metrics {
             ledger: Mutex::new(Ledger::default()),
             sent: Mutex::new(None),
             settled: Notify::new(),
+            queries: Mutex::new(Vec::new()),
         }
     }
 
@@ -299,6 +302,39 @@ impl Metrics {
         }
     }
 
+    /// Prepares one entry per read operation the load will run, in this order.
+    pub fn queries_init(&self, ops: &[crate::engine::query::QueryOp]) {
+        let mut queries = self.queries.lock().unwrap_or_else(|p| p.into_inner());
+        for op in ops {
+            if !queries.iter().any(|q| q.op == op.name()) {
+                queries.push(crate::engine::measure::QueryMeasurements::new(op.name()));
+            }
+        }
+    }
+
+    /// Updates the measurements of read operation `op`.
+    pub fn query_record(
+        &self,
+        op: crate::engine::query::QueryOp,
+        update: impl FnOnce(&mut crate::engine::measure::QueryMeasurements),
+    ) {
+        let mut queries = self.queries.lock().unwrap_or_else(|p| p.into_inner());
+        let index = match queries.iter().position(|q| q.op == op.name()) {
+            Some(i) => i,
+            None => {
+                queries.push(crate::engine::measure::QueryMeasurements::new(op.name()));
+                queries.len() - 1
+            }
+        };
+        update(&mut queries[index]);
+    }
+
+    /// One of the traces delivered last (`pick` chooses which), for a read of a trace the run
+    /// sent; `None` before the first is delivered.
+    pub fn recent_delivered(&self, pick: u64) -> Option<crate::span::TraceId> {
+        self.ledger().recent(pick)
+    }
+
     /// Traces started so far, all scenarios.
     pub fn traces_started(&self) -> u64 {
         self.scenarios.iter().map(|s| s.started.load(Ordering::Relaxed)).sum()
@@ -346,6 +382,7 @@ impl Metrics {
             cpu_s: cpu.as_secs_f64(),
             peak_rss_bytes: peak_rss_bytes(),
             processes: 1,
+            queries: self.queries.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             ..Measurements::default()
         };
         measured.spans.created = load(&self.spans_created);

@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod measure;
 pub mod metrics;
 pub mod plan;
+pub mod query;
 pub mod report;
 mod run;
 pub mod schedule;

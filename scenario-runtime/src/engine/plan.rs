@@ -24,6 +24,8 @@ pub struct RunPlan {
     pub content: ContentPlan,
     pub report: ReportPlan,
     pub verify: VerifyPlan,
+    /// Read load beside ingestion (`--query-rate`); `None`: no reads.
+    pub query: Option<crate::engine::query::QueryPlan>,
 }
 
 /// Where the spans go.

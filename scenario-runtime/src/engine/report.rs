@@ -81,6 +81,9 @@ pub struct Report {
     /// from `/proc` every second; `None` outside a suite.
     #[serde(default)]
     pub resources: Option<Resources>,
+    /// Read load beside ingestion (`--query-rate`); `None` without it.
+    #[serde(default)]
+    pub queries: Option<Queries>,
 }
 
 /// What the components of a suite used while the run went.
@@ -138,6 +141,117 @@ pub struct ResourceSample {
     pub rss_bytes: u64,
     /// Processes in the tree.
     pub processes: u32,
+}
+
+/// The read load (`--query-rate`) and what each operation measured.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Queries {
+    /// Queries started per second, as asked.
+    pub target_rate_per_s: f64,
+    /// Seconds queries were started: from the first start until the export shutdown ended
+    /// (merged: the longest shard's).
+    pub duration_s: f64,
+    /// Weights as given (`list=4,get=3,search=2,count=1`), operations the platform lacks left
+    /// out.
+    pub mix: String,
+    /// How far back each query looks, seconds (never before a minute before the run began).
+    pub window_s: f64,
+    /// Rows a list or search asks for.
+    pub page_rows: u32,
+    /// Per operation, in `list`, `get`, `search`, `count` order.
+    pub operations: Vec<QueryReport>,
+    /// Operations the platform cannot run, and why.
+    pub unsupported: Vec<UnsupportedQuery>,
+}
+
+/// An operation left out of the mix.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UnsupportedQuery {
+    pub op: String,
+    pub reason: String,
+}
+
+/// One read operation's figures. `started = ok + http_4xx + http_5xx + timeout + transport +
+/// unanswered`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueryReport {
+    pub op: String,
+    /// The request as sent (method, path, the filters that matter).
+    pub request: String,
+    pub started: u64,
+    /// `started / queries.duration_s`.
+    pub achieved_per_s: f64,
+    pub ok: u64,
+    pub http_4xx: u64,
+    pub http_5xx: u64,
+    /// Non-2xx answers by status code.
+    pub by_status: BTreeMap<String, u64>,
+    pub timeout: u64,
+    /// Connection refused or broken before an answer.
+    pub transport: u64,
+    /// Started, never answered before the run ended: outcome unknown.
+    pub unanswered: u64,
+    /// `(started - ok) / started`, 0..1; `0` when none started.
+    pub error_rate: f64,
+    /// 2xx answers whose body was not the documented JSON.
+    pub decode_errors: u64,
+    /// 2xx answers with no row.
+    pub empty: u64,
+    pub rows: u64,
+    /// `rows / ok`.
+    pub rows_per_answer: f64,
+    pub bytes: u64,
+    /// `get` starts skipped: no trace delivered yet.
+    pub skipped_no_trace: u64,
+    /// Starts skipped: too many queries in flight.
+    pub skipped_in_flight: u64,
+    /// The largest count a `count` answer carried; `null` for other operations or when none did.
+    pub max_count: Option<u64>,
+    /// Every answered query (any status), send to end of body.
+    pub latency: Percentiles,
+}
+
+/// What the report needs to know of the read load besides its measurements.
+#[derive(Clone, Debug, Default)]
+pub struct QuerySetup {
+    pub target_rate_per_s: f64,
+    /// Seconds queries were started.
+    pub duration_s: f64,
+    pub mix: String,
+    /// The request of each operation run, by operation name.
+    pub requests: Vec<(String, String)>,
+    pub unsupported: Vec<UnsupportedQuery>,
+}
+
+/// The figures of one operation over `secs` seconds.
+pub fn query_report(
+    q: &crate::engine::measure::QueryMeasurements,
+    request: &str,
+    secs: f64,
+) -> QueryReport {
+    QueryReport {
+        op: q.op.clone(),
+        request: request.to_owned(),
+        started: q.started,
+        achieved_per_s: ratio(q.started as f64, secs),
+        ok: q.ok,
+        http_4xx: q.http_errors(4),
+        http_5xx: q.http_errors(5),
+        by_status: q.by_status.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        timeout: q.timeout,
+        transport: q.transport,
+        unanswered: q.unanswered,
+        error_rate: ratio(q.started.saturating_sub(q.ok) as f64, q.started as f64),
+        decode_errors: q.decode_errors,
+        empty: q.empty,
+        rows: q.rows,
+        rows_per_answer: ratio(q.rows as f64, q.ok as f64),
+        bytes: q.bytes,
+        skipped_no_trace: q.skipped_no_trace,
+        skipped_in_flight: q.skipped_in_flight,
+        max_count: q.max_count,
+        latency: q.latency.percentiles(),
+    }
 }
 
 /// The start time all shards wait for, and how this run kept it.
@@ -482,6 +596,8 @@ pub struct Context {
     pub sdk: Option<SdkReport>,
     /// Thresholds that failed during the run and stopped it.
     pub stopped_by: Vec<String>,
+    /// The read load, when there was one.
+    pub queries: Option<QuerySetup>,
 }
 
 fn ratio(part: f64, whole: f64) -> f64 {
@@ -679,5 +795,25 @@ pub fn build(measured: &Measurements, context: Context) -> Report {
         start_at: None,
         shards: Vec::new(),
         resources: None,
+        queries: context.queries.map(|setup| Queries {
+            operations: m
+                .queries
+                .iter()
+                .map(|q| {
+                    let request = setup
+                        .requests
+                        .iter()
+                        .find(|(op, _)| *op == q.op)
+                        .map_or("", |(_, r)| r.as_str());
+                    query_report(q, request, setup.duration_s)
+                })
+                .collect(),
+            target_rate_per_s: setup.target_rate_per_s,
+            duration_s: setup.duration_s,
+            mix: setup.mix,
+            window_s: crate::engine::query::WINDOW.as_secs_f64(),
+            page_rows: crate::engine::query::PAGE,
+            unsupported: setup.unsupported,
+        }),
     }
 }

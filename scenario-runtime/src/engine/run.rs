@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::engine::export::{ExportConfig, ExportError, ExportSummary, Exporter};
 use crate::engine::metrics::{LATE_THRESHOLD, Metrics};
 use crate::engine::plan::{Endpoint, ExportPath, RunPlan, VerifyMode, redact_url};
+use crate::engine::query::{QueryLoad, QueryOp, QueryPlan, query_api};
 use crate::engine::report::{self, Context, Delivery, MixEntry, Report, RunConfig, RunStatus};
 use crate::engine::schedule::{self, Load, StopReason, StopSignal};
 use crate::engine::sdk::{SdkConfig, SdkExporter};
@@ -182,6 +183,14 @@ pub async fn run(
         tokio::task::block_in_place(crate::content::prepare);
     }
     let start_at = wait_for_start(&plan, &stop).await;
+    let (query_load, query_setup) = match &plan.query {
+        Some(query) => {
+            let (load, setup) =
+                start_queries(&plan, query, sink.as_ref().map(|s| s.local_addr()), &metrics).await;
+            (load, Some(setup))
+        }
+        None => (None, None),
+    };
     let mut stopped_by = Vec::new();
     let mut series = series::Recorder::new(plan.report.series_interval);
     let outcome = {
@@ -219,10 +228,22 @@ pub async fn run(
             }
         }
     };
-    let (summary, sdk) = {
+    let ((summary, sdk), read_s) = {
         // The series goes on through the export shutdown: what is flushed there is counted in
         // the intervals it happened in.
-        let shutdown = pipeline.shutdown(export_shutdown(&plan));
+        // Queries in flight get at most their timeout after the export shutdown; those still
+        // unanswered then are counted as such.
+        let grace =
+            plan.query.as_ref().map_or(Duration::ZERO, |q| q.timeout.min(export_shutdown(&plan)));
+        // The read load goes on while anything is sent: until the export shutdown is over.
+        let shutdown = async {
+            let done = pipeline.shutdown(export_shutdown(&plan)).await;
+            let read_s = match query_load {
+                Some(load) => Some(load.finish(grace).await),
+                None => None,
+            };
+            (done, read_s)
+        };
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -299,6 +320,8 @@ pub async fn run(
         verification,
         sdk,
         stopped_by,
+        queries: query_setup
+            .map(|setup| report::QuerySetup { duration_s: read_s.unwrap_or(0.0), ..setup }),
     };
     let mut report = report::build(&measured, context);
     report.shard = plan.report.shard.as_ref().map(|s| s.id);
@@ -316,6 +339,67 @@ pub async fn run(
     }
     report.thresholds = threshold::evaluate_all(&plan.report.thresholds, &report);
     Ok(report)
+}
+
+/// Starts the read load of `query` against the run's target, leaving out the operations the
+/// platform cannot run; without a read API, nothing starts and the setup says why.
+async fn start_queries(
+    plan: &RunPlan,
+    query: &QueryPlan,
+    sink: Option<std::net::SocketAddr>,
+    metrics: &Arc<Metrics>,
+) -> (Option<QueryLoad>, report::QuerySetup) {
+    let wanted: Vec<QueryOp> =
+        QueryOp::ALL.into_iter().filter(|op| query.mix.weight(*op) > 0).collect();
+    let mut setup = report::QuerySetup {
+        target_rate_per_s: query.rate_per_s,
+        mix: query.mix.to_string(),
+        ..report::QuerySetup::default()
+    };
+    let unsupported_all = |setup: &mut report::QuerySetup, reason: String| {
+        setup.unsupported = wanted
+            .iter()
+            .map(|op| report::UnsupportedQuery { op: op.name().to_owned(), reason: reason.clone() })
+            .collect();
+        setup.mix = String::new();
+    };
+    let options = ReadOptions {
+        min_request_gap: Some(Duration::ZERO),
+        request_timeout: query.timeout,
+        base_url: None,
+    };
+    let api = match query_api(plan.target.platform, &plan.target.settings, &options, sink) {
+        Ok(api) => api,
+        Err(why) => {
+            unsupported_all(&mut setup, why.reason);
+            return (None, setup);
+        }
+    };
+    if let Err(e) = api.prepare().await {
+        unsupported_all(&mut setup, format!("the read API could not be prepared: {e}"));
+        return (None, setup);
+    }
+    let mut left_out = Vec::new();
+    for op in &wanted {
+        match api.describe(*op) {
+            Ok(request) => setup.requests.push((op.name().to_owned(), request.to_owned())),
+            Err(reason) => {
+                left_out.push(*op);
+                setup.unsupported.push(report::UnsupportedQuery {
+                    op: op.name().to_owned(),
+                    reason: reason.to_owned(),
+                });
+            }
+        }
+    }
+    let mut run = query.clone();
+    run.mix = query.mix.without(&left_out);
+    setup.mix = run.mix.to_string();
+    if run.mix.0.iter().all(|(_, w)| *w == 0) {
+        return (None, setup);
+    }
+    let began = crate::engine::verify::Verifier::unix_ms_now();
+    (Some(QueryLoad::start(api, &run, began, Arc::clone(metrics))), setup)
 }
 
 /// `--start-at`: waits until the instant (or a stop), and says how late the run begins.

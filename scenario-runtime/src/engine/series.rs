@@ -224,6 +224,38 @@ pub struct Row {
     pub scenario_latency: CompactHist,
     /// Start lag of the traces that started in the interval.
     pub start_lag: CompactHist,
+    /// Read load (`--query-rate`) by operation; empty without it.
+    #[serde(default)]
+    pub queries: BTreeMap<String, QueryRow>,
+}
+
+/// One read operation's interval.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueryRow {
+    /// Queries started in the interval.
+    pub started: u64,
+    /// 2xx answers that arrived in it.
+    pub ok: u64,
+    /// Other outcomes settled in it (non-2xx, timeout, transport, unanswered).
+    pub failed: u64,
+    #[serde(with = "micros_as_ms")]
+    pub p50_ms: u32,
+    #[serde(with = "micros_as_ms")]
+    pub p99_ms: u32,
+    /// Latency of the queries answered in the interval.
+    pub latency: CompactHist,
+}
+
+impl QueryRow {
+    fn absorb(&mut self, other: &QueryRow) {
+        self.started += other.started;
+        self.ok += other.ok;
+        self.failed += other.failed;
+        self.latency.merge(&other.latency);
+        let h = self.latency.decode();
+        self.p50_ms = quantile_micros(&h, 0.50);
+        self.p99_ms = quantile_micros(&h, 0.99);
+    }
 }
 
 impl Row {
@@ -251,6 +283,13 @@ impl Row {
         self.scenario_latency.merge(&other.scenario_latency);
         self.start_lag.merge(&other.start_lag);
         self.settle_percentiles();
+        self.absorb_queries(other);
+    }
+
+    fn absorb_queries(&mut self, other: &Row) {
+        for (op, theirs) in &other.queries {
+            self.queries.entry(op.clone()).or_default().absorb(theirs);
+        }
     }
 
     /// [`Row::absorb`] without the histograms.
@@ -290,6 +329,7 @@ impl Row {
             + self.export_latency.heap_bytes()
             + self.scenario_latency.heap_bytes()
             + self.start_lag.heap_bytes()
+            + self.queries.values().map(|q| 64 + q.latency.heap_bytes()).sum::<usize>()
     }
 }
 
@@ -345,6 +385,7 @@ impl Series {
             match by_start.get_mut(&row.start_unix_ms) {
                 Some((ours, sums)) => {
                     ours.absorb_counts(row, true);
+                    ours.absorb_queries(row);
                     for (sum, h) in sums.iter_mut().zip(hists) {
                         // Same bounds on every side: adding cannot fail.
                         let _ = sum.add(h);
@@ -386,6 +427,7 @@ struct Cumulative {
     scenario: Hist,
     lag: Hist,
     cpu: Duration,
+    queries: Vec<crate::engine::measure::QueryMeasurements>,
 }
 
 impl Cumulative {
@@ -405,6 +447,7 @@ impl Cumulative {
             scenario: m.scenario_latency.clone(),
             lag: m.start_lag.clone(),
             cpu,
+            queries: m.queries.clone(),
         }
     }
 }
@@ -437,6 +480,30 @@ fn failed_by_class(now: &RequestCounts, before: &RequestCounts) -> BTreeMap<Stri
     put("connect".to_owned(), now.connect.saturating_sub(before.connect));
     put("io".to_owned(), now.io.saturating_sub(before.io));
     out
+}
+
+/// Each read operation's interval: the difference of two cumulative samples.
+fn query_rows(
+    now: &[crate::engine::measure::QueryMeasurements],
+    before: &[crate::engine::measure::QueryMeasurements],
+) -> BTreeMap<String, QueryRow> {
+    let empty = crate::engine::measure::QueryMeasurements::default();
+    now.iter()
+        .map(|q| {
+            let b = before.iter().find(|b| b.op == q.op).unwrap_or(&empty);
+            let latency = interval_hist(&q.latency, &b.latency);
+            let h = latency.decode();
+            let row = QueryRow {
+                started: q.started.saturating_sub(b.started),
+                ok: q.ok.saturating_sub(b.ok),
+                failed: q.failed().saturating_sub(b.failed()),
+                p50_ms: quantile_micros(&h, 0.50),
+                p99_ms: quantile_micros(&h, 0.99),
+                latency,
+            };
+            (q.op.clone(), row)
+        })
+        .collect()
 }
 
 /// Current resident set size (`VmRSS`), bytes; zero where unavailable.
@@ -537,6 +604,7 @@ impl Recorder {
             export_latency: interval_hist(&now.export, &before.export),
             scenario_latency: interval_hist(&now.scenario, &before.scenario),
             start_lag: interval_hist(&now.lag, &before.lag),
+            queries: query_rows(&now.queries, &before.queries),
             ..Row::default()
         };
         row.settle_percentiles();

@@ -2,7 +2,7 @@
 //! are parts of the same plan.
 //!
 //! [`RunPlan::shard`] divides what adds up: the arrival rate (the start rate, every stage
-//! target, the ramp-up's rate; a real number, divided exactly), `--count`, closed-model workers
+//! target, the ramp-up's rate, `--query-rate`; a real number, divided exactly), `--count`, closed-model workers
 //! and the open model's cap on traces in flight (whole numbers: the remainder goes to the first
 //! shards, one each, so that the parts add up to the whole). The duration, the mix, the clock
 //! and everything else stay as they are. Each shard gets its own content seed, derived from the
@@ -148,6 +148,10 @@ impl RunPlan {
         };
         w.count = self.workload.count.map(|total| whole("--count", total)).transpose()?;
         w.seed = shard_seed(self.workload.seed, id);
+        // The read load adds up too: each shard reads at its share of the rate.
+        if let Some(query) = plan.query.as_mut() {
+            query.rate_per_s = split_rate(query.rate_per_s, count);
+        }
         plan.report.shard =
             Some(ShardPlan { id, plan_id: identity(self), base_seed: self.workload.seed });
         Ok(plan)
@@ -326,6 +330,7 @@ mod tests {
             content: ContentPlan::default(),
             report: ReportPlan::default(),
             verify: VerifyPlan::default(),
+            query: None,
         }
     }
 
@@ -343,9 +348,14 @@ mod tests {
             ],
             from_stages: true,
         };
-        let whole = plan(Load::Open { plan: rates.clone(), max_in_flight: Some(11) }, Some(1001));
+        let mut whole =
+            plan(Load::Open { plan: rates.clone(), max_in_flight: Some(11) }, Some(1001));
+        whole.query = Some(crate::engine::query::QueryPlan::new(5.0));
         for count in [1u32, 2, 3, 7] {
             let parts = shards(&whole, count);
+            let reads: f64 =
+                parts.iter().filter_map(|p| p.query.as_ref()).map(|q| q.rate_per_s).sum();
+            assert!((reads - 5.0).abs() < 1e-9, "the read load adds up: {reads}");
             let mut caps = 0;
             let mut counts = 0;
             let mut start = 0.0;

@@ -5,6 +5,8 @@
 //! evaluated on the final report (and, with `--abort-on-fail`, every second during the run);
 //! any failing rule makes `scaletest run` exit with code 3.
 
+use crate::engine::measure::QueryMeasurements;
+use crate::engine::query::QueryOp;
 use crate::engine::report::{Report, ScenarioReport, ThresholdResult};
 
 /// A metric: its name (its meaning is documented in `docs/report-schema.md`) and how to read it off a report (`None`: not measured in
@@ -133,6 +135,36 @@ pub const SCENARIO_METRICS: &[(&str, ScenarioRead)] = &[
     ("success_rate", |s| ratio(s.completed, s.completed + s.failed)),
 ];
 
+/// Reads a metric off one read operation's measurements (`--query-rate`).
+pub type QueryRead = fn(&QueryMeasurements) -> f64;
+
+/// Metrics of the read load. Scoped to one operation (`query_p99_ms[list]<2000`) or, unscoped,
+/// of all operations together (histograms and counters merged).
+pub const QUERY_METRICS: &[(&str, QueryRead)] = &[
+    ("query_p50_ms", |q| q.latency.quantile_ms(0.50).unwrap_or(0.0)),
+    ("query_p95_ms", |q| q.latency.quantile_ms(0.95).unwrap_or(0.0)),
+    ("query_p99_ms", |q| q.latency.quantile_ms(0.99).unwrap_or(0.0)),
+    ("query_max_ms", |q| q.latency.quantile_ms(1.0).unwrap_or(0.0)),
+    ("query_error_rate", |q| ratio(q.started.saturating_sub(q.ok), q.started)),
+    ("queries_started", |q| q.started as f64),
+    ("queries_ok", |q| q.ok as f64),
+    ("query_rows", |q| q.rows as f64),
+];
+
+/// The measurements a query rule looks at: one operation's, or all merged; `None` when the run
+/// had no read load (or not this operation).
+fn query_measurements(report: &Report, op: Option<&str>) -> Option<QueryMeasurements> {
+    let all = &report.measurements.queries;
+    match op {
+        Some(op) => all.iter().find(|q| q.op == op).cloned(),
+        None if all.is_empty() => None,
+        None => Some(all.iter().fold(QueryMeasurements::new("all"), |mut sum, q| {
+            sum.merge(q);
+            sum
+        })),
+    }
+}
+
 /// A comparison operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -162,6 +194,8 @@ pub struct Threshold {
     pub metric: &'static str,
     /// The scenario a per-scenario rule looks at.
     pub scenario: Option<String>,
+    /// A read-load rule: the operation it looks at (`all`: every operation together).
+    pub query_op: Option<&'static str>,
     pub op: Op,
     pub limit: f64,
 }
@@ -184,7 +218,7 @@ impl Threshold {
             };
             Some((at, op.1, op.0))
         });
-        let Some((at, len, op)) = found else {
+        let Some((at, len, op_kind)) = found else {
             return Err(format!(
                 "invalid threshold `{expression}`: expected METRIC OP NUMBER with OP one of \
                  < <= > >= == (e.g. `export_p99_ms<500`)"
@@ -197,6 +231,31 @@ impl Threshold {
             None => (name, None),
         };
         let canonical = canonical_name(name);
+        if let Some((metric, _)) = QUERY_METRICS.iter().find(|(m, _)| *m == canonical) {
+            let op = match &scenario {
+                Some(scope) => Some(
+                    QueryOp::parse(scope)
+                        .map_err(|e| format!("{e} (in threshold `{expression}`)"))?,
+                ),
+                None => None,
+            };
+            let limit = match limit_text.parse::<f64>() {
+                Ok(v) if v.is_finite() => v,
+                _ => {
+                    return Err(format!(
+                        "invalid threshold limit `{limit_text}` in `{expression}`: expected a number"
+                    ));
+                }
+            };
+            return Ok(Threshold {
+                expression,
+                metric,
+                scenario: None,
+                query_op: Some(op.map_or("all", QueryOp::name)),
+                op: op_kind,
+                limit,
+            });
+        }
         let metric = match &scenario {
             None => METRICS.iter().find(|m| m.name == canonical).map(|m| m.name),
             Some(scope) => {
@@ -220,7 +279,12 @@ impl Threshold {
         let Some(metric) = metric else {
             return Err(format!(
                 "unknown threshold metric `{name}` in `{expression}`: expected one of {}",
-                METRICS.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
+                METRICS
+                    .iter()
+                    .map(|m| m.name)
+                    .chain(QUERY_METRICS.iter().map(|(m, _)| *m))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         };
         let limit = match limit_text.parse::<f64>() {
@@ -231,14 +295,21 @@ impl Threshold {
                 ));
             }
         };
-        Ok(Threshold { expression, metric, scenario, op, limit })
+        Ok(Threshold { expression, metric, scenario, query_op: None, op: op_kind, limit })
     }
 
     /// Evaluates the rule on `report`. A metric not measured in this run fails the rule.
     pub fn evaluate(&self, report: &Report) -> ThresholdResult {
-        let value = match &self.scenario {
-            None => METRICS.iter().find(|m| m.name == self.metric).and_then(|m| (m.read)(report)),
-            Some(scope) => {
+        let value = match (&self.scenario, self.query_op) {
+            (_, Some(op)) => {
+                let read = QUERY_METRICS.iter().find(|(m, _)| *m == self.metric).map(|(_, r)| r);
+                let scope = (op != "all").then_some(op);
+                read.zip(query_measurements(report, scope)).map(|(read, q)| read(&q))
+            }
+            (None, None) => {
+                METRICS.iter().find(|m| m.name == self.metric).and_then(|m| (m.read)(report))
+            }
+            (Some(scope), None) => {
                 let read = SCENARIO_METRICS.iter().find(|(m, _)| *m == self.metric).map(|(_, r)| r);
                 let scenario = report.scenarios.iter().find(|s| s.name == *scope);
                 read.zip(scenario).map(|(read, scenario)| read(scenario))
@@ -246,9 +317,11 @@ impl Threshold {
         };
         ThresholdResult {
             expression: self.expression.clone(),
-            metric: match &self.scenario {
-                Some(scope) => format!("{}[{scope}]", self.metric),
-                None => self.metric.to_owned(),
+            metric: match (&self.scenario, self.query_op) {
+                (_, Some("all")) => self.metric.to_owned(),
+                (_, Some(op)) => format!("{}[{op}]", self.metric),
+                (Some(scope), None) => format!("{}[{scope}]", self.metric),
+                (None, None) => self.metric.to_owned(),
             },
             value,
             passed: value.is_some_and(|v| self.op.holds(v, self.limit)),
@@ -329,6 +402,40 @@ mod tests {
         assert!(err.contains("`nope`") && err.contains("simple_query"), "{err}");
         let err = Threshold::parse("error_rate[simple_query]<1", KNOWN).unwrap_err();
         assert!(err.contains("cannot be scoped"), "{err}");
+    }
+
+    #[test]
+    fn rules_on_the_read_load() {
+        let mut report = Report::default();
+        let t = Threshold::parse("query_p99_ms[list]<2000", KNOWN)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        // No read load: not measured, the rule fails.
+        assert!(!t.evaluate(&report).passed);
+        let mut list = QueryMeasurements::new("list");
+        let mut get = QueryMeasurements::new("get");
+        for ms in [10, 20, 3000] {
+            list.latency.record(std::time::Duration::from_millis(ms));
+        }
+        list.started = 4;
+        list.ok = 3;
+        get.started = 6;
+        get.ok = 6;
+        get.latency.record(std::time::Duration::from_millis(5));
+        report.measurements.queries = vec![list, get];
+        let result = t.evaluate(&report);
+        assert!(!result.passed && result.metric == "query_p99_ms[list]", "{result:?}");
+        let t = Threshold::parse("query_p50_ms[get]<=5.1", KNOWN)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(t.evaluate(&report).passed);
+        let t = Threshold::parse("query_error_rate<0.11", KNOWN)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let result = t.evaluate(&report);
+        assert!(result.passed && result.value == Some(0.1), "{result:?}");
+        let t = Threshold::parse("query_error_rate[search]<1", KNOWN)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(!t.evaluate(&report).passed, "an operation not run fails its rules");
+        let err = Threshold::parse("query_p99_ms[lists]<1", KNOWN).unwrap_err();
+        assert!(err.contains("`lists`") && err.contains("list, get, search, count"), "{err}");
     }
 
     #[test]

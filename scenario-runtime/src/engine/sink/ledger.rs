@@ -93,6 +93,58 @@ impl Ledger {
     }
 }
 
+/// A trace held, as the sink's read routes list it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeldTrace {
+    pub trace_id: TraceId,
+    pub spans: u64,
+    pub has_root: bool,
+    /// Milliseconds since its last span arrived.
+    pub idle_ms: u64,
+}
+
+impl Ledger {
+    /// Up to `limit` traces held whose last span arrived within `within` of `now`, with at
+    /// least `min_spans` spans (and a root if `need_root`), most recently seen first.
+    pub fn recent(
+        &self,
+        now: Instant,
+        within: Duration,
+        limit: usize,
+        min_spans: u64,
+        need_root: bool,
+    ) -> Vec<HeldTrace> {
+        let mut found: Vec<HeldTrace> = self
+            .traces
+            .iter()
+            .map(|(id, e)| HeldTrace {
+                trace_id: *id,
+                spans: e.spans.len() as u64,
+                has_root: e.spans.iter().any(|(_, parent)| parent.is_none()),
+                idle_ms: now.saturating_duration_since(e.last_seen).as_millis() as u64,
+            })
+            .filter(|t| {
+                t.idle_ms <= within.as_millis() as u64
+                    && t.spans >= min_spans
+                    && (t.has_root || !need_root)
+            })
+            .collect();
+        let limit = limit.min(found.len());
+        if limit < found.len() {
+            found.select_nth_unstable_by_key(limit, |t| t.idle_ms);
+            found.truncate(limit);
+        }
+        found.sort_unstable_by_key(|t| (t.idle_ms, t.trace_id));
+        found
+    }
+
+    /// The (span id, parent id) pairs of a trace held; `None` if it is not (never received, or
+    /// forgotten once complete and idle).
+    pub fn spans_of(&self, trace: &TraceId) -> Option<Vec<(SpanId, Option<SpanId>)>> {
+        self.traces.get(trace).map(|e| e.spans.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +163,29 @@ mod tests {
         assert_eq!(later.traces, 2);
         assert_eq!(later.orphan_spans, 1, "only the span of the second trace");
         assert_eq!(later.traces_without_root, 1);
+    }
+
+    #[test]
+    fn recent_traces_newest_first_and_filtered() {
+        let mut ledger = Ledger::default();
+        let start = Instant::now();
+        ledger.add([1; 16], [1; 8], None, start);
+        ledger.add([2; 16], [2; 8], None, start + Duration::from_secs(2));
+        ledger.add([2; 16], [3; 8], Some([2; 8]), start + Duration::from_secs(2));
+        ledger.add([3; 16], [4; 8], Some([9; 8]), start + Duration::from_secs(3));
+        let now = start + Duration::from_secs(4);
+        let all = ledger.recent(now, Duration::from_secs(60), 10, 0, false);
+        let ids: Vec<u8> = all.iter().map(|t| t.trace_id[0]).collect();
+        assert_eq!(ids, vec![3, 2, 1]);
+        assert_eq!((all[1].spans, all[1].has_root, all[1].idle_ms), (2, true, 2000));
+        let two = ledger.recent(now, Duration::from_secs(60), 2, 0, false);
+        assert_eq!(two.iter().map(|t| t.trace_id[0]).collect::<Vec<_>>(), vec![3, 2]);
+        let rooted = ledger.recent(now, Duration::from_secs(60), 10, 2, true);
+        assert_eq!(rooted.iter().map(|t| t.trace_id[0]).collect::<Vec<_>>(), vec![2]);
+        let fresh = ledger.recent(now, Duration::from_millis(1500), 10, 0, false);
+        assert_eq!(fresh.iter().map(|t| t.trace_id[0]).collect::<Vec<_>>(), vec![3]);
+        assert_eq!(ledger.spans_of(&[2; 16]).map(|s| s.len()), Some(2));
+        assert_eq!(ledger.spans_of(&[7; 16]), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 mod faults;
 mod ledger;
 mod light;
+mod query;
 mod receive;
 
 use std::fmt;

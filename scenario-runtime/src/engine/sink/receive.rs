@@ -31,6 +31,7 @@ pub fn router(state: Arc<SinkState>) -> Router {
     Router::new()
         .route("/v1/traces", axum::routing::post(http_traces))
         .route(GRPC_EXPORT_PATH, axum::routing::post(grpc_export))
+        .merge(super::query::routes())
         .with_state(state)
 }
 

@@ -27,13 +27,13 @@ pub const DEFAULT_GAP: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
 pub struct Braintrust {
-    http: Http,
+    pub(crate) http: Http,
     /// Project id, or name when no id is configured, as a SQL string literal's content.
-    project: String,
+    pub(crate) project: String,
 }
 
 /// `value` as the inside of a single-quoted SQL literal.
-fn sql_text(value: &str) -> String {
+pub(crate) fn sql_text(value: &str) -> String {
     value.replace('\'', "''")
 }
 

@@ -75,6 +75,10 @@ impl Http {
         let client = crate::engine::export::http_client_builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
+            // Servers close idle keep-alive connections (uvicorn, behind Phoenix and MLflow,
+            // after 5 s); a request sent on one they have just closed fails without an answer.
+            // Idle connections are dropped before that.
+            .pool_idle_timeout(Duration::from_secs(3))
             .build()
             .map_err(|e| ReadError::Config(format!("could not build the HTTP client: {e}")))?;
         Ok(Self {
@@ -120,6 +124,28 @@ impl Http {
         body: &serde_json::Value,
     ) -> Result<String, ReadError> {
         self.send(reqwest::Method::POST, path, Some(body.to_string())).await
+    }
+
+    /// One request as the read load sends it: unpaced (the load sets its own rate), and the
+    /// status and body whatever they are; only a request without an answer is an error
+    /// (timeout, connection, transport).
+    pub(crate) async fn exchange(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, bytes::Bytes), ReadError> {
+        let url = format!("{}{}", self.base, path);
+        let mut request = self.client.request(method, &url).headers(self.headers.clone());
+        if let Some(body) = body {
+            request = request
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.map_err(|e| self.transport_error(&e))?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.map_err(|e| self.transport_error(&e))?;
+        Ok((status, bytes))
     }
 
     fn parse(&self, text: &str) -> Result<serde_json::Value, ReadError> {

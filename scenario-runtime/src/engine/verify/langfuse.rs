@@ -36,7 +36,7 @@ const MAX_PAGES: usize = 20;
 /// Langfuse's public API (Cloud or self-hosted).
 #[derive(Debug)]
 pub struct Langfuse {
-    http: Http,
+    pub(crate) http: Http,
     min_poll: Duration,
 }
 

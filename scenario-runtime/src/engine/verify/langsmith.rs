@@ -34,9 +34,9 @@ const MAX_TRACE_PAGES: usize = 20;
 
 #[derive(Debug)]
 pub struct Langsmith {
-    http: Http,
-    project: String,
-    session: OnceCell<String>,
+    pub(crate) http: Http,
+    pub(crate) project: String,
+    pub(crate) session: OnceCell<String>,
 }
 
 /// `0123456789abcdef...` as `01234567-89ab-cdef-....-............`.
@@ -75,7 +75,7 @@ impl Langsmith {
     }
 
     /// The project's id, looked up once by name.
-    async fn session(&self) -> Result<&str, ReadError> {
+    pub(crate) async fn session(&self) -> Result<&str, ReadError> {
         self.session
             .get_or_try_init(|| async {
                 let answer = self

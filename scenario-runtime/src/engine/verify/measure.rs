@@ -67,14 +67,14 @@ fn target(q: f64, n: u64) -> u64 {
     ((q * n as f64).ceil() as u64).clamp(1, n.max(1))
 }
 
+/// Lags in milliseconds, each with how many units had it.
+type Weighted = Vec<(u64, u64)>;
+
 /// Each accepted unit's lag as bounds, weighted: units are taken to become visible in the order
 /// they were accepted (the counts cannot say which unit is which), so unit `j` became visible
 /// at the first sample counting `j` or more (the upper bound) and after the sample before it
 /// (the lower bound). Units no sample reached are left out: their lag is not known.
-fn unit_lags(
-    accepted: &[(u64, u64)],
-    visible: &[(u64, u64)],
-) -> (Vec<(u64, u64)>, Vec<(u64, u64)>) {
+fn unit_lags(accepted: &[(u64, u64)], visible: &[(u64, u64)]) -> (Weighted, Weighted) {
     let (mut high, mut low) = (Vec::new(), Vec::new());
     let (mut placed, mut sample) = (0u64, 0usize);
     'groups: for &(accepted_at, count) in accepted {

@@ -35,8 +35,8 @@ pub const MAX_COUNT_PAGES: usize = 200;
 
 #[derive(Debug)]
 pub struct Mlflow {
-    http: Http,
-    experiment_id: String,
+    pub(crate) http: Http,
+    pub(crate) experiment_id: String,
 }
 
 /// MLflow's id for an OTel trace id: `tr-` and the 32 hex characters.

@@ -50,7 +50,7 @@
 
 mod braintrust;
 mod driver;
-mod http;
+pub(crate) mod http;
 mod langfuse;
 mod langsmith;
 mod ledger;
@@ -82,6 +82,9 @@ pub use opik::Opik;
 pub use phoenix::Phoenix;
 pub use sink::EmbeddedSink;
 pub use weave::Weave;
+
+pub(crate) use langsmith::uuid as langsmith_uuid;
+pub(crate) use phoenix::COUNT_QUERY as PHOENIX_COUNT_QUERY;
 
 use crate::platform::{PlatformId, PlatformSettings};
 

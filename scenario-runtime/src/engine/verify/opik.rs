@@ -25,8 +25,8 @@ pub const DEFAULT_GAP: Duration = Duration::from_millis(500);
 
 #[derive(Debug)]
 pub struct Opik {
-    http: Http,
-    project: String,
+    pub(crate) http: Http,
+    pub(crate) project: String,
 }
 
 impl Opik {

@@ -24,15 +24,15 @@ use crate::platform::{PlatformId, PlatformSettings};
 pub const DEFAULT_GAP: Duration = Duration::ZERO;
 const MAX_TRACE_PAGES: usize = 20;
 
-const COUNT_QUERY: &str = "query ScaletestCount($name: String!, $start: DateTime!, $end: DateTime!) { \
+pub(crate) const COUNT_QUERY: &str = "query ScaletestCount($name: String!, $start: DateTime!, $end: DateTime!) { \
      getProjectByName(name: $name) { \
        recordCount(timeRange: {start: $start, end: $end}) \
        traceCount(timeRange: {start: $start, end: $end}) } }";
 
 #[derive(Debug)]
 pub struct Phoenix {
-    http: Http,
-    project: String,
+    pub(crate) http: Http,
+    pub(crate) project: String,
 }
 
 impl Phoenix {

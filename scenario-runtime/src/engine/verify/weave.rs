@@ -31,8 +31,8 @@ pub const DEFAULT_GAP: Duration = Duration::from_millis(500);
 
 #[derive(Debug)]
 pub struct Weave {
-    http: Http,
-    project_id: String,
+    pub(crate) http: Http,
+    pub(crate) project_id: String,
 }
 
 impl Weave {
