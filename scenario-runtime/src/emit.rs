@@ -337,17 +337,22 @@ impl Emitter {
     /// only: the MCP conventions make them opt-in on the client span, and a second copy would
     /// double the payload without telling a backend anything new.
     #[allow(clippy::too_many_arguments)]
+    ///
+    /// With `server` (the step's `server_span: true`), the MCP server's span `tools/call <tool>`
+    /// (SERVER) too, below the client's, with the same session and request id and, as the MCP
+    /// conventions give the server side, the client's address instead of the server's.
     pub fn mcp(
         &self,
         run: &TraceRun<'_>,
         place: &SpanPlace,
         client: &SpanPlace,
+        server: Option<&SpanPlace>,
         step: &Mcp,
         request_id: u64,
         agent: &AgentScope,
         failed: bool,
         rng: &mut SmallRng,
-    ) -> (SpanRecord, SpanRecord) {
+    ) -> (SpanRecord, SpanRecord, Option<SpanRecord>) {
         let as_tool = Tool {
             id: step.id,
             name: step.name,
@@ -373,6 +378,8 @@ impl Emitter {
             .push(Attribute::new(genai::mcp::PROTOCOL_VERSION, genai::mcp::PROTOCOL_REVISION));
         attributes.push(Attribute::new(genai::mcp::NETWORK_TRANSPORT, "tcp"));
         attributes.push(Attribute::new(genai::mcp::NETWORK_PROTOCOL_NAME, "http"));
+        // What both sides share; the client adds the server's address, the server the client's.
+        let common = attributes.len();
         attributes.push(Attribute::new(
             genai::mcp::SERVER_ADDRESS,
             format!("mcp-{}.internal", step.server.replace('_', "-")),
@@ -384,6 +391,29 @@ impl Emitter {
         if let Some(error) = error {
             attributes.push(Attribute::new(genai::ERROR_TYPE, error));
         }
+        let name = format!("{} {}", genai::mcp::method::TOOLS_CALL, step.name);
+        let server = server.map(|server| {
+            let mut server_attributes = Vec::with_capacity(common + 6);
+            server_attributes.extend_from_slice(&attributes[..common]);
+            server_attributes.push(Attribute::new(genai::mcp::CLIENT_ADDRESS, "10.0.4.17"));
+            server_attributes.push(Attribute::new(
+                genai::mcp::CLIENT_PORT,
+                40_000 + (name_hash(&conversation_id) % 20_000) as u32,
+            ));
+            if let Some(error) = error {
+                server_attributes.push(Attribute::new(genai::ERROR_TYPE, error));
+            }
+            decorate(
+                self.platform,
+                &SpanFacts {
+                    description: ToolKind::for_tool(step.name).description(),
+                    parameters: ToolKind::for_tool(step.name).parameters_schema(),
+                    ..SpanFacts::new(SpanRole::McpServer, step.name, &conversation_id)
+                },
+                &mut server_attributes,
+            );
+            Self::record(server, name.clone(), SpanKind::Server, error, server_attributes)
+        });
         decorate(
             self.platform,
             &SpanFacts {
@@ -393,14 +423,8 @@ impl Emitter {
             },
             &mut attributes,
         );
-        let client = Self::record(
-            client,
-            format!("{} {}", genai::mcp::method::TOOLS_CALL, step.name),
-            SpanKind::Client,
-            error,
-            attributes,
-        );
-        (tool, client)
+        let client = Self::record(client, name, SpanKind::Client, error, attributes);
+        (tool, client, server)
     }
 
     /// An `embeddings <model>` span for an `embed` step.
@@ -524,7 +548,9 @@ impl Emitter {
         parent: Option<&AgentScope>,
         failed: bool,
     ) -> SpanRecord {
-        let root = place.parent_span_id.is_none();
+        // The primary agent (no agent above it) is the trace's root unless a workflow holds it.
+        let root = parent.is_none();
+        let trace_root = place.parent_span_id.is_none();
         let (request, answer) = {
             let conversation = lock(&scope.conversation);
             (
@@ -556,7 +582,7 @@ impl Emitter {
             &SpanFacts {
                 input_value: request.as_deref(),
                 output_value: answer.as_deref(),
-                ..SpanFacts::new(SpanRole::Agent { root }, scope.name, &conversation_id)
+                ..SpanFacts::new(SpanRole::Agent { root: trace_root }, scope.name, &conversation_id)
             },
             &mut attributes,
         );
@@ -582,6 +608,70 @@ impl Emitter {
         Self::record(
             place,
             format!("invoke_agent {}", scope.name),
+            SpanKind::Internal,
+            error,
+            attributes,
+        )
+    }
+}
+
+impl Emitter {
+    /// The `invoke_workflow <name>` span that holds a workflow's root agent `root` (INTERNAL,
+    /// the trace's root): the same request and answer as the agent, and its failure.
+    pub fn workflow(
+        &self,
+        run: &TraceRun<'_>,
+        place: &SpanPlace,
+        name: &str,
+        root: &AgentScope,
+        failed: bool,
+    ) -> SpanRecord {
+        let (request, answer) = {
+            let conversation = lock(&root.conversation);
+            (
+                conversation.first_user_text().map(|t| cut(t, AGENT_SUMMARY_BYTES).to_owned()),
+                conversation.last_assistant_text().map(|t| cut(t, AGENT_SUMMARY_BYTES).to_owned()),
+            )
+        };
+        let conversation_id = conversation_id(run);
+        let error = failed.then_some("step_failed");
+        let mut attributes = Vec::with_capacity(10);
+        attributes.push(Attribute::new(genai::OPERATION_NAME, genai::operation::INVOKE_WORKFLOW));
+        attributes.push(Attribute::new(genai::WORKFLOW_NAME, name.to_owned()));
+        attributes.push(Attribute::new(genai::CONVERSATION_ID, conversation_id.as_str()));
+        if let Some(error) = error {
+            attributes.push(Attribute::new(genai::ERROR_TYPE, error));
+        }
+        decorate(
+            self.platform,
+            &SpanFacts {
+                input_value: request.as_deref(),
+                output_value: answer.as_deref(),
+                ..SpanFacts::new(SpanRole::Workflow, name, &conversation_id)
+            },
+            &mut attributes,
+        );
+        if self.genai_content {
+            if let Some(request) = &request {
+                let mut json = String::with_capacity(request.len() + 64);
+                json.push_str(r#"[{"role":"user","parts":[{"type":"text","content":"#);
+                content::push_json_str(&mut json, request);
+                json.push_str("}]}]");
+                attributes.push(Attribute::new(genai::INPUT_MESSAGES, json));
+            }
+            if let Some(answer) = &answer {
+                let mut json = String::with_capacity(answer.len() + 96);
+                json.push_str(r#"[{"role":"assistant","parts":[{"type":"text","content":"#);
+                content::push_json_str(&mut json, answer);
+                json.push_str(r#"}],"finish_reason":""#);
+                json.push_str(if failed { "error" } else { "stop" });
+                json.push_str(r#""}]"#);
+                attributes.push(Attribute::new(genai::OUTPUT_MESSAGES, json));
+            }
+        }
+        Self::record(
+            place,
+            format!("{} {name}", genai::operation::INVOKE_WORKFLOW),
             SpanKind::Internal,
             error,
             attributes,

@@ -98,9 +98,7 @@ async fn export_scenarios(
     let mut handed = 0u64;
     let salt = unix_nanos();
     for round in 0..ROUNDS {
-        for (i, scenario) in
-            scenarios::all().iter().enumerate()
-        {
+        for (i, scenario) in scenarios::all().iter().enumerate() {
             let seed = salt ^ ((round * 100 + i) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             let mut trace_id = [0u8; 16];
             trace_id[..8].copy_from_slice(&seed.to_be_bytes());

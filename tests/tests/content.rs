@@ -183,13 +183,12 @@ fn declared_tool_sizes(scenario: &dyn AnyScenario) -> HashMap<String, u64> {
     scenario
         .describe()
         .into_iter()
-        .filter(|line| line.kind == StepKind::Tool)
         .filter_map(|line| {
-            // An MCP step is described as `server/tool`; embeddings and retrievals are no tools.
-            let name = match line.operation {
-                None => line.name.clone(),
-                Some("mcp") => line.name.rsplit('/').next().unwrap_or_default().to_owned(),
-                Some(_) => return None,
+            // An MCP step is described as `server/tool`.
+            let name = match line.kind {
+                StepKind::Tool => line.name.clone(),
+                StepKind::Mcp => line.name.rsplit('/').next().unwrap_or_default().to_owned(),
+                _ => return None,
             };
             line.bytes.map(|bytes| (name, bytes))
         })

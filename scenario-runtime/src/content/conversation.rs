@@ -28,6 +28,9 @@ const MIN_FILLER: usize = 24;
 const MIN_TEXT_WITH_CALLS: usize = 48;
 /// Messages are not cut shorter than this; older ones are dropped instead.
 const MIN_PARTIAL: usize = 256;
+/// Room kept for the user's new message on the first call of a conversation's later turn,
+/// however long the history: a turn always starts with what the user says.
+const TURN_MESSAGE: usize = 1_200;
 
 /// One message of the history.
 #[derive(Debug)]
@@ -166,6 +169,17 @@ pub struct Conversation {
     entries: Vec<Entry>,
     first_user: Option<usize>,
     last_assistant: Option<usize>,
+    /// Set when earlier turns were replayed ([`Self::replay_turns`]) and the user has not
+    /// spoken yet in this one.
+    turn_pending: bool,
+}
+
+/// One finished turn of a multi-turn conversation: what the user said and what the agent
+/// answered (each the inside of a JSON string), replayed as history into the next turn.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Turn {
+    pub user: String,
+    pub assistant: String,
 }
 
 impl Conversation {
@@ -209,7 +223,8 @@ impl Conversation {
         let mut json = String::with_capacity(budget + 64);
         let mut messages = Vec::with_capacity(self.entries.len() + 2);
         json.push('[');
-        let available = budget.saturating_sub(2);
+        let reserve = if self.turn_pending { TURN_MESSAGE.min(budget / 3) } else { 0 };
+        let available = budget.saturating_sub(2 + reserve);
 
         // Which messages to keep (the newest from `first`) and how long their content may be.
         let mut first = 0;
@@ -248,7 +263,8 @@ impl Conversation {
         let used = json.len() + 1;
         let remaining = budget.saturating_sub(used);
         let overhead = usize::from(json.len() > 1) + USER_PREFIX.len() + TEXT_SUFFIX.len();
-        if remaining >= overhead + MIN_FILLER || self.entries.is_empty() {
+        if remaining >= overhead + MIN_FILLER || self.entries.is_empty() || self.turn_pending {
+            self.turn_pending = false;
             let text_len = remaining.saturating_sub(overhead).max(MIN_FILLER);
             let mut entry_json = String::with_capacity(USER_PREFIX.len() + text_len + 4);
             entry_json.push_str(USER_PREFIX);
@@ -395,6 +411,34 @@ impl Conversation {
             json_content: false,
             body: Body::Rendered,
         });
+    }
+
+    /// Puts a conversation's earlier turns in front of this one's messages, oldest first, as
+    /// chat applications resend them; the next prompt then keeps room for the user's new
+    /// message. They are history only: [`Self::first_user_text`] and
+    /// [`Self::last_assistant_text`] stay this turn's.
+    pub fn replay_turns(&mut self, turns: &[Turn]) {
+        for turn in turns {
+            for (role, prefix, text) in [
+                ("user", USER_PREFIX, &turn.user),
+                ("assistant", ASSISTANT_PREFIX, &turn.assistant),
+            ] {
+                let mut json = String::with_capacity(prefix.len() + text.len() + 8);
+                json.push_str(prefix);
+                let start = json.len();
+                json.push_str(text);
+                let content = start..json.len();
+                json.push_str(TEXT_SUFFIX);
+                self.entries.push(Entry {
+                    role,
+                    json,
+                    content,
+                    json_content: false,
+                    body: Body::Rendered,
+                });
+            }
+        }
+        self.turn_pending = !turns.is_empty();
     }
 
     /// Adds what a sub-agent named `agent` answered; `text` is the inside of a JSON string, as

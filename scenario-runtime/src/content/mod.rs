@@ -29,7 +29,7 @@ use std::sync::OnceLock;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-pub use conversation::{Conversation, Prompt};
+pub use conversation::{Conversation, Prompt, Turn};
 pub use records::ToolKind;
 pub use text::TextPool;
 
