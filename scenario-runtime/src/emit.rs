@@ -176,12 +176,27 @@ impl Emitter {
             "tool_call"
         };
         let instructions = system_instructions(&system);
+        let facts = run.facts();
         let (prompt, answer) = {
             let mut conversation = lock(&agent.conversation);
-            let prompt = conversation.prompt(budget.saturating_sub(instructions.len()), rng);
+            // The request names the trace's facts, in the words of what its tools do.
+            let asks_for = step
+                .tool_calls
+                .first()
+                .map(|c| ToolKind::for_tool(c.name))
+                .or(conversation.last_tool_kind());
+            let request = facts.request(asks_for);
+            let budget = budget.saturating_sub(instructions.len());
+            let prompt = conversation.prompt_with(budget, &request, rng);
             let answer = (!failed).then(|| {
                 let out_budget = step.output_tokens as usize * BYTES_PER_TOKEN;
-                conversation.answer(out_budget, &calls, finish_reason, rng)
+                // A final answer concludes on what the tools found.
+                let lead = if calls.is_empty() {
+                    facts.conclusion(conversation.last_tool_kind())
+                } else {
+                    String::new()
+                };
+                conversation.answer_with(out_budget, &calls, finish_reason, &lead, rng)
             });
             (prompt, answer)
         };
@@ -290,8 +305,16 @@ impl Emitter {
             None => {
                 let size = step.result_bytes as usize;
                 let before = rng.clone();
-                let result = content::tool_result(kind, rng, size);
-                lock(&agent.conversation).push_generated_tool_result(&call_id, kind, before, size);
+                let facts = *run.facts();
+                let mut result = String::with_capacity(size);
+                content::push_tool_result_about(&mut result, kind, Some(&facts), rng, size);
+                lock(&agent.conversation).push_generated_tool_result_about(
+                    &call_id,
+                    kind,
+                    Some(facts),
+                    before,
+                    size,
+                );
                 result
             }
         };
@@ -758,7 +781,13 @@ fn tool_call_id(run: &TraceRun<'_>, step_id: u32, salt: u64) -> String {
 
 fn tool_call_arguments(run: &TraceRun<'_>, step_id: u32, name: &str, salt: u64) -> String {
     let mut rng = run.rng(step_id, mix(salt, ARGUMENTS_SALT));
-    content::tool_arguments(ToolKind::for_tool(name), &mut rng)
+    let kind = ToolKind::for_tool(name);
+    let facts = run.facts();
+    // A tool that acts on an offer (books it, reads its reviews) names the one the searches
+    // returned first; a search names none.
+    let search = ["search", "find", "list", "lookup"].iter().any(|verb| name.starts_with(verb));
+    let chosen = if search { None } else { content::chosen_offer(kind, facts) };
+    content::tool_arguments_about(kind, facts, chosen.as_deref(), &mut rng)
 }
 
 /// The trace's conversation: fresh per run (derived from the trace id), or the one the

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use crate::content::Turn;
+use crate::content::{Facts, Turn};
 use crate::emit::{Conversation, Emitter, SpanPlace};
 use crate::latency::Latency;
 use crate::span::{SpanId, SpanRecord, SpanSink, TraceId};
@@ -177,6 +177,8 @@ pub struct TraceRun<'a> {
     history: Vec<Turn>,
     /// This turn, once the root agent has ended: what the user said and the agent answered.
     turn: Mutex<Option<Turn>>,
+    /// What the trace is about (see [`crate::content::Facts`]).
+    facts: Facts,
 }
 
 /// At most this much of a turn's user message and answer is kept as history for the next
@@ -206,7 +208,20 @@ impl<'a> TraceRun<'a> {
             failed_steps: AtomicU32::new(0),
             history: Vec::new(),
             turn: Mutex::new(None),
+            facts: Facts::from_seed(content_seed),
         }
+    }
+
+    /// Makes the trace about the facts `seed` draws (by default its content seed's): the
+    /// turns of one conversation share their first turn's.
+    pub fn about(mut self, seed: u64) -> Self {
+        self.facts = Facts::from_seed(seed);
+        self
+    }
+
+    /// What the trace is about: its traveller, trip, order, ticket and chosen offers.
+    pub fn facts(&self) -> &Facts {
+        &self.facts
     }
 
     /// Makes this trace a later turn of its conversation: `history` (the earlier turns,

@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use rand::rngs::SmallRng;
 
-use super::ToolKind;
+use super::{Facts, ToolKind};
 
 /// Where a message's text part starts.
 const USER_PREFIX: &str = r#"{"role":"user","parts":[{"type":"text","content":""#;
@@ -54,7 +54,7 @@ enum Body {
     /// A tool result kept as the random state that generated it: produced again (a copy from
     /// the pools) when a prompt includes it, so the history holds no second copy of results
     /// that can weigh megabytes.
-    Generated { kind: ToolKind, rng: SmallRng },
+    Generated { kind: ToolKind, facts: Option<Facts>, rng: SmallRng },
 }
 
 impl Entry {
@@ -79,10 +79,11 @@ impl Entry {
                 out.push_str(&self.json);
                 offset + self.content.start..offset + self.content.end
             }
-            Body::Generated { kind, rng } => {
+            Body::Generated { kind, facts, rng } => {
                 out.push_str(&self.json);
                 let start = out.len();
-                super::push_tool_result(out, *kind, &mut rng.clone(), self.content.len());
+                let size = self.content.len();
+                super::push_tool_result_about(out, *kind, facts.as_ref(), &mut rng.clone(), size);
                 let content = start..out.len();
                 out.push_str(TOOL_SUFFIX);
                 content
@@ -109,9 +110,10 @@ impl Entry {
                 super::push_json_escaped(out, self.content(), cap);
                 out.push('"');
             }
-            Body::Generated { kind, rng } => {
+            Body::Generated { kind, facts, rng } => {
                 let size = self.content.len();
-                super::push_truncated_tool_result(out, *kind, &mut rng.clone(), size, cap);
+                let facts = facts.as_ref();
+                super::push_truncated_tool_result(out, *kind, facts, &mut rng.clone(), size, cap);
             }
         }
         let content = start..out.len();
@@ -172,6 +174,7 @@ pub struct Conversation {
     /// Set when earlier turns were replayed ([`Self::replay_turns`]) and the user has not
     /// spoken yet in this one.
     turn_pending: bool,
+    last_kind: Option<ToolKind>,
 }
 
 /// One finished turn of a multi-turn conversation: what the user said and what the agent
@@ -220,6 +223,12 @@ impl Conversation {
     /// agents truncate long tool outputs), and only when even cut messages do not fit are the
     /// oldest dropped. A cut tool result keeps its first records and a `"truncated":true`.
     pub fn prompt(&mut self, budget: usize, rng: &mut SmallRng) -> Prompt {
+        self.prompt_with(budget, "", rng)
+    }
+
+    /// [`Self::prompt`] whose new user message, when the agent has not been asked anything
+    /// yet in this turn, opens with `lead` (the request in the words of the trace's facts).
+    pub fn prompt_with(&mut self, budget: usize, lead: &str, rng: &mut SmallRng) -> Prompt {
         let mut json = String::with_capacity(budget + 64);
         let mut messages = Vec::with_capacity(self.entries.len() + 2);
         json.push('[');
@@ -264,12 +273,13 @@ impl Conversation {
         let remaining = budget.saturating_sub(used);
         let overhead = usize::from(json.len() > 1) + USER_PREFIX.len() + TEXT_SUFFIX.len();
         if remaining >= overhead + MIN_FILLER || self.entries.is_empty() || self.turn_pending {
+            let asking = self.first_user.is_none() || self.turn_pending;
             self.turn_pending = false;
             let text_len = remaining.saturating_sub(overhead).max(MIN_FILLER);
             let mut entry_json = String::with_capacity(USER_PREFIX.len() + text_len + 4);
             entry_json.push_str(USER_PREFIX);
             let content_start = entry_json.len();
-            super::push_text(&mut entry_json, rng, text_len);
+            push_led(&mut entry_json, if asking { lead } else { "" }, text_len, rng);
             let content = content_start..entry_json.len();
             entry_json.push_str(TEXT_SUFFIX);
             if json.len() > 1 {
@@ -316,6 +326,19 @@ impl Conversation {
         finish_reason: &str,
         rng: &mut SmallRng,
     ) -> Answer {
+        self.answer_with(budget, calls, finish_reason, "", rng)
+    }
+
+    /// [`Self::answer`] whose text opens with `lead` (what the answer concludes, in the words
+    /// of the trace's facts).
+    pub fn answer_with(
+        &mut self,
+        budget: usize,
+        calls: &[(String, &str, String)],
+        finish_reason: &str,
+        lead: &str,
+        rng: &mut SmallRng,
+    ) -> Answer {
         let mut call_parts = String::new();
         for (id, name, arguments) in calls {
             call_parts.push_str(r#",{"type":"tool_call","id":""#);
@@ -334,7 +357,7 @@ impl Conversation {
         let content = if calls.is_empty() || room >= MIN_TEXT_WITH_CALLS {
             entry_json.push_str(ASSISTANT_PREFIX);
             let start = entry_json.len();
-            super::push_text(&mut entry_json, rng, room.max(MIN_FILLER));
+            push_led(&mut entry_json, lead, room.max(MIN_FILLER), rng);
             let content = start..entry_json.len();
             entry_json.push('"');
             entry_json.push('}');
@@ -383,15 +406,35 @@ impl Conversation {
         rng: SmallRng,
         size: usize,
     ) {
+        self.push_generated_tool_result_about(call_id, kind, None, rng, size);
+    }
+
+    /// [`Self::push_generated_tool_result`] for a result about `facts`
+    /// ([`super::push_tool_result_about`]).
+    pub fn push_generated_tool_result_about(
+        &mut self,
+        call_id: &str,
+        kind: ToolKind,
+        facts: Option<Facts>,
+        rng: SmallRng,
+        size: usize,
+    ) {
         let json = tool_prefix(call_id, 0);
         let start = json.len();
+        self.last_kind = Some(kind);
         self.push(Entry {
             role: "tool",
             json,
             content: start..start + size,
             json_content: true,
-            body: Body::Generated { kind, rng },
+            body: Body::Generated { kind, facts, rng },
         });
+    }
+
+    /// The kind of the last tool result generated into this conversation, if any: what the
+    /// agent's answer is about.
+    pub fn last_tool_kind(&self) -> Option<ToolKind> {
+        self.last_kind
     }
 
     /// Adds context the application put before the model: a user-role message of `text`
@@ -470,6 +513,22 @@ fn tool_prefix(call_id: &str, content_capacity: usize) -> String {
     json.push_str(call_id);
     json.push_str(TOOL_ID_END);
     json
+}
+
+/// Appends exactly `len` bytes: `lead` (cut to fit, at a character boundary), a space, then
+/// prose. `lead` is ASCII without characters JSON must escape.
+fn push_led(out: &mut String, lead: &str, len: usize, rng: &mut SmallRng) {
+    if lead.is_empty() || len < 2 {
+        super::push_text(out, rng, len);
+        return;
+    }
+    let mut take = lead.len().min(len - 1);
+    while !lead.is_char_boundary(take) {
+        take -= 1;
+    }
+    out.push_str(&lead[..take]);
+    out.push(' ');
+    super::push_text(out, rng, len - take - 1);
 }
 
 #[cfg(test)]

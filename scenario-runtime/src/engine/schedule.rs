@@ -359,7 +359,8 @@ impl Shared {
         if let Some(conversation) = &conversation {
             run = run
                 .in_conversation(conversation.id_seed)
-                .with_history(conversation.history.clone());
+                .with_history(conversation.history.clone())
+                .about(conversation.facts_seed());
         }
         let start = unix_nanos_now();
         let done = scenario.run(&run, start).await;

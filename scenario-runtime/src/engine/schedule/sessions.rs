@@ -52,6 +52,11 @@ impl Conversation {
         }
     }
 
+    /// The seed of what the conversation is about (its first turn's content seed).
+    pub fn facts_seed(&self) -> u64 {
+        self.content_seed
+    }
+
     /// Whether the turn about to run is the first.
     pub fn is_new(&self) -> bool {
         self.done == 0
