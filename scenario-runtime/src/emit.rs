@@ -460,7 +460,9 @@ impl Emitter {
         failed: bool,
         rng: &mut SmallRng,
     ) -> SpanRecord {
-        let text = content::text(rng, step.input_tokens as usize * BYTES_PER_TOKEN);
+        // What is embedded is the user's question, about the trace's facts.
+        let question = run.facts().request(Some(ToolKind::Documents));
+        let text = content::led_text(&question, rng, step.input_tokens as usize * BYTES_PER_TOKEN);
         let error = failed.then(|| pick(rng, CHAT_ERRORS));
         let conversation_id = conversation_id(run);
         let mut attributes = Vec::with_capacity(12);
@@ -509,7 +511,8 @@ impl Emitter {
         rng: &mut SmallRng,
     ) -> SpanRecord {
         let query_len = 60 + rng.random_range(0..80);
-        let query = content::text(rng, query_len);
+        let question = run.facts().request(Some(ToolKind::Documents));
+        let query = content::led_text(&question, rng, query_len);
         let error = failed.then(|| pick(rng, TOOL_ERRORS));
         let documents = if failed { Vec::new() } else { retrieved_documents(step, rng) };
         let conversation_id = conversation_id(run);

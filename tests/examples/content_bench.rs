@@ -70,8 +70,29 @@ fn measure(pick: &dyn Fn(u64) -> &'static dyn AnyScenario, budget: Duration) -> 
     (traces as f64 / seconds, bytes as f64 / seconds / 1e6, raw as f64 / compressed.max(1) as f64)
 }
 
+/// The request and the final answer of one `delegated_booking` trace, as a sample of the
+/// content.
+fn sample() {
+    let scenario = scenarios::find("delegated_booking").unwrap_or_else(|| panic!("no scenario"));
+    let (_, spans) = record_trace(scenario, &Emitter::default(), 1);
+    let text = |key: &str, span: &scenario_runtime::SpanRecord| match span.attribute(key) {
+        Some(Value::Str(json)) => {
+            let parsed: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+            let last = parsed.as_array().and_then(|m| m.last()).cloned().unwrap_or_default();
+            last["parts"][0]["content"].as_str().unwrap_or_default().chars().take(360).collect()
+        }
+        _ => String::new(),
+    };
+    let root = spans.iter().find(|s| s.parent_span_id.is_none());
+    if let Some(root) = root {
+        println!("request: {}", text("gen_ai.input.messages", root));
+        println!("answer:  {}\n", text("gen_ai.output.messages", root));
+    }
+}
+
 fn main() {
     scenario_runtime::content::prepare();
+    sample();
     println!("{:<24} {:>10} {:>10} {:>6}", "scenario", "traces/s", "MB/s", "gzip");
     for scenario in scenarios::all() {
         let scenario: &'static dyn AnyScenario = *scenario;

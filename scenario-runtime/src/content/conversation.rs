@@ -279,7 +279,7 @@ impl Conversation {
             let mut entry_json = String::with_capacity(USER_PREFIX.len() + text_len + 4);
             entry_json.push_str(USER_PREFIX);
             let content_start = entry_json.len();
-            push_led(&mut entry_json, if asking { lead } else { "" }, text_len, rng);
+            super::push_led(&mut entry_json, if asking { lead } else { "" }, text_len, rng);
             let content = content_start..entry_json.len();
             entry_json.push_str(TEXT_SUFFIX);
             if json.len() > 1 {
@@ -357,7 +357,7 @@ impl Conversation {
         let content = if calls.is_empty() || room >= MIN_TEXT_WITH_CALLS {
             entry_json.push_str(ASSISTANT_PREFIX);
             let start = entry_json.len();
-            push_led(&mut entry_json, lead, room.max(MIN_FILLER), rng);
+            super::push_led(&mut entry_json, lead, room.max(MIN_FILLER), rng);
             let content = start..entry_json.len();
             entry_json.push('"');
             entry_json.push('}');
@@ -513,22 +513,6 @@ fn tool_prefix(call_id: &str, content_capacity: usize) -> String {
     json.push_str(call_id);
     json.push_str(TOOL_ID_END);
     json
-}
-
-/// Appends exactly `len` bytes: `lead` (cut to fit, at a character boundary), a space, then
-/// prose. `lead` is ASCII without characters JSON must escape.
-fn push_led(out: &mut String, lead: &str, len: usize, rng: &mut SmallRng) {
-    if lead.is_empty() || len < 2 {
-        super::push_text(out, rng, len);
-        return;
-    }
-    let mut take = lead.len().min(len - 1);
-    while !lead.is_char_boundary(take) {
-        take -= 1;
-    }
-    out.push_str(&lead[..take]);
-    out.push(' ');
-    super::push_text(out, rng, len - take - 1);
 }
 
 #[cfg(test)]

@@ -54,9 +54,10 @@ pub const TEXT_POOL_BYTES: usize = 4 << 20;
 /// Records per tool kind.
 pub const RECORDS_PER_KIND: usize = 3000;
 
-/// Records per destination of the kinds about places (flights, hotels, cars, weather): enough
-/// that a result of 64 KB about one destination repeats none.
-pub const RECORDS_PER_PLACE: usize = 200;
+/// Records per destination of the kinds about places (flights, hotels, cars, weather): a result
+/// of up to about 180 KB about one destination repeats none, and the results of one long trace
+/// overlap little (they compress like real traffic, not like repeats).
+pub const RECORDS_PER_PLACE: usize = 400;
 
 /// About how many bytes of text a token stands for.
 pub const BYTES_PER_TOKEN: usize = crate::shape::BYTES_PER_TOKEN as usize;
@@ -215,6 +216,29 @@ pub fn push_text(out: &mut String, rng: &mut SmallRng, len: usize) {
 pub fn text(rng: &mut SmallRng, len: usize) -> String {
     let mut out = String::with_capacity(len);
     push_text(&mut out, rng, len);
+    out
+}
+
+/// Appends exactly `len` bytes: `lead` (cut to fit, at a character boundary), a space, then
+/// prose. `lead` is ASCII without characters JSON must escape.
+pub fn push_led(out: &mut String, lead: &str, len: usize, rng: &mut SmallRng) {
+    if lead.is_empty() || len < 2 {
+        push_text(out, rng, len);
+        return;
+    }
+    let mut take = lead.len().min(len - 1);
+    while !lead.is_char_boundary(take) {
+        take -= 1;
+    }
+    out.push_str(&lead[..take]);
+    out.push(' ');
+    push_text(out, rng, len - take - 1);
+}
+
+/// Exactly `len` bytes: `lead`, then prose (see [`push_led`]).
+pub fn led_text(lead: &str, rng: &mut SmallRng, len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    push_led(&mut out, lead, len, rng);
     out
 }
 
