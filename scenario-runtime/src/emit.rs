@@ -789,8 +789,8 @@ fn tool_call_arguments(run: &TraceRun<'_>, step_id: u32, name: &str, salt: u64) 
     // A tool that acts on an offer (books it, reads its reviews) names the one the searches
     // returned first; a search names none.
     let search = ["search", "find", "list", "lookup"].iter().any(|verb| name.starts_with(verb));
-    let chosen = if search { None } else { content::chosen_offer(kind, facts) };
-    content::tool_arguments_about(kind, facts, chosen.as_deref(), &mut rng)
+    let chosen = if search { None } else { run.chosen_offer(kind) };
+    content::tool_arguments_about(kind, facts, chosen, &mut rng)
 }
 
 /// The trace's conversation: fresh per run (derived from the trace id), or the one the

@@ -179,6 +179,8 @@ pub struct TraceRun<'a> {
     turn: Mutex<Option<Turn>>,
     /// What the trace is about (see [`crate::content::Facts`]).
     facts: Facts,
+    /// The offer of each tool kind the trace settles on, computed once.
+    chosen: [std::sync::OnceLock<Option<String>>; 8],
 }
 
 /// At most this much of a turn's user message and answer is kept as history for the next
@@ -209,6 +211,7 @@ impl<'a> TraceRun<'a> {
             history: Vec::new(),
             turn: Mutex::new(None),
             facts: Facts::from_seed(content_seed),
+            chosen: Default::default(),
         }
     }
 
@@ -216,12 +219,21 @@ impl<'a> TraceRun<'a> {
     /// turns of one conversation share their first turn's.
     pub fn about(mut self, seed: u64) -> Self {
         self.facts = Facts::from_seed(seed);
+        self.chosen = Default::default();
         self
     }
 
     /// What the trace is about: its traveller, trip, order, ticket and chosen offers.
     pub fn facts(&self) -> &Facts {
         &self.facts
+    }
+
+    /// The id of the offer of `kind` the trace settles on ([`crate::content::chosen_offer`]),
+    /// computed once per trace: every call acting on it passes it.
+    pub fn chosen_offer(&self, kind: crate::content::ToolKind) -> Option<&str> {
+        let slot = &self.chosen
+            [crate::content::ToolKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)];
+        slot.get_or_init(|| crate::content::chosen_offer(kind, &self.facts)).as_deref()
     }
 
     /// Makes this trace a later turn of its conversation: `history` (the earlier turns,
