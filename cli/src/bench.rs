@@ -108,6 +108,8 @@ fn flat_scenario(name: &'static str, times: u32) -> &'static dyn AnyScenario {
             agent: "bench",
             model: "none",
             provider: "none",
+            workflow: None,
+            session: None,
             shape,
         },
         tree: Repeat {

@@ -127,9 +127,29 @@ fn describe_text(scenario: &dyn AnyScenario) -> String {
         range(shape.llm_calls, |v| v.to_string()),
         range(shape.tool_calls, |v| v.to_string()),
     ));
-    out.push_str(&format!("default model {} ({})\n\n", m.model, m.provider));
+    out.push_str(&format!("default model {} ({})\n", m.model, m.provider));
+    if let Some(session) = &m.session {
+        let turns = if session.min_turns == session.max_turns {
+            session.min_turns.to_string()
+        } else {
+            format!("{}..{}", session.min_turns, session.max_turns)
+        };
+        out.push_str(&format!(
+            "each run is one turn of a conversation of {turns} turns, {} apart\n",
+            session.think
+        ));
+    }
+    out.push('\n');
+    let indent = match m.workflow {
+        Some(workflow) => {
+            out.push_str(&format!("invoke_workflow {workflow}\n  "));
+            "  "
+        }
+        None => "",
+    };
     out.push_str(&format!("invoke_agent {}\n", m.agent));
     for step in scenario.describe() {
+        out.push_str(indent);
         out.push_str(&"  ".repeat(step.depth as usize + 1));
         out.push_str(&step_line(&step, m.model));
         out.push('\n');
@@ -141,18 +161,24 @@ fn step_line(step: &StepInfo, default_model: &str) -> String {
     let mut parts = vec![match step.kind {
         StepKind::Llm => format!("llm {}", step.name),
         StepKind::Tool => format!("tool {}", step.name),
+        StepKind::Mcp if step.server_span => format!("mcp {} (with server span)", step.name),
+        StepKind::Mcp => format!("mcp {}", step.name),
+        StepKind::Embed => format!("embed {}", step.name),
+        StepKind::Retrieve => format!("retrieve {}", step.name),
         StepKind::Delegate => format!("delegate {}", step.name),
         StepKind::Parallel => "parallel".to_owned(),
         StepKind::Route => "route".to_owned(),
         StepKind::Branch => format!("{} =>", step.weight.unwrap_or_default()),
         StepKind::Repeat => format!("repeat {}", step.times.unwrap_or_default()),
     }];
-    if let (Some(input), Some(output)) = (step.input_tokens, step.output_tokens) {
-        parts.push(format!(
+    match (step.input_tokens, step.output_tokens) {
+        (Some(input), Some(output)) => parts.push(format!(
             "tokens {} in / {} out",
             thousands(input.into()),
             thousands(output.into())
-        ));
+        )),
+        (Some(input), None) => parts.push(format!("tokens {} in", thousands(input.into()))),
+        _ => {}
     }
     if let Some(size) = step.bytes {
         parts.push(bytes(size));
@@ -192,12 +218,16 @@ mod tests {
         for scenario in scenarios::all() {
             let text = describe_text(*scenario);
             let steps = scenario.describe();
-            let body: Vec<&str> =
-                text.lines().skip_while(|l| !l.starts_with("invoke_agent")).skip(1).collect();
+            let body: Vec<&str> = text
+                .lines()
+                .skip_while(|l| !l.trim().starts_with("invoke_agent"))
+                .skip(1)
+                .collect();
             assert_eq!(body.len(), steps.len(), "{text}");
+            let workflow = 2 * usize::from(scenario.meta().workflow.is_some());
             for (line, step) in body.iter().zip(&steps) {
                 let indent = line.len() - line.trim_start().len();
-                assert_eq!(indent, 2 * (step.depth as usize + 1), "{line}");
+                assert_eq!(indent, workflow + 2 * (step.depth as usize + 1), "{line}");
             }
         }
     }

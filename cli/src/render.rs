@@ -165,6 +165,15 @@ pub fn summary(r: &Report) -> String {
         thousands(t.failed),
         thousands(t.unfinished)
     );
+    if t.conversations_started > 0 {
+        let _ = writeln!(
+            o,
+            "   Conversations: {} started, {} finished (every turn ran); the rest were between \
+             turns when starts ended",
+            thousands(t.conversations_started),
+            thousands(t.conversations_finished)
+        );
+    }
     if t.started == 0 {
         let _ = writeln!(o, "   Success rate: n/a (no trace started)");
     } else {

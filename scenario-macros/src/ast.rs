@@ -21,6 +21,10 @@ pub mod kw {
     syn::custom_keyword!(model);
     syn::custom_keyword!(provider);
     syn::custom_keyword!(expect);
+    syn::custom_keyword!(workflow);
+    syn::custom_keyword!(session);
+    syn::custom_keyword!(think);
+    syn::custom_keyword!(turns);
 
     syn::custom_keyword!(llm);
     syn::custom_keyword!(tool);
@@ -42,6 +46,7 @@ pub mod kw {
     syn::custom_keyword!(ttft);
     syn::custom_keyword!(top_k);
     syn::custom_keyword!(dimensions);
+    syn::custom_keyword!(server_span);
 
     syn::custom_keyword!(spans);
     syn::custom_keyword!(depth);
@@ -51,7 +56,8 @@ pub mod kw {
     syn::custom_keyword!(tokens);
 }
 
-const HEADER_KEYS: &str = "`name`, `description`, `agent`, `model`, `provider`, `expect`";
+const HEADER_KEYS: &str =
+    "`name`, `description`, `agent`, `model`, `provider`, `workflow`, `session`, `think`, `expect`";
 const STEP_KINDS: &str =
     "`llm`, `tool`, `mcp`, `embed`, `retrieve`, `delegate`, `parallel`, `route`, `repeat`";
 const METRICS: &str = "`spans`, `depth`, `bytes`, `llm_calls`, `tool_calls`, `tokens`";
@@ -80,6 +86,12 @@ pub enum HeaderValue {
     Model(LitStr),
     Provider(NameLit),
     Expect(Vec<Expectation>),
+    /// `workflow: name`: the root agent runs inside an `invoke_workflow <name>` span.
+    Workflow(NameLit),
+    /// `session: 3..8 turns`: runs are turns of conversations of that many turns.
+    Session(Amount),
+    /// `think: 5..30s`: the user's time between two turns of a session.
+    Think(Amount),
 }
 
 /// A name written as an identifier or a string (`openai` or `"openai"`).
@@ -291,6 +303,7 @@ pub enum OptionKind {
     Ttft,
     TopK,
     Dimensions,
+    ServerSpan,
 }
 
 impl OptionKind {
@@ -308,6 +321,7 @@ impl OptionKind {
             OptionKind::Ttft => "ttft",
             OptionKind::TopK => "top_k",
             OptionKind::Dimensions => "dimensions",
+            OptionKind::ServerSpan => "server_span",
         }
     }
 
@@ -336,6 +350,8 @@ impl OptionKind {
             Some(OptionKind::TopK)
         } else if input.peek(kw::dimensions) {
             Some(OptionKind::Dimensions)
+        } else if input.peek(kw::server_span) {
+            Some(OptionKind::ServerSpan)
         } else {
             None
         }
@@ -356,7 +372,8 @@ pub const LLM_OPTIONS: &[OptionKind] = &[
     OptionKind::Ttft,
 ];
 pub const TOOL_OPTIONS: &[OptionKind] = &[OptionKind::Latency, OptionKind::Fail];
-pub const MCP_OPTIONS: &[OptionKind] = TOOL_OPTIONS;
+pub const MCP_OPTIONS: &[OptionKind] =
+    &[OptionKind::Latency, OptionKind::Fail, OptionKind::ServerSpan];
 pub const EMBED_OPTIONS: &[OptionKind] = &[
     OptionKind::Input,
     OptionKind::Model,
@@ -427,6 +444,9 @@ enum HeaderKey {
     Model,
     Provider,
     Expect,
+    Workflow,
+    Session,
+    Think,
 }
 
 impl HeaderKey {
@@ -443,6 +463,12 @@ impl HeaderKey {
             Some(HeaderKey::Provider)
         } else if input.peek(kw::expect) {
             Some(HeaderKey::Expect)
+        } else if input.peek(kw::workflow) {
+            Some(HeaderKey::Workflow)
+        } else if input.peek(kw::session) {
+            Some(HeaderKey::Session)
+        } else if input.peek(kw::think) {
+            Some(HeaderKey::Think)
         } else {
             None
         }
@@ -475,6 +501,22 @@ fn parse_header(input: ParseStream<'_>) -> syn::Result<Header> {
         })?),
         HeaderKey::Provider => HeaderValue::Provider(parse_name_lit(input)?),
         HeaderKey::Expect => HeaderValue::Expect(parse_expectations(input)?),
+        HeaderKey::Workflow => HeaderValue::Workflow(parse_name_lit(input)?),
+        HeaderKey::Session => {
+            let turns = parse_amount(input, "a number of turns, like `session: 3..8 turns`")?;
+            if input.peek(kw::turns) {
+                input.parse::<kw::turns>()?;
+            } else {
+                return Err(input.error(
+                    "expected `turns` after the number of turns, like `session: 3..8 turns`",
+                ));
+            }
+            HeaderValue::Session(turns)
+        }
+        HeaderKey::Think => HeaderValue::Think(parse_amount(
+            input,
+            "a think time between turns, like `think: 5..30s`",
+        )?),
     };
     Ok(Header { key, value })
 }
@@ -800,6 +842,9 @@ fn parse_option(
         )?),
         OptionKind::Stream => OptionValue::Bool(input.parse().map_err(|e| {
             syn::Error::new(e.span(), "expected `true` or `false`, like `stream: true`")
+        })?),
+        OptionKind::ServerSpan => OptionValue::Bool(input.parse().map_err(|e| {
+            syn::Error::new(e.span(), "expected `true` or `false`, like `server_span: true`")
         })?),
         OptionKind::Fail => OptionValue::Amount(Amount::One(parse_number(
             input,

@@ -24,6 +24,10 @@ pub struct HeaderRefs<'a> {
     pub model: Option<&'a LitStr>,
     pub provider: Option<&'a NameLit>,
     pub expect: Option<&'a [Expectation]>,
+    pub workflow: Option<&'a NameLit>,
+    /// `session:`'s turns, with the key (where mistakes about the session go).
+    pub session: Option<(&'a Ident, &'a Amount)>,
+    pub think: Option<(&'a Ident, &'a Amount)>,
 }
 
 /// Each header key at most once; `name` and `description` present.
@@ -37,6 +41,9 @@ pub fn header<'a>(ast: &'a ScenarioAst, cx: &Ctxt) -> HeaderRefs<'a> {
             HeaderValue::Model(v) => keep_first(&mut refs.model, v),
             HeaderValue::Provider(v) => keep_first(&mut refs.provider, v),
             HeaderValue::Expect(v) => keep_first(&mut refs.expect, v.as_slice()),
+            HeaderValue::Workflow(v) => keep_first(&mut refs.workflow, v),
+            HeaderValue::Session(v) => keep_first_pair(&mut refs.session, key, v),
+            HeaderValue::Think(v) => keep_first_pair(&mut refs.think, key, v),
         };
         if !first {
             cx.error(key.span(), format!("duplicate header key `{key}`: give it once"));
@@ -69,6 +76,62 @@ fn keep_first<'a, T: ?Sized>(slot: &mut Option<&'a T>, value: &'a T) -> bool {
         *slot = Some(value);
         true
     }
+}
+
+/// [`keep_first`] for entries kept with their key.
+fn keep_first_pair<'a, T>(
+    slot: &mut Option<(&'a Ident, &'a T)>,
+    key: &'a Ident,
+    value: &'a T,
+) -> bool {
+    if slot.is_some() {
+        false
+    } else {
+        *slot = Some((key, value));
+        true
+    }
+}
+
+/// A latency as `(min, max)` microseconds.
+type Micros = (u64, u64);
+
+/// `session: A..B turns` and `think:`: whole turn counts from 1 to [`units::MAX_TURNS`], in order;
+/// a think time only with a session. Returns `(min, max)` turns and the think time, if given.
+pub fn session(
+    session: Option<(&Ident, &Amount)>,
+    think: Option<(&Ident, &Amount)>,
+    cx: &Ctxt,
+) -> (Option<(u32, u32)>, Option<Micros>) {
+    let think = think.and_then(|(key, amount)| {
+        if session.is_none() {
+            cx.error(
+                key.span(),
+                "`think:` without `session:`: a think time spaces the turns of a session; add `session: 3..8 turns` or remove `think:`",
+            );
+            return None;
+        }
+        units::latency(amount).map_err(|e| cx.push(e)).ok()
+    });
+    let Some((_, amount)) = session else {
+        return (None, think);
+    };
+    let turns = |n: &crate::ast::Number| units::turns(n).map_err(|e| cx.push(e)).ok();
+    let range = match amount {
+        Amount::One(n) => turns(n).map(|t| (t, t)),
+        Amount::Range(a, b) => match (turns(a), turns(b)) {
+            (Some(min), Some(max)) if min > max => {
+                cx.push(amount.error(format!(
+                    "inverted range `{}..{}`: it starts after it ends; write the smaller number of turns first",
+                    units::written(a),
+                    units::written(b)
+                )));
+                None
+            }
+            (Some(min), Some(max)) => Some((min, max)),
+            _ => None,
+        },
+    };
+    (range, think)
 }
 
 /// Names of models, providers and agents are not empty.

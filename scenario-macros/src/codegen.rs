@@ -44,6 +44,28 @@ pub fn expand(krate: &TokenStream, model: &Scenario) -> TokenStream {
         Literal::string(&model.model),
         Literal::string(&model.provider),
     );
+    let workflow = match &model.workflow {
+        Some(name) => {
+            let name = Literal::string(name);
+            quote!(::core::option::Option::Some(#name))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let session = match &model.session {
+        Some(session) => {
+            let (min, max) = (
+                Literal::u32_unsuffixed(session.min_turns),
+                Literal::u32_unsuffixed(session.max_turns),
+            );
+            let think = latency(&p, session.think);
+            quote!(::core::option::Option::Some(#p::Session {
+                min_turns: #min,
+                max_turns: #max,
+                think: #think,
+            }))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     // Doc comments start with a space; `#[doc]` text is used as is.
     let doc = Literal::string(&format!(" {}", model.description));
     quote! {
@@ -90,6 +112,8 @@ pub fn expand(krate: &TokenStream, model: &Scenario) -> TokenStream {
                     agent: #agent,
                     model: #llm_model,
                     provider: #provider,
+                    workflow: #workflow,
+                    session: #session,
                     shape: SHAPE,
                 },
                 tree: #tree,
@@ -334,7 +358,7 @@ fn tool_value(p: &TokenStream, id: Literal, tool: &Tool) -> TokenStream {
 }
 
 fn mcp_value(p: &TokenStream, id: Literal, mcp: &Mcp) -> TokenStream {
-    let Mcp { server, tool, result_bytes, fail, .. } = mcp;
+    let Mcp { server, tool, result_bytes, fail, server_span, .. } = mcp;
     let bytes = Literal::u32_unsuffixed(*result_bytes);
     let latency = latency(p, mcp.latency);
     let fail = float(*fail);
@@ -346,6 +370,7 @@ fn mcp_value(p: &TokenStream, id: Literal, mcp: &Mcp) -> TokenStream {
             result_bytes: #bytes,
             latency: #latency,
             fail: #fail,
+            server_span: #server_span,
         }
     }
 }

@@ -37,6 +37,9 @@ pub const DEFAULT_EMBED_MODEL: &str = "text-embedding-3-small";
 pub const DEFAULT_DIMENSIONS: u32 = 1536;
 /// Documents a `retrieve` step returns without `top_k:`.
 pub const DEFAULT_TOP_K: u32 = 5;
+/// Think time between the turns of a session without `think:`: reading an answer and typing
+/// the next question.
+pub const DEFAULT_THINK_MICROS: (u64, u64) = (5_000_000, 30_000_000);
 
 #[derive(Debug, PartialEq)]
 pub struct Scenario {
@@ -46,8 +49,19 @@ pub struct Scenario {
     pub agent: String,
     pub model: String,
     pub provider: String,
+    /// `workflow:`: the name of the `invoke_workflow` span above the root agent.
+    pub workflow: Option<String>,
+    pub session: Option<Session>,
     pub steps: Vec<Step>,
     pub shape: Shape,
+}
+
+/// `session: A..B turns, think: T`: each run is one turn of a conversation of A to B turns.
+#[derive(Debug, PartialEq)]
+pub struct Session {
+    pub min_turns: u32,
+    pub max_turns: u32,
+    pub think: Latency,
 }
 
 /// A step with its id: its pre-order index in the scenario.
@@ -91,6 +105,8 @@ pub struct Mcp {
     pub result_bytes: u32,
     pub latency: Latency,
     pub fail: f64,
+    /// Whether the MCP server's own span (`tools/call <tool>`, SERVER) is in the trace.
+    pub server_span: bool,
 }
 
 #[derive(Debug, PartialEq)]
@@ -169,6 +185,13 @@ pub fn lower(ast: &ScenarioAst, cx: &Ctxt) -> Option<Scenario> {
     check::not_blank(header.model.map(|l| (l.value(), l.span())), "model", cx);
     check::not_blank(header.provider.map(|n| (n.value.clone(), n.span)), "provider", cx);
     check::not_blank(header.agent.map(|n| (n.value.clone(), n.span)), "agent", cx);
+    check::not_blank(header.workflow.map(|n| (n.value.clone(), n.span)), "workflow", cx);
+    let workflow = header.workflow.map(|n| n.value.clone());
+    let (turns, think) = check::session(header.session, header.think, cx);
+    let session = turns.map(|(min_turns, max_turns)| {
+        let (min_micros, max_micros) = think.unwrap_or(DEFAULT_THINK_MICROS);
+        Session { min_turns, max_turns, think: Latency { min_micros, max_micros } }
+    });
 
     let mut lowerer = Lowerer { cx, next_id: 0, model: model.clone(), provider: provider.clone() };
     // A scenario whose only steps were too broken to read has its errors already.
@@ -179,7 +202,7 @@ pub fn lower(ast: &ScenarioAst, cx: &Ctxt) -> Option<Scenario> {
     let mut next_id = lowerer.next_id;
     assign_nested_route_ids(&mut steps, &mut next_id);
 
-    let shape = shape::of(&steps);
+    let shape = shape::of(&steps, workflow.is_some());
     let expectations = check::expectation_values(header.expect.unwrap_or(&[]), cx);
     if !cx.has_errors() {
         // Only a complete model has a meaningful shape to hold expectations against.
@@ -195,6 +218,8 @@ pub fn lower(ast: &ScenarioAst, cx: &Ctxt) -> Option<Scenario> {
         agent,
         model,
         provider,
+        workflow,
+        session,
         steps,
         shape,
     })
@@ -377,8 +402,12 @@ impl Lowerer<'_> {
     fn mcp(&mut self, mcp: &ast::McpAst) -> Option<Mcp> {
         let options = check::unique_options(&mcp.options, self.cx);
         let mut broken = false;
-        let (mut latency, mut fail) = (None, 0.0);
+        let (mut latency, mut fail, mut server_span) = (None, 0.0, false);
         for option in options {
+            if let (OptionKind::ServerSpan, OptionValue::Bool(lit)) = (option.kind, &option.value) {
+                server_span = lit.value;
+                continue;
+            }
             match self.timing(option, &mut broken) {
                 Some((l, f)) => {
                     latency = l.or(latency);
@@ -400,6 +429,7 @@ impl Lowerer<'_> {
             result_bytes: u32::try_from(result_bytes).unwrap_or(u32::MAX),
             latency: Latency { min_micros, max_micros },
             fail,
+            server_span,
         })
     }
 

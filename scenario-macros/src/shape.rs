@@ -7,9 +7,11 @@ pub use scenario_shape::{Range, Shape};
 
 use crate::model::{Step, StepKind};
 
-/// The shape of a scenario whose root agent runs `steps`.
-pub fn of(steps: &[Step]) -> Shape {
-    block(steps).root()
+/// The shape of a scenario whose root agent runs `steps`, inside an `invoke_workflow` span
+/// when `workflow` is set.
+pub fn of(steps: &[Step], workflow: bool) -> Shape {
+    let shape = block(steps).root();
+    if workflow { shape.in_workflow() } else { shape }
 }
 
 fn block(steps: &[Step]) -> Part {
@@ -28,6 +30,7 @@ fn step(step: &Step) -> Part {
             .reduce(Part::or)
             .unwrap_or(Part::EMPTY),
         StepKind::Repeat { times, body } => block(body).times(*times),
+        StepKind::Mcp(mcp) if mcp.server_span => Part::mcp_with_server(mcp.result_bytes),
         StepKind::Mcp(mcp) => Part::mcp(mcp.result_bytes),
         StepKind::Embed(embed) => Part::embed(embed.input_tokens),
         StepKind::Retrieve(retrieve) => Part::retrieve(retrieve.result_bytes),

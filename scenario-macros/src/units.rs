@@ -301,3 +301,18 @@ pub fn dimensions(n: &Number) -> syn::Result<u32> {
     }
     Ok(value as u32)
 }
+
+/// Most turns a `session:` may declare.
+pub const MAX_TURNS: u64 = 1_000;
+
+/// A number of turns in `session:`: a whole number from 1 to [`MAX_TURNS`].
+pub fn turns(n: &Number) -> syn::Result<u32> {
+    let value = plain_integer(n, "turn count", "3")?;
+    if value == 0 || value > MAX_TURNS {
+        return Err(error(
+            n,
+            format!("`{} turns` is out of range: a session has 1 to 1000 turns", written(n)),
+        ));
+    }
+    Ok(value as u32)
+}

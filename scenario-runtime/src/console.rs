@@ -82,6 +82,7 @@ fn line(out: &mut String, span: &SpanRecord, trace_start: u64, orphan: bool) {
     let kind = match span.kind {
         SpanKind::Internal => "INTERNAL",
         SpanKind::Client => "CLIENT",
+        SpanKind::Server => "SERVER",
     };
     let _ = write!(
         out,

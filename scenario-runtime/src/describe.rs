@@ -12,6 +12,11 @@ use crate::step::{Embed, Llm, Mcp, Retrieve, Tool};
 pub enum StepKind {
     Llm,
     Tool,
+    /// A tool reached through an MCP server; the line's name is `server/tool`.
+    Mcp,
+    Embed,
+    /// A retrieval; the line's name is the store.
+    Retrieve,
     Delegate,
     Parallel,
     Route,
@@ -46,12 +51,9 @@ pub struct StepInfo {
     pub weight: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub times: Option<u32>,
-    /// What a `tool`-kind line really is when it is not a plain tool: `mcp` (then `name` is
-    /// `server/tool`), `embeddings` or `retrieval` (then `name` is the store). These steps are
-    /// described with the kinds readers already know (`tool`, and `llm` for nothing else), so
-    /// that existing renderings keep working.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub operation: Option<&'static str>,
+    /// An `mcp` step whose server's span is in the trace too.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub server_span: bool,
 }
 
 impl StepInfo {
@@ -69,7 +71,7 @@ impl StepInfo {
             fail: None,
             weight: None,
             times: None,
-            operation: None,
+            server_span: false,
         }
     }
 
@@ -102,8 +104,8 @@ impl StepInfo {
             bytes: Some(u64::from(step.result_bytes)),
             latency: Some(step.latency),
             fail: (step.fail > 0.0).then_some(step.fail),
-            operation: Some("mcp"),
-            ..Self::bare(StepKind::Tool, format!("{}/{}", step.server, step.name), depth)
+            server_span: step.server_span,
+            ..Self::bare(StepKind::Mcp, format!("{}/{}", step.server, step.name), depth)
         }
     }
 
@@ -115,8 +117,7 @@ impl StepInfo {
             model: Some(step.model),
             provider: Some(step.provider),
             fail: (step.fail > 0.0).then_some(step.fail),
-            operation: Some("embeddings"),
-            ..Self::bare(StepKind::Tool, step.name, depth)
+            ..Self::bare(StepKind::Embed, step.name, depth)
         }
     }
 
@@ -125,8 +126,7 @@ impl StepInfo {
             bytes: Some(u64::from(step.result_bytes)),
             latency: Some(step.latency),
             fail: (step.fail > 0.0).then_some(step.fail),
-            operation: Some("retrieval"),
-            ..Self::bare(StepKind::Tool, step.store, depth)
+            ..Self::bare(StepKind::Retrieve, step.store, depth)
         }
     }
 

@@ -176,12 +176,27 @@ impl Emitter {
             "tool_call"
         };
         let instructions = system_instructions(&system);
+        let facts = run.facts();
         let (prompt, answer) = {
             let mut conversation = lock(&agent.conversation);
-            let prompt = conversation.prompt(budget.saturating_sub(instructions.len()), rng);
+            // The request names the trace's facts, in the words of what its tools do.
+            let asks_for = step
+                .tool_calls
+                .first()
+                .map(|c| ToolKind::for_tool(c.name))
+                .or(conversation.last_tool_kind());
+            let request = facts.request(asks_for);
+            let budget = budget.saturating_sub(instructions.len());
+            let prompt = conversation.prompt_with(budget, &request, rng);
             let answer = (!failed).then(|| {
                 let out_budget = step.output_tokens as usize * BYTES_PER_TOKEN;
-                conversation.answer(out_budget, &calls, finish_reason, rng)
+                // A final answer concludes on what the tools found.
+                let lead = if calls.is_empty() {
+                    facts.conclusion(conversation.last_tool_kind())
+                } else {
+                    String::new()
+                };
+                conversation.answer_with(out_budget, &calls, finish_reason, &lead, rng)
             });
             (prompt, answer)
         };
@@ -290,8 +305,16 @@ impl Emitter {
             None => {
                 let size = step.result_bytes as usize;
                 let before = rng.clone();
-                let result = content::tool_result(kind, rng, size);
-                lock(&agent.conversation).push_generated_tool_result(&call_id, kind, before, size);
+                let facts = *run.facts();
+                let mut result = String::with_capacity(size);
+                content::push_tool_result_about(&mut result, kind, Some(&facts), rng, size);
+                lock(&agent.conversation).push_generated_tool_result_about(
+                    &call_id,
+                    kind,
+                    Some(facts),
+                    before,
+                    size,
+                );
                 result
             }
         };
@@ -337,17 +360,22 @@ impl Emitter {
     /// only: the MCP conventions make them opt-in on the client span, and a second copy would
     /// double the payload without telling a backend anything new.
     #[allow(clippy::too_many_arguments)]
+    ///
+    /// With `server` (the step's `server_span: true`), the MCP server's span `tools/call <tool>`
+    /// (SERVER) too, below the client's, with the same session and request id and, as the MCP
+    /// conventions give the server side, the client's address instead of the server's.
     pub fn mcp(
         &self,
         run: &TraceRun<'_>,
         place: &SpanPlace,
         client: &SpanPlace,
+        server: Option<&SpanPlace>,
         step: &Mcp,
         request_id: u64,
         agent: &AgentScope,
         failed: bool,
         rng: &mut SmallRng,
-    ) -> (SpanRecord, SpanRecord) {
+    ) -> (SpanRecord, SpanRecord, Option<SpanRecord>) {
         let as_tool = Tool {
             id: step.id,
             name: step.name,
@@ -373,6 +401,8 @@ impl Emitter {
             .push(Attribute::new(genai::mcp::PROTOCOL_VERSION, genai::mcp::PROTOCOL_REVISION));
         attributes.push(Attribute::new(genai::mcp::NETWORK_TRANSPORT, "tcp"));
         attributes.push(Attribute::new(genai::mcp::NETWORK_PROTOCOL_NAME, "http"));
+        // What both sides share; the client adds the server's address, the server the client's.
+        let common = attributes.len();
         attributes.push(Attribute::new(
             genai::mcp::SERVER_ADDRESS,
             format!("mcp-{}.internal", step.server.replace('_', "-")),
@@ -384,6 +414,29 @@ impl Emitter {
         if let Some(error) = error {
             attributes.push(Attribute::new(genai::ERROR_TYPE, error));
         }
+        let name = format!("{} {}", genai::mcp::method::TOOLS_CALL, step.name);
+        let server = server.map(|server| {
+            let mut server_attributes = Vec::with_capacity(common + 6);
+            server_attributes.extend_from_slice(&attributes[..common]);
+            server_attributes.push(Attribute::new(genai::mcp::CLIENT_ADDRESS, "10.0.4.17"));
+            server_attributes.push(Attribute::new(
+                genai::mcp::CLIENT_PORT,
+                40_000 + (name_hash(&conversation_id) % 20_000) as u32,
+            ));
+            if let Some(error) = error {
+                server_attributes.push(Attribute::new(genai::ERROR_TYPE, error));
+            }
+            decorate(
+                self.platform,
+                &SpanFacts {
+                    description: ToolKind::for_tool(step.name).description(),
+                    parameters: ToolKind::for_tool(step.name).parameters_schema(),
+                    ..SpanFacts::new(SpanRole::McpServer, step.name, &conversation_id)
+                },
+                &mut server_attributes,
+            );
+            Self::record(server, name.clone(), SpanKind::Server, error, server_attributes)
+        });
         decorate(
             self.platform,
             &SpanFacts {
@@ -393,14 +446,8 @@ impl Emitter {
             },
             &mut attributes,
         );
-        let client = Self::record(
-            client,
-            format!("{} {}", genai::mcp::method::TOOLS_CALL, step.name),
-            SpanKind::Client,
-            error,
-            attributes,
-        );
-        (tool, client)
+        let client = Self::record(client, name, SpanKind::Client, error, attributes);
+        (tool, client, server)
     }
 
     /// An `embeddings <model>` span for an `embed` step.
@@ -413,7 +460,9 @@ impl Emitter {
         failed: bool,
         rng: &mut SmallRng,
     ) -> SpanRecord {
-        let text = content::text(rng, step.input_tokens as usize * BYTES_PER_TOKEN);
+        // What is embedded is the user's question, about the trace's facts.
+        let question = run.facts().request(Some(ToolKind::Documents));
+        let text = content::led_text(&question, rng, step.input_tokens as usize * BYTES_PER_TOKEN);
         let error = failed.then(|| pick(rng, CHAT_ERRORS));
         let conversation_id = conversation_id(run);
         let mut attributes = Vec::with_capacity(12);
@@ -462,7 +511,8 @@ impl Emitter {
         rng: &mut SmallRng,
     ) -> SpanRecord {
         let query_len = 60 + rng.random_range(0..80);
-        let query = content::text(rng, query_len);
+        let question = run.facts().request(Some(ToolKind::Documents));
+        let query = content::led_text(&question, rng, query_len);
         let error = failed.then(|| pick(rng, TOOL_ERRORS));
         let documents = if failed { Vec::new() } else { retrieved_documents(step, rng) };
         let conversation_id = conversation_id(run);
@@ -524,7 +574,9 @@ impl Emitter {
         parent: Option<&AgentScope>,
         failed: bool,
     ) -> SpanRecord {
-        let root = place.parent_span_id.is_none();
+        // The primary agent (no agent above it) is the trace's root unless a workflow holds it.
+        let root = parent.is_none();
+        let trace_root = place.parent_span_id.is_none();
         let (request, answer) = {
             let conversation = lock(&scope.conversation);
             (
@@ -556,7 +608,7 @@ impl Emitter {
             &SpanFacts {
                 input_value: request.as_deref(),
                 output_value: answer.as_deref(),
-                ..SpanFacts::new(SpanRole::Agent { root }, scope.name, &conversation_id)
+                ..SpanFacts::new(SpanRole::Agent { root: trace_root }, scope.name, &conversation_id)
             },
             &mut attributes,
         );
@@ -582,6 +634,70 @@ impl Emitter {
         Self::record(
             place,
             format!("invoke_agent {}", scope.name),
+            SpanKind::Internal,
+            error,
+            attributes,
+        )
+    }
+}
+
+impl Emitter {
+    /// The `invoke_workflow <name>` span that holds a workflow's root agent `root` (INTERNAL,
+    /// the trace's root): the same request and answer as the agent, and its failure.
+    pub fn workflow(
+        &self,
+        run: &TraceRun<'_>,
+        place: &SpanPlace,
+        name: &str,
+        root: &AgentScope,
+        failed: bool,
+    ) -> SpanRecord {
+        let (request, answer) = {
+            let conversation = lock(&root.conversation);
+            (
+                conversation.first_user_text().map(|t| cut(t, AGENT_SUMMARY_BYTES).to_owned()),
+                conversation.last_assistant_text().map(|t| cut(t, AGENT_SUMMARY_BYTES).to_owned()),
+            )
+        };
+        let conversation_id = conversation_id(run);
+        let error = failed.then_some("step_failed");
+        let mut attributes = Vec::with_capacity(10);
+        attributes.push(Attribute::new(genai::OPERATION_NAME, genai::operation::INVOKE_WORKFLOW));
+        attributes.push(Attribute::new(genai::WORKFLOW_NAME, name.to_owned()));
+        attributes.push(Attribute::new(genai::CONVERSATION_ID, conversation_id.as_str()));
+        if let Some(error) = error {
+            attributes.push(Attribute::new(genai::ERROR_TYPE, error));
+        }
+        decorate(
+            self.platform,
+            &SpanFacts {
+                input_value: request.as_deref(),
+                output_value: answer.as_deref(),
+                ..SpanFacts::new(SpanRole::Workflow, name, &conversation_id)
+            },
+            &mut attributes,
+        );
+        if self.genai_content {
+            if let Some(request) = &request {
+                let mut json = String::with_capacity(request.len() + 64);
+                json.push_str(r#"[{"role":"user","parts":[{"type":"text","content":"#);
+                content::push_json_str(&mut json, request);
+                json.push_str("}]}]");
+                attributes.push(Attribute::new(genai::INPUT_MESSAGES, json));
+            }
+            if let Some(answer) = &answer {
+                let mut json = String::with_capacity(answer.len() + 96);
+                json.push_str(r#"[{"role":"assistant","parts":[{"type":"text","content":"#);
+                content::push_json_str(&mut json, answer);
+                json.push_str(r#"}],"finish_reason":""#);
+                json.push_str(if failed { "error" } else { "stop" });
+                json.push_str(r#""}]"#);
+                attributes.push(Attribute::new(genai::OUTPUT_MESSAGES, json));
+            }
+        }
+        Self::record(
+            place,
+            format!("{} {name}", genai::operation::INVOKE_WORKFLOW),
             SpanKind::Internal,
             error,
             attributes,
@@ -668,7 +784,13 @@ fn tool_call_id(run: &TraceRun<'_>, step_id: u32, salt: u64) -> String {
 
 fn tool_call_arguments(run: &TraceRun<'_>, step_id: u32, name: &str, salt: u64) -> String {
     let mut rng = run.rng(step_id, mix(salt, ARGUMENTS_SALT));
-    content::tool_arguments(ToolKind::for_tool(name), &mut rng)
+    let kind = ToolKind::for_tool(name);
+    let facts = run.facts();
+    // A tool that acts on an offer (books it, reads its reviews) names the one the searches
+    // returned first; a search names none.
+    let search = ["search", "find", "list", "lookup"].iter().any(|verb| name.starts_with(verb));
+    let chosen = if search { None } else { run.chosen_offer(kind) };
+    content::tool_arguments_about(kind, facts, chosen, &mut rng)
 }
 
 /// The trace's conversation: fresh per run (derived from the trace id), or the one the

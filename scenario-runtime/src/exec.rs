@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+use crate::content::{Facts, Turn};
 use crate::emit::{Conversation, Emitter, SpanPlace};
 use crate::latency::Latency;
 use crate::span::{SpanId, SpanRecord, SpanSink, TraceId};
@@ -117,6 +118,8 @@ pub struct AgentSpan<'s> {
     salt: u64,
     scope: AgentScope,
     ended: bool,
+    /// The root agent's `invoke_workflow` span, emitted after it: name and span id.
+    workflow: Option<(&'static str, SpanId)>,
 }
 
 impl AgentSpan<'_> {
@@ -129,15 +132,16 @@ impl AgentSpan<'_> {
     fn finish(&mut self, end: u64, failed: bool) {
         self.ended = true;
         let run = self.run;
-        let place = run.place(
-            self.span_id,
-            self.parent.map(|(id, _)| id),
-            self.start,
-            end.max(self.start),
-            self.salt,
-        );
+        let above = self.parent.map(|(id, _)| id).or(self.workflow.map(|(_, id)| id));
+        let place = run.place(self.span_id, above, self.start, end.max(self.start), self.salt);
         let parent_scope = self.parent.map(|(_, scope)| scope);
-        run.emit(run.settings.emitter.agent(run, &place, &self.scope, parent_scope, failed));
+        let emitter = run.settings.emitter;
+        run.emit(emitter.agent(run, &place, &self.scope, parent_scope, failed));
+        if let Some((name, span_id)) = self.workflow {
+            // The workflow holds the root agent: it starts a moment before and ends after.
+            let place = run.place(span_id, None, self.start, end.max(self.start), self.salt);
+            run.emit(emitter.workflow(run, &place, name, &self.scope, failed));
+        }
     }
 }
 
@@ -169,7 +173,20 @@ pub struct TraceRun<'a> {
     /// JSON-RPC requests sent to MCP servers so far, for their request ids.
     mcp_requests: AtomicU64,
     failed_steps: AtomicU32,
+    /// The earlier turns of this trace's conversation, replayed into the root agent's history.
+    history: Vec<Turn>,
+    /// This turn, once the root agent has ended: what the user said and the agent answered.
+    turn: Mutex<Option<Turn>>,
+    /// What the trace is about (see [`crate::content::Facts`]).
+    facts: Facts,
+    /// The offer of each tool kind the trace settles on, computed once.
+    chosen: [std::sync::OnceLock<Option<String>>; 8],
 }
+
+/// At most this much of a turn's user message and answer is kept as history for the next
+/// turns (chat applications keep the messages; scaletest's first prompt of a turn is sized by
+/// tokens and can be long, so it is cut to what a user types).
+const TURN_HISTORY_BYTES: usize = 1_500;
 
 /// Salt of the default conversation seed, derived from the trace id.
 const CONVERSATION_SEED_SALT: u64 = 0xC0_4E_55_10_4E;
@@ -191,7 +208,45 @@ impl<'a> TraceRun<'a> {
             spans: AtomicU64::new(0),
             mcp_requests: AtomicU64::new(0),
             failed_steps: AtomicU32::new(0),
+            history: Vec::new(),
+            turn: Mutex::new(None),
+            facts: Facts::from_seed(content_seed),
+            chosen: Default::default(),
         }
+    }
+
+    /// Makes the trace about the facts `seed` draws (by default its content seed's): the
+    /// turns of one conversation share their first turn's.
+    pub fn about(mut self, seed: u64) -> Self {
+        self.facts = Facts::from_seed(seed);
+        self.chosen = Default::default();
+        self
+    }
+
+    /// What the trace is about: its traveller, trip, order, ticket and chosen offers.
+    pub fn facts(&self) -> &Facts {
+        &self.facts
+    }
+
+    /// The id of the offer of `kind` the trace settles on ([`crate::content::chosen_offer`]),
+    /// computed once per trace: every call acting on it passes it.
+    pub fn chosen_offer(&self, kind: crate::content::ToolKind) -> Option<&str> {
+        let slot = &self.chosen
+            [crate::content::ToolKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)];
+        slot.get_or_init(|| crate::content::chosen_offer(kind, &self.facts)).as_deref()
+    }
+
+    /// Makes this trace a later turn of its conversation: `history` (the earlier turns,
+    /// oldest first) is replayed at the start of the root agent's messages.
+    pub fn with_history(mut self, history: Vec<Turn>) -> Self {
+        self.history = history;
+        self
+    }
+
+    /// This turn as the next turns replay it: the user's first message and the root agent's
+    /// last answer, once the trace has run (`None` before, or if it had neither).
+    pub fn take_turn(&self) -> Option<Turn> {
+        self.turn.lock().unwrap_or_else(|poison| poison.into_inner()).take()
     }
 
     /// Makes this trace a turn of the conversation `conversation_seed` names: every trace given
@@ -313,8 +368,30 @@ impl<'a> TraceRun<'a> {
             ..place
         };
         let emitter = self.settings.emitter;
-        let (tool, client) =
-            emitter.mcp(self, &place, &client, step, request_id, at.agent, failed, &mut rng);
+        // The server's span, when it reports one, covers its handling of the request: inside
+        // the client's, less the network on each side.
+        let client_length = client.end - client.start;
+        let server = step.server_span.then(|| SpanPlace {
+            span_id: self.next_span_id(),
+            parent_span_id: Some(client.span_id),
+            start: client.start + client_length / 10,
+            end: client.end - client_length / 10,
+            ..client
+        });
+        let (tool, client, server) = emitter.mcp(
+            self,
+            &place,
+            &client,
+            server.as_ref(),
+            step,
+            request_id,
+            at.agent,
+            failed,
+            &mut rng,
+        );
+        if let Some(server) = server {
+            self.emit(server);
+        }
         self.emit(client);
         self.emit(tool);
         Done { end: place.end, failed }
@@ -374,6 +451,7 @@ impl<'a> TraceRun<'a> {
             salt: at.salt,
             scope: AgentScope::new(agent, at.agent.model, at.agent.provider),
             ended: false,
+            workflow: None,
         }
     }
 
@@ -383,8 +461,19 @@ impl<'a> TraceRun<'a> {
         done
     }
 
-    /// Runs a whole tree under the root agent's `invoke_agent` span starting at `start`.
-    pub async fn run_root<T: crate::Step>(&self, root: AgentScope, tree: &T, start: u64) -> Done {
+    /// Runs a whole tree under the root agent's `invoke_agent` span starting at `start`, itself
+    /// inside an `invoke_workflow <workflow>` span when a workflow is named.
+    pub async fn run_root<T: crate::Step>(
+        &self,
+        root: AgentScope,
+        tree: &T,
+        start: u64,
+        workflow: Option<&'static str>,
+    ) -> Done {
+        let workflow = workflow.map(|name| (name, self.next_span_id()));
+        if !self.history.is_empty() {
+            lock(&root.conversation).replay_turns(&self.history);
+        }
         let mut root = AgentSpan {
             run: self,
             span_id: self.next_span_id(),
@@ -393,11 +482,42 @@ impl<'a> TraceRun<'a> {
             salt: 0,
             scope: root,
             ended: false,
+            workflow,
         };
         let done = tree.run(self, root.child_at()).await;
         root.finish(done.end, done.failed);
+        let turn = {
+            let conversation = lock(&root.scope.conversation);
+            match (conversation.first_user_text(), conversation.last_assistant_text()) {
+                (Some(user), Some(assistant)) => Some(Turn {
+                    user: cut(user, TURN_HISTORY_BYTES).to_owned(),
+                    assistant: cut(assistant, TURN_HISTORY_BYTES).to_owned(),
+                }),
+                _ => None,
+            }
+        };
+        *lock(&self.turn) = turn;
         done
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+/// The first `max` bytes of `text`, cut at a character boundary and never inside a JSON
+/// escape (texts here are the insides of JSON strings).
+fn cut(text: &str, max: usize) -> &str {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut cut = &text[..end];
+    // An odd run of backslashes at the end would leave an escape open.
+    while cut.ends_with('\\') && (cut.len() - cut.trim_end_matches('\\').len()) % 2 == 1 {
+        cut = &cut[..cut.len() - 1];
+    }
+    cut
 }
 
 /// A 64-bit mixing function (splitmix64's finaliser).
@@ -450,9 +570,14 @@ mod tests {
         let run = TraceRun::new(settings, [7; 16], 1);
         // Poll once (the tool's sleep never ends), then drop the trace mid-way.
         assert!(
-            run.run_root(AgentScope::new("assistant", "gpt-4o", "openai"), &tree, unix_nanos_now())
-                .now_or_never()
-                .is_none()
+            run.run_root(
+                AgentScope::new("assistant", "gpt-4o", "openai"),
+                &tree,
+                unix_nanos_now(),
+                None
+            )
+            .now_or_never()
+            .is_none()
         );
         let spans = recorder.take();
         assert_eq!(spans.len(), 2, "{spans:#?}");

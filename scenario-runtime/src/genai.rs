@@ -55,6 +55,8 @@ pub const RETRIEVAL_QUERY_TEXT: &str = "gen_ai.retrieval.query.text";
 pub const RETRIEVAL_DOCUMENTS: &str = "gen_ai.retrieval.documents";
 /// Groups the spans of one conversation: every turn of a session shares it.
 pub const CONVERSATION_ID: &str = "gen_ai.conversation.id";
+/// The workflow an `invoke_workflow` span runs (a group of agents).
+pub const WORKFLOW_NAME: &str = "gen_ai.workflow.name";
 /// The agent's human-readable name.
 pub const AGENT_NAME: &str = "gen_ai.agent.name";
 /// The agent's stable id.
@@ -91,11 +93,16 @@ pub mod operation {
     pub const INVOKE_AGENT: &str = "invoke_agent";
     pub const EMBEDDINGS: &str = "embeddings";
     pub const RETRIEVAL: &str = "retrieval";
+    /// A coordinated process of several agents (`invoke_workflow <gen_ai.workflow.name>`,
+    /// INTERNAL), above the agents it runs.
+    pub const INVOKE_WORKFLOW: &str = "invoke_workflow";
 }
 
 /// Keys of the MCP client span (`model/mcp/*.yaml`): the span below an `execute_tool` span
 /// when the tool is reached through an MCP server, named `{mcp.method.name} {gen_ai.tool.name}`,
-/// of kind CLIENT, carrying `gen_ai.operation.name = execute_tool` and `gen_ai.tool.name` too.
+/// of kind CLIENT, carrying `gen_ai.operation.name = execute_tool` and `gen_ai.tool.name` too;
+/// and of the MCP server span (`span.mcp.server`), its child when the server is instrumented:
+/// the same name, kind SERVER, with the client's address instead of the server's.
 pub mod mcp {
     /// The JSON-RPC method: [`method::TOOLS_CALL`] for a tool call (required).
     pub const METHOD_NAME: &str = "mcp.method.name";
@@ -113,6 +120,10 @@ pub mod mcp {
     pub const SERVER_ADDRESS: &str = "server.address";
     /// The MCP server's port.
     pub const SERVER_PORT: &str = "server.port";
+    /// On the server span: the MCP client's address.
+    pub const CLIENT_ADDRESS: &str = "client.address";
+    /// On the server span: the MCP client's port.
+    pub const CLIENT_PORT: &str = "client.port";
 
     /// Values of [`METHOD_NAME`].
     pub mod method {
@@ -147,6 +158,7 @@ pub const CURRENT: &[&str] = &[
     RETRIEVAL_QUERY_TEXT,
     RETRIEVAL_DOCUMENTS,
     CONVERSATION_ID,
+    WORKFLOW_NAME,
     AGENT_NAME,
     AGENT_ID,
     AGENT_DESCRIPTION,
@@ -213,6 +225,7 @@ mod tests {
         "gen_ai.retrieval.query.text",
         "gen_ai.retrieval.documents",
         "gen_ai.conversation.id",
+        "gen_ai.workflow.name",
         "gen_ai.agent.name",
         "gen_ai.agent.id",
         "gen_ai.agent.description",

@@ -59,7 +59,35 @@
 //! | `agent` | the root agent's name (identifier or string): the root span is `invoke_agent <agent>` | `assistant` |
 //! | `model` | the default model of `llm` steps, a string | `"gpt-4o"` |
 //! | `provider` | the default provider of `llm` steps (identifier or string) | `openai` |
+//! | `workflow` | a workflow name (identifier or string): the root agent runs inside an `invoke_workflow <workflow>` span (INTERNAL, the trace's root; one span and one level more), as frameworks with a notion of a crew or workflow report | none |
+//! | `session` | `N turns` or `A..B turns` (1 to 1000): each run is one turn of a multi-turn conversation, see [Sessions](#sessions) | none |
+//! | `think` | the user's time between two turns, a latency (only with `session`) | `5..30s` |
 //! | `expect` | assertions on the shape, see [Expectations](#expectations) | none |
+//!
+//! # Sessions
+//!
+//! With `session: 3..8 turns`, a load run makes the scenario's traces the turns of
+//! conversations: each conversation draws its number of turns from the range; its turns share
+//! `gen_ai.conversation.id` (and the platform's session key: OpenInference `session.id`,
+//! Langfuse `langfuse.session.id`, LangSmith `langsmith.metadata.session_id`) and their MCP
+//! sessions; each turn resends the earlier turns as history before the user's new message; a
+//! turn starts only after the previous one ended and a `think` time passed. The rate still
+//! counts traces: a start given to the scenario continues the conversation that has waited
+//! longest, or starts a new one when none is ready. The report counts conversations started
+//! and finished. A session does not change the shape: each turn is one trace of the declared
+//! spans and tokens.
+//!
+//! ```
+//! scenario_runtime::scenario! {
+//!     name: chat,
+//!     description: "A support chat of three to eight turns",
+//!     session: 3..8 turns,
+//!     think: 10..60s,
+//!     llm(answer, input: 4000, output: 300);
+//! }
+//! let session = chat::SCENARIO.meta.session.expect("a session");
+//! assert_eq!((session.min_turns, session.max_turns), (3, 8));
+//! ```
 //!
 //! # Steps
 //!
@@ -84,7 +112,10 @@
 //! - **`mcp(server, tool, SIZE, [latency: L], [fail: P]);`** A tool reached through an MCP
 //!   server: an `execute_tool <tool>` span as for `tool`, with the MCP client span
 //!   `tools/call <tool>` (kind CLIENT) below it. Counts as a tool call the preceding `llm`
-//!   step asks for, like `tool`. Without `latency`, 150ms.
+//!   step asks for, like `tool`. Without `latency`, 150ms. With `server_span: true` the MCP
+//!   server is instrumented too: its span `tools/call <tool>` (kind SERVER) is the client
+//!   span's child, with the same session and request id and the client's address, one span and
+//!   one level more.
 //! - **`embed(name, input: N, [model: "m"], [provider: p], [dimensions: N], [latency: L],
 //!   [fail: P]);`** An embeddings request: an `embeddings <model>` CLIENT span. Model
 //!   `text-embedding-3-small` and 1536 dimensions unless given. Without `latency`, 60ms.
@@ -147,9 +178,11 @@
 //! | `LLM_CALLS_MIN/MAX`, `TOOL_CALLS_MIN/MAX` | steps executed |
 //! | `TOKENS_MIN/MAX` | input plus output tokens |
 //!
-//! Counting rules: `llm` and `tool` are one span each; `delegate` is one span plus its block;
+//! Counting rules: `llm`, `tool`, `embed` and `retrieve` are one span each, `mcp` two (three
+//! with `server_span: true`); `delegate` is one span plus its block;
 //! `parallel` adds its steps; `repeat N` multiplies its block by N; `route` ranges from its
-//! smallest branch to its largest (so do min and max of every metric); the root adds one span.
+//! smallest branch to its largest (so do min and max of every metric); the root adds one span,
+//! and a `workflow` one more (and one level).
 //! A step directly under an agent whose span is at depth d is at depth d + 1; `parallel`,
 //! `route` and `repeat` emit no span and add no depth.
 //!
@@ -212,8 +245,9 @@
 //! `description` or required options, options given twice, missing or unknown units, zero or
 //! absurd sizes and token counts, probabilities outside (0, 1], route weights not positive or
 //! not summing to 1, routes with one branch, `parallel` blocks with one step, empty blocks,
-//! duplicate step names (reported at both places), `repeat 0`, inverted ranges and failing
-//! expectations. A mistaken scenario expands to those errors only.
+//! duplicate step names (reported at both places), `repeat 0`, inverted ranges, a `session`
+//! without `turns` or out of 1..1000, `think` without `session`, an empty `workflow` name, a
+//! `server_span` that is not `true` or `false`, and failing expectations. A mistaken scenario expands to those errors only.
 //!
 //! ```compile_fail
 //! scenario_runtime::scenario! {

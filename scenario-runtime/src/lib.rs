@@ -36,7 +36,7 @@ pub use emit::Emitter;
 pub use exec::{Clock, Done, RunSettings, TraceRun};
 pub use latency::Latency;
 pub use recorder::{Recorder, record_trace};
-pub use scenario::{AnyScenario, Meta, Scenario};
+pub use scenario::{AnyScenario, Meta, Scenario, Session};
 pub use shape::{Range, Shape};
 pub use span::{SpanRecord, SpanSink};
 pub use step::Step;
@@ -56,7 +56,7 @@ macro_rules! scenario {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::latency::Latency;
-    pub use crate::scenario::{AnyScenario, Meta, Scenario};
+    pub use crate::scenario::{AnyScenario, Meta, Scenario, Session};
     pub use crate::shape::{Range, Shape};
     pub use crate::step::{
         Branch, Delegate, Embed, Join, Llm, LlmDetails, LlmWith, Mcp, Parallel, Repeat, Retrieve,

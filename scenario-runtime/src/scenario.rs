@@ -21,7 +21,20 @@ pub struct Meta {
     /// Default model and provider of its `llm` steps.
     pub model: &'static str,
     pub provider: &'static str,
+    /// `workflow:`: the root agent runs inside an `invoke_workflow <name>` span.
+    pub workflow: Option<&'static str>,
+    /// `session:`: each run is one turn of a multi-turn conversation.
+    pub session: Option<Session>,
     pub shape: Shape,
+}
+
+/// A scenario's conversations: how many turns (runs) each has, and the user's think time
+/// between the end of one turn and the start of the next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Session {
+    pub min_turns: u32,
+    pub max_turns: u32,
+    pub think: crate::latency::Latency,
 }
 
 /// What `scenario!` expands to: metadata plus a statically typed step tree.
@@ -52,7 +65,7 @@ impl<T: Step> AnyScenario for Scenario<T> {
 
     fn run<'a>(&'a self, run: &'a TraceRun<'a>, start: u64) -> BoxFuture<'a, Done> {
         let root = AgentScope::new(self.meta.agent, self.meta.model, self.meta.provider);
-        Box::pin(run.run_root(root, &self.tree, start))
+        Box::pin(run.run_root(root, &self.tree, start, self.meta.workflow))
     }
 
     fn describe(&self) -> Vec<StepInfo> {

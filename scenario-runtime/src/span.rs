@@ -15,6 +15,8 @@ pub type SpanId = [u8; 8];
 pub enum SpanKind {
     Internal,
     Client,
+    /// The MCP server's side of a tool call.
+    Server,
 }
 
 /// Span status. `Error` carries the description.

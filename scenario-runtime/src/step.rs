@@ -97,6 +97,9 @@ pub struct Mcp {
     pub result_bytes: u32,
     pub latency: Latency,
     pub fail: f64,
+    /// Whether the MCP server's span `tools/call <tool>` (SERVER) is emitted below the
+    /// client's, as when the server is instrumented too.
+    pub server_span: bool,
 }
 
 /// `embed(name, input: N, ..)`: an embeddings request, emitted as an `embeddings <model>`

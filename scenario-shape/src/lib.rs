@@ -7,13 +7,16 @@
 //!
 //! Rules:
 //! - spans: `llm`, `tool`, `embed` and `retrieve` 1 each; `mcp` 2 (the `execute_tool` span and
-//!   its MCP client span `tools/call <tool>` below it); `delegate` 1 plus its body; blocks and `parallel` add their
-//!   steps; `route` ranges over its branches (min of mins, max of maxes); `repeat N` multiplies
-//!   its body by N; plus 1 for the root `invoke_agent` span.
+//!   its MCP client span `tools/call <tool>` below it), 3 with `server_span: true` (the MCP
+//!   server's `tools/call <tool>` span below the client's); `delegate` 1 plus its body; blocks
+//!   and `parallel` add their steps; `route` ranges over its branches (min of mins, max of
+//!   maxes); `repeat N` multiplies its body by N; plus 1 for the root `invoke_agent` span, and
+//!   1 more for the `invoke_workflow` span above it when the scenario declares a `workflow`.
 //! - depth: the root span is depth 1; a step directly under an agent at depth d is at d + 1; a
 //!   delegate's children are one deeper than its own span; `parallel`, `route` and `repeat` add
-//!   no depth (they emit no span); an `mcp` step reaches one level below its own span. The
-//!   deepest branch of a route counts.
+//!   no depth (they emit no span); an `mcp` step reaches one level below its own span (two with
+//!   its server span); a workflow adds a level above the root agent. The deepest branch of a
+//!   route counts.
 //! - payload bytes: an `llm` step's (input + output) tokens x [`BYTES_PER_TOKEN`], a `tool` or
 //!   `mcp` step's result size, an `embed` step's input tokens x [`BYTES_PER_TOKEN`], a
 //!   `retrieve` step's documents.
@@ -178,6 +181,11 @@ impl Part {
         Part { spans: Range::exact(2), depth: 2, ..Part::tool(result_bytes) }
     }
 
+    /// An `mcp` step with the MCP server's span below the client's: three spans, three levels.
+    pub const fn mcp_with_server(result_bytes: u32) -> Part {
+        Part { spans: Range::exact(3), depth: 3, ..Part::tool(result_bytes) }
+    }
+
     /// An `embed` step: one span and its input text.
     pub const fn embed(input_tokens: u32) -> Part {
         let tokens = input_tokens as u64;
@@ -258,6 +266,17 @@ impl Part {
     }
 }
 
+impl Shape {
+    /// The shape of the same run inside an `invoke_workflow` span: one span and one level more.
+    pub const fn in_workflow(self) -> Shape {
+        Shape {
+            spans: self.spans.add(Range::exact(1)),
+            depth: self.depth.saturating_add(1),
+            ..self
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +298,17 @@ mod tests {
         assert_eq!(repeated.spans, Range { min: 3, max: 6 });
         assert_eq!(repeated.depth, 1);
         assert_eq!(Part::tool(1).times(0).spans, Range::ZERO);
+    }
+
+    #[test]
+    fn server_spans_and_workflows_add_a_span_and_a_level() {
+        let shape = Part::mcp_with_server(100).root();
+        assert_eq!(
+            (shape.spans, shape.depth, shape.tool_calls),
+            (Range::exact(4), 4, Range::exact(1))
+        );
+        let workflow = Part::llm(10, 10).root().in_workflow();
+        assert_eq!((workflow.spans, workflow.depth), (Range::exact(3), 3));
     }
 
     #[test]

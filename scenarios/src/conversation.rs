@@ -1,17 +1,20 @@
-//! A customer-support chat turn: tools reached through MCP servers, retrieval from the help
-//! center, streamed answers.
+//! A customer-support chat: conversations of several turns, tools reached through MCP servers
+//! (the company's own CRM and commerce servers are instrumented too, so their server spans are
+//! in the trace), retrieval from the help center, streamed answers.
 
 scenario_runtime::scenario! {
     name: support_conversation,
     description: "One turn of a customer-support chat: look the customer and their orders up through MCP servers, search the help center, then stream an answer or open a ticket",
     agent: support_agent,
     model: "gpt-4.1",
-    expect: { spans: 9..12, depth: 3, bytes: 75kb..115kb, llm_calls: 2..3, tool_calls: 2..3 },
+    session: 2..6 turns,
+    think: 8..45s,
+    expect: { spans: 11..14, depth: 4, bytes: 75kb..115kb, llm_calls: 2..3, tool_calls: 2..3 },
 
     llm(understand_request, input: 2400, output: 120, latency: 400..900ms, cached: 1792);
     parallel {
-        mcp(crm, get_customer, 3kb, latency: 80..200ms);
-        mcp(commerce, list_recent_orders, 6kb, latency: 100..300ms, fail: 1%);
+        mcp(crm, get_customer, 3kb, latency: 80..200ms, server_span: true);
+        mcp(commerce, list_recent_orders, 6kb, latency: 100..300ms, fail: 1%, server_span: true);
     }
     embed(embed_question, input: 60, latency: 20..60ms);
     retrieve(help_center, 24kb, top_k: 6, latency: 60..180ms);

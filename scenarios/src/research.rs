@@ -1,12 +1,16 @@
-//! A research agent on a reasoning model: plans, searches the web through an MCP server over
-//! several rounds, and streams a long report.
+//! A research workflow on reasoning models: a researcher plans and searches the web through an
+//! MCP server over several rounds, then a writer agent streams a long report; the user may ask
+//! a follow-up or two.
 
 scenario_runtime::scenario! {
     name: research_report,
-    description: "Research a question: plan with a reasoning model, run three rounds of web search and page reading through an MCP server, recall notes, then stream a cited report",
+    description: "Research a question in a two-agent workflow: plan with a reasoning model, run three rounds of web search and page reading through an MCP server, recall notes, then a writer agent streams a cited report",
     agent: research_agent,
     model: "o3",
-    expect: { spans: 19, depth: 3, llm_calls: 5, tool_calls: 6 },
+    workflow: deep_research,
+    session: 1..3 turns,
+    think: 30..120s,
+    expect: { spans: 21, depth: 4, llm_calls: 5, tool_calls: 6 },
 
     llm(plan_research, input: 3000, output: 1800, reasoning: 1500, latency: 6..14s);
     repeat 3 {
@@ -17,5 +21,7 @@ scenario_runtime::scenario! {
         }
     }
     retrieve(research_notes, 20kb, top_k: 10, latency: 80..200ms);
-    llm(write_report, input: 24000, output: 3000, reasoning: 1200, cached: 16384, stream: true, ttft: 1500..4000ms, latency: 25..50s);
+    delegate report_writer {
+        llm(write_report, input: 24000, output: 3000, reasoning: 1200, cached: 16384, stream: true, ttft: 1500..4000ms, latency: 25..50s);
+    }
 }

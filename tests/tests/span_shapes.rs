@@ -100,6 +100,7 @@ fn shape_text(scenario: &dyn AnyScenario, emitter: &Emitter, seed: u64) -> Strin
         let kind = match span.kind {
             SpanKind::Internal => "INTERNAL",
             SpanKind::Client => "CLIENT",
+            SpanKind::Server => "SERVER",
         };
         let status = match &span.status {
             Status::Unset => "unset".to_owned(),
@@ -201,6 +202,21 @@ fn check_trace(name: &str, id: PlatformId, seed: u64, spans: &[SpanRecord]) {
                     genai::mcp::JSONRPC_REQUEST_ID,
                     genai::mcp::NETWORK_TRANSPORT,
                 ]
+            }
+            _ if span.kind == SpanKind::Server => {
+                // The MCP server's span below the client's.
+                assert!(span.name.starts_with("tools/call "), "{what}");
+                let parent = span.parent_span_id.and_then(|p| by_id.get(&p));
+                assert!(
+                    parent.is_some_and(|p| p.kind == SpanKind::Client && p.name == span.name),
+                    "{what}: not below its MCP client span"
+                );
+                &[genai::mcp::METHOD_NAME, genai::TOOL_NAME, genai::mcp::JSONRPC_REQUEST_ID]
+            }
+            "invoke_workflow" => {
+                assert_eq!(span.kind, SpanKind::Internal, "{what}");
+                assert!(span.parent_span_id.is_none(), "{what}: a workflow is the root");
+                &[genai::WORKFLOW_NAME]
             }
             "embeddings" => {
                 assert_eq!(span.kind, SpanKind::Client, "{what}");

@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use rand::rngs::SmallRng;
 
-use super::ToolKind;
+use super::{Facts, ToolKind};
 
 /// Where a message's text part starts.
 const USER_PREFIX: &str = r#"{"role":"user","parts":[{"type":"text","content":""#;
@@ -28,6 +28,9 @@ const MIN_FILLER: usize = 24;
 const MIN_TEXT_WITH_CALLS: usize = 48;
 /// Messages are not cut shorter than this; older ones are dropped instead.
 const MIN_PARTIAL: usize = 256;
+/// Room kept for the user's new message on the first call of a conversation's later turn,
+/// however long the history: a turn always starts with what the user says.
+const TURN_MESSAGE: usize = 1_200;
 
 /// One message of the history.
 #[derive(Debug)]
@@ -51,7 +54,7 @@ enum Body {
     /// A tool result kept as the random state that generated it: produced again (a copy from
     /// the pools) when a prompt includes it, so the history holds no second copy of results
     /// that can weigh megabytes.
-    Generated { kind: ToolKind, rng: SmallRng },
+    Generated { kind: ToolKind, facts: Option<Facts>, rng: SmallRng },
 }
 
 impl Entry {
@@ -76,10 +79,11 @@ impl Entry {
                 out.push_str(&self.json);
                 offset + self.content.start..offset + self.content.end
             }
-            Body::Generated { kind, rng } => {
+            Body::Generated { kind, facts, rng } => {
                 out.push_str(&self.json);
                 let start = out.len();
-                super::push_tool_result(out, *kind, &mut rng.clone(), self.content.len());
+                let size = self.content.len();
+                super::push_tool_result_about(out, *kind, facts.as_ref(), &mut rng.clone(), size);
                 let content = start..out.len();
                 out.push_str(TOOL_SUFFIX);
                 content
@@ -106,9 +110,10 @@ impl Entry {
                 super::push_json_escaped(out, self.content(), cap);
                 out.push('"');
             }
-            Body::Generated { kind, rng } => {
+            Body::Generated { kind, facts, rng } => {
                 let size = self.content.len();
-                super::push_truncated_tool_result(out, *kind, &mut rng.clone(), size, cap);
+                let facts = facts.as_ref();
+                super::push_truncated_tool_result(out, *kind, facts, &mut rng.clone(), size, cap);
             }
         }
         let content = start..out.len();
@@ -166,6 +171,18 @@ pub struct Conversation {
     entries: Vec<Entry>,
     first_user: Option<usize>,
     last_assistant: Option<usize>,
+    /// Set when earlier turns were replayed ([`Self::replay_turns`]) and the user has not
+    /// spoken yet in this one.
+    turn_pending: bool,
+    last_kind: Option<ToolKind>,
+}
+
+/// One finished turn of a multi-turn conversation: what the user said and what the agent
+/// answered (each the inside of a JSON string), replayed as history into the next turn.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Turn {
+    pub user: String,
+    pub assistant: String,
 }
 
 impl Conversation {
@@ -206,10 +223,17 @@ impl Conversation {
     /// agents truncate long tool outputs), and only when even cut messages do not fit are the
     /// oldest dropped. A cut tool result keeps its first records and a `"truncated":true`.
     pub fn prompt(&mut self, budget: usize, rng: &mut SmallRng) -> Prompt {
+        self.prompt_with(budget, "", rng)
+    }
+
+    /// [`Self::prompt`] whose new user message, when the agent has not been asked anything
+    /// yet in this turn, opens with `lead` (the request in the words of the trace's facts).
+    pub fn prompt_with(&mut self, budget: usize, lead: &str, rng: &mut SmallRng) -> Prompt {
         let mut json = String::with_capacity(budget + 64);
         let mut messages = Vec::with_capacity(self.entries.len() + 2);
         json.push('[');
-        let available = budget.saturating_sub(2);
+        let reserve = if self.turn_pending { TURN_MESSAGE.min(budget / 3) } else { 0 };
+        let available = budget.saturating_sub(2 + reserve);
 
         // Which messages to keep (the newest from `first`) and how long their content may be.
         let mut first = 0;
@@ -248,12 +272,14 @@ impl Conversation {
         let used = json.len() + 1;
         let remaining = budget.saturating_sub(used);
         let overhead = usize::from(json.len() > 1) + USER_PREFIX.len() + TEXT_SUFFIX.len();
-        if remaining >= overhead + MIN_FILLER || self.entries.is_empty() {
+        if remaining >= overhead + MIN_FILLER || self.entries.is_empty() || self.turn_pending {
+            let asking = self.first_user.is_none() || self.turn_pending;
+            self.turn_pending = false;
             let text_len = remaining.saturating_sub(overhead).max(MIN_FILLER);
             let mut entry_json = String::with_capacity(USER_PREFIX.len() + text_len + 4);
             entry_json.push_str(USER_PREFIX);
             let content_start = entry_json.len();
-            super::push_text(&mut entry_json, rng, text_len);
+            super::push_led(&mut entry_json, if asking { lead } else { "" }, text_len, rng);
             let content = content_start..entry_json.len();
             entry_json.push_str(TEXT_SUFFIX);
             if json.len() > 1 {
@@ -300,6 +326,19 @@ impl Conversation {
         finish_reason: &str,
         rng: &mut SmallRng,
     ) -> Answer {
+        self.answer_with(budget, calls, finish_reason, "", rng)
+    }
+
+    /// [`Self::answer`] whose text opens with `lead` (what the answer concludes, in the words
+    /// of the trace's facts).
+    pub fn answer_with(
+        &mut self,
+        budget: usize,
+        calls: &[(String, &str, String)],
+        finish_reason: &str,
+        lead: &str,
+        rng: &mut SmallRng,
+    ) -> Answer {
         let mut call_parts = String::new();
         for (id, name, arguments) in calls {
             call_parts.push_str(r#",{"type":"tool_call","id":""#);
@@ -318,7 +357,7 @@ impl Conversation {
         let content = if calls.is_empty() || room >= MIN_TEXT_WITH_CALLS {
             entry_json.push_str(ASSISTANT_PREFIX);
             let start = entry_json.len();
-            super::push_text(&mut entry_json, rng, room.max(MIN_FILLER));
+            super::push_led(&mut entry_json, lead, room.max(MIN_FILLER), rng);
             let content = start..entry_json.len();
             entry_json.push('"');
             entry_json.push('}');
@@ -367,15 +406,35 @@ impl Conversation {
         rng: SmallRng,
         size: usize,
     ) {
+        self.push_generated_tool_result_about(call_id, kind, None, rng, size);
+    }
+
+    /// [`Self::push_generated_tool_result`] for a result about `facts`
+    /// ([`super::push_tool_result_about`]).
+    pub fn push_generated_tool_result_about(
+        &mut self,
+        call_id: &str,
+        kind: ToolKind,
+        facts: Option<Facts>,
+        rng: SmallRng,
+        size: usize,
+    ) {
         let json = tool_prefix(call_id, 0);
         let start = json.len();
+        self.last_kind = Some(kind);
         self.push(Entry {
             role: "tool",
             json,
             content: start..start + size,
             json_content: true,
-            body: Body::Generated { kind, rng },
+            body: Body::Generated { kind, facts, rng },
         });
+    }
+
+    /// The kind of the last tool result generated into this conversation, if any: what the
+    /// agent's answer is about.
+    pub fn last_tool_kind(&self) -> Option<ToolKind> {
+        self.last_kind
     }
 
     /// Adds context the application put before the model: a user-role message of `text`
@@ -395,6 +454,34 @@ impl Conversation {
             json_content: false,
             body: Body::Rendered,
         });
+    }
+
+    /// Puts a conversation's earlier turns in front of this one's messages, oldest first, as
+    /// chat applications resend them; the next prompt then keeps room for the user's new
+    /// message. They are history only: [`Self::first_user_text`] and
+    /// [`Self::last_assistant_text`] stay this turn's.
+    pub fn replay_turns(&mut self, turns: &[Turn]) {
+        for turn in turns {
+            for (role, prefix, text) in [
+                ("user", USER_PREFIX, &turn.user),
+                ("assistant", ASSISTANT_PREFIX, &turn.assistant),
+            ] {
+                let mut json = String::with_capacity(prefix.len() + text.len() + 8);
+                json.push_str(prefix);
+                let start = json.len();
+                json.push_str(text);
+                let content = start..json.len();
+                json.push_str(TEXT_SUFFIX);
+                self.entries.push(Entry {
+                    role,
+                    json,
+                    content,
+                    json_content: false,
+                    body: Body::Rendered,
+                });
+            }
+        }
+        self.turn_pending = !turns.is_empty();
     }
 
     /// Adds what a sub-agent named `agent` answered; `text` is the inside of a JSON string, as

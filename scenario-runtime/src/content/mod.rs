@@ -20,6 +20,7 @@
 //! ```
 
 mod conversation;
+mod facts;
 mod records;
 mod text;
 mod vocab;
@@ -29,7 +30,8 @@ use std::sync::OnceLock;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-pub use conversation::{Conversation, Prompt};
+pub use conversation::{Conversation, Prompt, Turn};
+pub use facts::Facts;
 pub use records::ToolKind;
 pub use text::TextPool;
 
@@ -51,6 +53,11 @@ pub const TEXT_POOL_BYTES: usize = 4 << 20;
 
 /// Records per tool kind.
 pub const RECORDS_PER_KIND: usize = 3000;
+
+/// Records per destination of the kinds about places (flights, hotels, cars, weather): a result
+/// of up to about 180 KB about one destination repeats none, and the results of one long trace
+/// overlap little (they compress like real traffic, not like repeats).
+pub const RECORDS_PER_PLACE: usize = 400;
 
 /// About how many bytes of text a token stands for.
 pub const BYTES_PER_TOKEN: usize = crate::shape::BYTES_PER_TOKEN as usize;
@@ -75,11 +82,129 @@ pub fn text_pool() -> &'static TextPool {
     POOL.get_or_init(|| TextPool::build(TEXT_POOL_BYTES, POOL_SEED))
 }
 
+/// The records of one kind, and where each holds values a trace rewrites to its facts.
+struct RecordPool {
+    records: Vec<String>,
+    patches: Vec<Vec<(u16, records::Slot)>>,
+}
+
 /// The record pool of `kind`, built on first use.
-fn record_pool(kind: ToolKind) -> &'static [String] {
-    static POOLS: [OnceLock<Vec<String>>; 8] = [const { OnceLock::new() }; 8];
-    POOLS[kind.index()]
-        .get_or_init(|| records::build_pool(kind, RECORDS_PER_KIND, POOL_SEED, text_pool()))
+fn record_pool(kind: ToolKind) -> &'static RecordPool {
+    static POOLS: [OnceLock<RecordPool>; 8] = [const { OnceLock::new() }; 8];
+    POOLS[kind.index()].get_or_init(|| {
+        let count = if about_places(kind) {
+            RECORDS_PER_PLACE * vocab::AIRPORTS.len()
+        } else {
+            RECORDS_PER_KIND
+        };
+        let records = records::build_pool(kind, count, POOL_SEED, text_pool());
+        let patches = records.iter().map(|r| records::patches(kind, r)).collect();
+        RecordPool { records, patches }
+    })
+}
+
+/// Kinds whose records are about a place (laid out by destination, see [`records`]).
+fn about_places(kind: ToolKind) -> bool {
+    matches!(kind, ToolKind::Flights | ToolKind::Hotels | ToolKind::Cars | ToolKind::Weather)
+}
+
+/// How a result's records are picked: at random from the whole pool, or, for a trace with
+/// facts, the destination's records, the offer the trace settles on first, and the dates and
+/// origin rewritten to the trace's.
+#[derive(Clone, Copy)]
+struct Picker<'a> {
+    pool: &'static RecordPool,
+    facts: Option<&'a Facts>,
+    about_places: bool,
+    start: Option<[u8; 10]>,
+    end: Option<[u8; 10]>,
+    /// Where this result's walk through the destination's other offers starts.
+    walk: usize,
+}
+
+impl<'a> Picker<'a> {
+    fn new(kind: ToolKind, facts: Option<&'a Facts>) -> Self {
+        let about = about_places(kind) && facts.is_some();
+        let date = |s: String| -> [u8; 10] { s.as_bytes().try_into().unwrap_or(*b"2026-01-01") };
+        Self {
+            pool: record_pool(kind),
+            facts,
+            about_places: about,
+            start: facts.filter(|_| about).map(|f| date(f.start())),
+            end: facts.filter(|_| about).map(|f| date(f.end())),
+            walk: 0,
+        }
+    }
+
+    /// The index of the `count`-th record of a result: with facts, the chosen offer first,
+    /// then the destination's other offers in turn from a random one, none twice.
+    fn index(&mut self, rng: &mut SmallRng, count: usize) -> usize {
+        let len = self.pool.records.len();
+        match self.facts {
+            Some(facts) if self.about_places => {
+                let cities = vocab::AIRPORTS.len();
+                let here = facts.destination_index();
+                let offers = (len - here).div_ceil(cities).max(2);
+                let pick = facts.pick(offers);
+                if count == 0 {
+                    self.walk = rng.random_range(0..offers);
+                    return here + cities * pick;
+                }
+                let other = (self.walk + count - 1) % (offers - 1);
+                let k = if other >= pick { other + 1 } else { other };
+                here + cities * k
+            }
+            _ => rng.random_range(0..len),
+        }
+    }
+
+    /// Appends record `index`, rewritten to the facts.
+    fn push(&self, out: &mut String, index: usize) {
+        let at = out.len();
+        out.push_str(&self.pool.records[index]);
+        let (Some(facts), Some(start), Some(end)) = (self.facts, self.start, self.end) else {
+            return;
+        };
+        for &(offset, slot) in &self.pool.patches[index] {
+            let from = at + usize::from(offset);
+            let value: &[u8] = match slot {
+                records::Slot::Origin => facts.origin().0.as_bytes(),
+                records::Slot::Start => &start,
+                records::Slot::End => &end,
+            };
+            if let Ok(value) = std::str::from_utf8(value)
+                && out.is_char_boundary(from)
+                && out.is_char_boundary(from + value.len())
+            {
+                out.replace_range(from..from + value.len(), value);
+            }
+        }
+    }
+}
+
+/// The id of the offer of `kind` a trace with `facts` settles on: the first record of its
+/// results, which the tools acting on it (booking, reviews, availability) pass on.
+pub fn chosen_offer(kind: ToolKind, facts: &Facts) -> Option<String> {
+    if !about_places(kind) {
+        return None;
+    }
+    let mut picker = Picker::new(kind, Some(facts));
+    let mut record = String::new();
+    let index = picker.index(&mut rng(0), 0);
+    picker.push(&mut record, index);
+    records::offer_id(kind, &record).map(str::to_owned)
+}
+
+/// The record of `kind` a trace with `facts` settles on, as its results show it.
+pub fn chosen_record(kind: ToolKind, facts: &Facts) -> Option<String> {
+    if !about_places(kind) {
+        return None;
+    }
+    let mut picker = Picker::new(kind, Some(facts));
+    let mut record = String::new();
+    let index = picker.index(&mut rng(0), 0);
+    picker.push(&mut record, index);
+    Some(record)
 }
 
 /// Appends exactly `len` bytes of prose to `out` (ASCII; safe inside a JSON string).
@@ -94,9 +219,43 @@ pub fn text(rng: &mut SmallRng, len: usize) -> String {
     out
 }
 
+/// Appends exactly `len` bytes: `lead` (cut to fit, at a character boundary), a space, then
+/// prose. `lead` is ASCII without characters JSON must escape.
+pub fn push_led(out: &mut String, lead: &str, len: usize, rng: &mut SmallRng) {
+    if lead.is_empty() || len < 2 {
+        push_text(out, rng, len);
+        return;
+    }
+    let mut take = lead.len().min(len - 1);
+    while !lead.is_char_boundary(take) {
+        take -= 1;
+    }
+    out.push_str(&lead[..take]);
+    out.push(' ');
+    push_text(out, rng, len - take - 1);
+}
+
+/// Exactly `len` bytes: `lead`, then prose (see [`push_led`]).
+pub fn led_text(lead: &str, rng: &mut SmallRng, len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    push_led(&mut out, lead, len, rng);
+    out
+}
+
 /// Arguments of a call to a tool of `kind`: a small JSON object.
 pub fn tool_arguments(kind: ToolKind, rng: &mut SmallRng) -> String {
-    records::arguments(kind, rng, text_pool())
+    records::arguments(kind, rng, text_pool(), None, None)
+}
+
+/// Arguments of a call to a tool of `kind` about `facts`; `chosen` is the offer the call acts
+/// on (see [`chosen_offer`]), for tools that are not searches.
+pub fn tool_arguments_about(
+    kind: ToolKind,
+    facts: &Facts,
+    chosen: Option<&str>,
+    rng: &mut SmallRng,
+) -> String {
+    records::arguments(kind, rng, text_pool(), Some(facts), chosen)
 }
 
 /// Below this size a tool result is a bare JSON string: no room for an envelope.
@@ -114,6 +273,18 @@ pub fn tool_result(kind: ToolKind, rng: &mut SmallRng, size: usize) -> String {
 
 /// Appends a tool result of exactly `size` bytes to `out`. See [`tool_result`].
 pub fn push_tool_result(out: &mut String, kind: ToolKind, rng: &mut SmallRng, size: usize) {
+    push_tool_result_about(out, kind, None, rng, size);
+}
+
+/// Appends a tool result of exactly `size` bytes about `facts` (when given): records about the
+/// trace's destination and dates, the offer it settles on first.
+pub fn push_tool_result_about(
+    out: &mut String,
+    kind: ToolKind,
+    facts: Option<&Facts>,
+    rng: &mut SmallRng,
+    size: usize,
+) {
     let base = out.len();
     match size {
         0 => return,
@@ -130,10 +301,11 @@ pub fn push_tool_result(out: &mut String, kind: ToolKind, rng: &mut SmallRng, si
         _ => {}
     }
     out.push_str(HEAD);
-    let pool = record_pool(kind);
+    let mut picker = Picker::new(kind, facts);
     let mut count = 0usize;
     loop {
-        let record = &pool[rng.random_range(0..pool.len())];
+        let index = picker.index(rng, count);
+        let record = &picker.pool.records[index];
         let separator = usize::from(count > 0);
         let after = out.len() - base + separator + record.len() + tail_len(count + 1);
         if after > size {
@@ -142,7 +314,7 @@ pub fn push_tool_result(out: &mut String, kind: ToolKind, rng: &mut SmallRng, si
         if separator == 1 {
             out.push(',');
         }
-        out.push_str(record);
+        picker.push(out, index);
         count += 1;
     }
     out.push_str(r#"],"count":"#);
@@ -160,22 +332,24 @@ pub fn push_tool_result(out: &mut String, kind: ToolKind, rng: &mut SmallRng, si
 pub fn push_truncated_tool_result(
     out: &mut String,
     kind: ToolKind,
+    facts: Option<&Facts>,
     rng: &mut SmallRng,
     size: usize,
     cap: usize,
 ) {
     const TAIL: &str = r#"],"truncated":true}"#;
     if size <= cap || size < MIN_ENVELOPE {
-        push_tool_result(out, kind, rng, size);
+        push_tool_result_about(out, kind, facts, rng, size);
         return;
     }
     let base = out.len();
     out.push_str(HEAD);
-    let pool = record_pool(kind);
+    let mut picker = Picker::new(kind, facts);
     let mut count = 0usize;
     loop {
         // The same draws as the whole result, which stops at `size` rather than `cap`.
-        let record = &pool[rng.random_range(0..pool.len())];
+        let index = picker.index(rng, count);
+        let record = &picker.pool.records[index];
         let separator = usize::from(count > 0);
         let whole_after = out.len() - base + separator + record.len() + tail_len(count + 1);
         let cut_after = out.len() - base + separator + record.len() + TAIL.len();
@@ -185,7 +359,7 @@ pub fn push_truncated_tool_result(
         if separator == 1 {
             out.push(',');
         }
-        out.push_str(record);
+        picker.push(out, index);
         count += 1;
     }
     out.push_str(TAIL);
@@ -301,7 +475,7 @@ mod tests {
             let whole = tool_result(kind, &mut rng(9), 50_000);
             for cap in [256, 1_000, 10_000, 49_999, 50_000] {
                 let mut cut = String::new();
-                push_truncated_tool_result(&mut cut, kind, &mut rng(9), 50_000, cap);
+                push_truncated_tool_result(&mut cut, kind, None, &mut rng(9), 50_000, cap);
                 assert!(cut.len() <= cap, "{kind:?} cut to {cap}: {} bytes", cut.len());
                 let parsed: serde_json::Value = serde_json::from_str(&cut)
                     .unwrap_or_else(|e| panic!("{kind:?} cut to {cap}: {e}: {cut}"));

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use rand::Rng;
 use rand::rngs::SmallRng;
 
+use super::facts::Facts;
 use super::text::TextPool;
 use super::vocab::*;
 
@@ -132,8 +133,21 @@ fn money(rng: &mut SmallRng, low: u32, high: u32) -> String {
     )
 }
 
-/// Call arguments for a tool of `kind` (a small JSON object).
-pub fn arguments(kind: ToolKind, rng: &mut SmallRng, text: &TextPool) -> String {
+/// Call arguments for a tool of `kind` (a small JSON object). With `facts`, the arguments are
+/// about the trace's trip, customer and order; a tool that acts on an offer (not a search)
+/// passes `chosen`, the id of the offer the searches returned first.
+pub fn arguments(
+    kind: ToolKind,
+    rng: &mut SmallRng,
+    text: &TextPool,
+    facts: Option<&Facts>,
+    chosen: Option<&str>,
+) -> String {
+    if let Some(facts) = facts
+        && let Some(arguments) = arguments_about(kind, facts, chosen)
+    {
+        return arguments;
+    }
     match kind {
         ToolKind::Flights => {
             let (from, _) = any(rng, AIRPORTS);
@@ -211,11 +225,14 @@ pub fn build_pool(kind: ToolKind, count: usize, seed: u64, text: &TextPool) -> V
 fn record(kind: ToolKind, i: usize, rng: &mut SmallRng, text: &TextPool) -> String {
     let mut out = String::with_capacity(400);
     let note_len = rng.random_range(30..160);
+    // Records about places are laid out by destination: record `i` is about airport
+    // `i % AIRPORTS.len()`, so a trace's results can all be about its destination.
+    let (here_code, here_city) = AIRPORTS[i % AIRPORTS.len()];
     match kind {
         ToolKind::Flights => {
             let (code, airline) = any(rng, AIRLINES);
             let (from, _) = any(rng, AIRPORTS);
-            let (to, _) = any(rng, AIRPORTS);
+            let to = here_code;
             let number = rng.random_range(100..3000u32);
             let day = date(rng);
             let dep = rng.random_range(300..1380u32);
@@ -242,7 +259,7 @@ fn record(kind: ToolKind, i: usize, rng: &mut SmallRng, text: &TextPool) -> Stri
             );
         }
         ToolKind::Hotels => {
-            let (_, city) = any(rng, AIRPORTS);
+            let city = here_city;
             let brand = any(rng, HOTEL_BRANDS);
             let kind = any(rng, HOTEL_KINDS);
             let amenities: Vec<&str> =
@@ -271,7 +288,7 @@ fn record(kind: ToolKind, i: usize, rng: &mut SmallRng, text: &TextPool) -> Stri
         }
         ToolKind::Cars => {
             let (model, class) = any(rng, CAR_MODELS);
-            let (code, _) = any(rng, AIRPORTS);
+            let code = here_code;
             let _ = write!(
                 out,
                 r#"{{"offer_id":"car_{:06x}","confirmation":"{}","vendor":"{}","model":"{model}","class":"{class}","pickup":{{"location":"{code}","time":"{}T{:02}:00:00"}},"dropoff":{{"location":"{code}","time":"{}T{:02}:00:00"}},"daily_rate":{},"mileage":"{}","transmission":"{}","seats":{},"insurance":"{}","conditions":"{}"}}"#,
@@ -291,7 +308,7 @@ fn record(kind: ToolKind, i: usize, rng: &mut SmallRng, text: &TextPool) -> Stri
             );
         }
         ToolKind::Weather => {
-            let (_, city) = any(rng, AIRPORTS);
+            let city = here_city;
             let high = rng.random_range(-5..38i32);
             let _ = write!(
                 out,
@@ -399,4 +416,109 @@ fn record(kind: ToolKind, i: usize, rng: &mut SmallRng, text: &TextPool) -> Stri
         }
     }
     out
+}
+
+/// The arguments of a call about `facts`, or `None` for kinds that name no trip, customer or
+/// order (documents, code).
+fn arguments_about(kind: ToolKind, facts: &Facts, chosen: Option<&str>) -> Option<String> {
+    let (origin, _) = facts.origin();
+    let (to, city) = facts.destination();
+    let (start, end, guests) = (facts.start(), facts.end(), facts.guests());
+    let mut out = match kind {
+        ToolKind::Flights => format!(
+            r#"{{"origin":"{origin}","destination":"{to}","date":"{start}","return_date":"{end}","passengers":{guests},"cabin":"economy""#
+        ),
+        ToolKind::Hotels => format!(
+            r#"{{"city":"{city}","check_in":"{start}","check_out":"{end}","guests":{guests},"max_price":{}"#,
+            100 + 40 * guests
+        ),
+        ToolKind::Cars => {
+            format!(r#"{{"pickup_location":"{to}","pickup_date":"{start}","dropoff_date":"{end}""#)
+        }
+        ToolKind::Weather => format!(r#"{{"city":"{city}","date":"{start}","units":"metric""#),
+        ToolKind::Tickets => {
+            format!(
+                r#"{{"ticket_id":"{}","order_id":"{}","include_history":true"#,
+                facts.ticket(),
+                facts.order()
+            )
+        }
+        ToolKind::Generic => {
+            format!(r#"{{"id":"{}","fields":["name","status","updated_at"]"#, facts.order())
+        }
+        ToolKind::Documents | ToolKind::Code => return None,
+    };
+    if let Some(chosen) = chosen {
+        let key = match kind {
+            ToolKind::Flights => "flight_id",
+            ToolKind::Hotels => "hotel_id",
+            ToolKind::Cars => "offer_id",
+            _ => "id",
+        };
+        let _ = write!(out, r#","{key}":"{chosen}""#);
+    }
+    out.push('}');
+    Some(out)
+}
+
+/// A value of a record a trace may rewrite to its own facts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// An origin IATA code (3 bytes).
+    Origin,
+    /// The trip's first day (10 bytes, `YYYY-MM-DD`).
+    Start,
+    /// The trip's last day.
+    End,
+}
+
+/// Where a record of `kind` holds values a trace rewrites: byte offsets and slots, found by
+/// their keys (every record of a kind has the same keys in the same order).
+pub fn patches(kind: ToolKind, record: &str) -> Vec<(u16, Slot)> {
+    let after = |key: &str, from: usize| -> Option<usize> {
+        record[from..].find(key).map(|at| from + at + key.len())
+    };
+    let mut out = Vec::new();
+    let mut push = |at: Option<usize>, slot: Slot| {
+        if let Some(at) = at.and_then(|at| u16::try_from(at).ok()) {
+            out.push((at, slot));
+        }
+    };
+    match kind {
+        ToolKind::Flights => {
+            // `"id":"XX123-2026-01-01","airline"`: the date ends the id.
+            push(
+                after(r#"","airline""#, 0).map(|at| at - r#"","airline""#.len() - 10),
+                Slot::Start,
+            );
+            push(after(r#""origin":""#, 0), Slot::Origin);
+            push(after(r#""departure":""#, 0), Slot::Start);
+            push(after(r#""arrival":""#, 0), Slot::Start);
+        }
+        ToolKind::Hotels => push(after(r#""cancellation":"free until "#, 0), Slot::Start),
+        ToolKind::Cars => {
+            let pickup =
+                after(r#""pickup":{"location":""#, 0).and_then(|at| after(r#""time":""#, at));
+            push(pickup, Slot::Start);
+            let dropoff =
+                after(r#""dropoff":{"location":""#, 0).and_then(|at| after(r#""time":""#, at));
+            push(dropoff, Slot::End);
+        }
+        ToolKind::Weather => push(after(r#""date":""#, 0), Slot::Start),
+        _ => {}
+    }
+    out
+}
+
+/// The id of an offer record of `kind` (`None` for kinds without offers).
+pub fn offer_id(kind: ToolKind, record: &str) -> Option<&str> {
+    let key = match kind {
+        ToolKind::Flights => r#""id":""#,
+        ToolKind::Hotels => r#""hotel_id":""#,
+        ToolKind::Cars => r#""offer_id":""#,
+        _ => return None,
+    };
+    let start = record.find(key)? + key.len();
+    let len = record[start..].find('"')?;
+    Some(&record[start..start + len])
 }

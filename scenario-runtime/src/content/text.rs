@@ -151,6 +151,37 @@ impl Writer {
         self.space(noun);
     }
 
+    /// `I can rebook the connecting flight before the fare expires tonight`: who, a verb with
+    /// an object it goes with, and sometimes why.
+    fn plan(&mut self) {
+        let actor = self.word(ACTORS);
+        self.space(actor);
+        let action = self.any(ACTIONS);
+        self.space(action);
+        // Who it is for, by when or at what price: what makes one plan differ from another.
+        match self.rng.random_range(0..4u32) {
+            0 => {
+                self.put(" for");
+                self.person();
+            }
+            1 => {
+                self.put(" by");
+                self.date();
+                self.put(" at");
+                self.time();
+            }
+            2 => {
+                self.put(" for");
+                self.price();
+            }
+            _ => {}
+        }
+        if self.rng.random_bool(0.5) {
+            let purpose = self.any(PURPOSES);
+            self.space(purpose);
+        }
+    }
+
     fn clause(&mut self) {
         let subject = self.word(SUBJECTS);
         self.space(subject);
@@ -182,14 +213,19 @@ impl Writer {
     fn sentence(&mut self) {
         let from = self.out.len();
         match self.rng.random_range(0..20u32) {
-            0..=5 => {
+            0..=2 => {
+                self.plan();
+                self.put(".");
+            }
+            3..=4 => {
+                self.plan();
+                self.put(", and");
+                let action = self.any(ACTIONS);
+                self.space(action);
+                self.put(".");
+            }
+            5 => {
                 self.clause();
-                if self.rng.random_bool(0.4) {
-                    let conj = self.word(CONJUNCTIONS);
-                    self.put(",");
-                    self.space(conj);
-                    self.clause();
-                }
                 self.put(".");
             }
             6 => {
@@ -274,39 +310,38 @@ impl Writer {
             }
             12 => {
                 self.put(" Would you like me to");
-                let verb = self.word(VERBS);
-                self.space(verb);
-                self.noun_phrase();
+                let action = self.any(ACTIONS);
+                self.space(action);
                 self.put(" or");
-                let verb = self.word(VERBS);
-                self.space(verb);
-                self.noun_phrase();
+                let action = self.any(ACTIONS);
+                self.space(action);
                 self.put("?");
             }
             13 => {
                 let product = self.any(PRODUCTS);
                 self.put(&format!(" {product} costs"));
                 self.price();
-                self.put(" and");
-                self.clause();
+                self.put(", and");
+                self.plan();
                 self.put(".");
             }
             14 => {
                 self.person();
-                self.put(" asked whether");
-                self.clause();
+                self.put(" asked whether we can");
+                let action = self.any(ACTIONS);
+                self.space(action);
                 self.put(".");
             }
             15 => {
                 self.put(" Step");
                 self.number(1, 9);
                 self.put(":");
-                let verb = self.word(VERBS);
-                self.space(verb);
-                self.noun_phrase();
-                let prep = self.word(PREPOSITIONS);
-                self.space(prep);
-                self.noun_phrase();
+                let action = self.any(ACTIONS);
+                self.space(action);
+                if self.rng.random_bool(0.5) {
+                    let purpose = self.any(PURPOSES);
+                    self.space(purpose);
+                }
                 self.put(".");
             }
             16 => {
@@ -330,7 +365,7 @@ impl Writer {
                 self.put(".");
             }
             _ => {
-                self.clause();
+                self.plan();
                 self.put(" within");
                 self.number(2, 72);
                 self.put(" hours.");

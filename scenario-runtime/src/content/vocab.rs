@@ -460,9 +460,6 @@ pub const PREPOSITIONS: &[&str] = &[
     "without", "about", "between", "through", "under", "over", "near", "against",
 ];
 
-pub const CONJUNCTIONS: &[&str] =
-    &["and", "but", "so", "because", "while", "although", "unless", "since", "and then", "or"];
-
 pub const SUBJECTS: &[&str] = &[
     "I",
     "we",
@@ -838,4 +835,84 @@ pub const MONTHS: &[&str] = &[
     "October",
     "November",
     "December",
+];
+
+/// Who acts in a sentence of the agent's prose, with the verb form that follows (`I can`,
+/// `the hotel will`).
+pub const ACTORS: &[&str] = &[
+    "I can",
+    "I will",
+    "I can",
+    "we can",
+    "we should",
+    "the agent will",
+    "the hotel can",
+    "the airline will",
+    "support can",
+    "the team should",
+    "you can",
+    "you may want to",
+];
+
+/// Things an agent does, each a verb with an object it goes with.
+pub const ACTIONS: &[&str] = &[
+    "rebook the connecting flight",
+    "hold the room for 24 hours",
+    "confirm the reservation",
+    "check the fare rules",
+    "compare the refundable fares",
+    "request a late checkout",
+    "add a second checked bag",
+    "move the pickup to the airport terminal",
+    "upgrade the rental to a larger car",
+    "apply the loyalty discount",
+    "send the itinerary by email",
+    "cancel the old booking without a fee",
+    "waive the change fee",
+    "issue a travel voucher",
+    "refund the unused nights",
+    "check seat availability on the earlier departure",
+    "look for a quieter room away from the elevators",
+    "ask the hotel about breakfast hours",
+    "verify the passport requirements",
+    "add travel insurance to the trip",
+    "reset the password on the account",
+    "escalate the ticket to billing",
+    "reissue the invoice with the company address",
+    "replace the damaged item",
+    "track the delayed shipment",
+    "update the shipping address",
+    "merge the duplicate accounts",
+    "restore the cancelled subscription",
+    "credit the overcharge to the card",
+    "close the ticket once you confirm",
+    "rerun the failing test",
+    "pin the dependency to the last good version",
+    "add a regression test for the bug",
+    "revert the commit that broke the build",
+    "split the change into two pull requests",
+    "profile the slow endpoint",
+    "raise the request timeout",
+    "summarize the three sources",
+    "cite the original report",
+    "check the figures against the source",
+];
+
+/// Why or when, closing a sentence.
+pub const PURPOSES: &[&str] = &[
+    "before the fare expires tonight",
+    "so the trip stays within the travel policy",
+    "while seats are still available",
+    "as soon as the payment clears",
+    "once the hotel confirms",
+    "without changing the dates",
+    "at no extra cost",
+    "to avoid the overnight layover",
+    "if the forecast stays clear",
+    "before the next billing cycle",
+    "so the customer is not charged twice",
+    "so the release can go out today",
+    "before the reviewer looks at it",
+    "to keep the answer short",
+    "to make the comparison fair",
 ];

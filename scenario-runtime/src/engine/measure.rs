@@ -198,6 +198,12 @@ pub struct TraceBooks {
     /// Starts refused because the export queue could not hold a whole trace (k6's dropped
     /// iterations): the trace never ran, so nothing of it was sent.
     pub dropped_starts: u64,
+    /// Conversations of session scenarios whose first turn started.
+    #[serde(default)]
+    pub conversations_started: u64,
+    /// Conversations whose every turn ran to its end.
+    #[serde(default)]
+    pub conversations_finished: u64,
 }
 
 impl TraceBooks {
@@ -207,6 +213,8 @@ impl TraceBooks {
         self.unknown += other.unknown;
         self.unsettled += other.unsettled;
         self.dropped_starts += other.dropped_starts;
+        self.conversations_started += other.conversations_started;
+        self.conversations_finished += other.conversations_finished;
     }
 }
 

@@ -82,6 +82,8 @@ pub struct Metrics {
     raw_bytes: AtomicU64,
     requests: Mutex<RequestCounts>,
     dropped_starts: AtomicU64,
+    conversations_started: AtomicU64,
+    conversations_finished: AtomicU64,
     /// Which traces arrived whole.
     ledger: Mutex<Ledger>,
     /// What was acknowledged, trace by trace, for the read-back (kept only when verifying).
@@ -135,6 +137,8 @@ impl Metrics {
             raw_bytes: AtomicU64::new(0),
             requests: Mutex::new(RequestCounts::default()),
             dropped_starts: AtomicU64::new(0),
+            conversations_started: AtomicU64::new(0),
+            conversations_finished: AtomicU64::new(0),
             ledger: Mutex::new(Ledger::default()),
             sent: Mutex::new(None),
             settled: Notify::new(),
@@ -208,6 +212,16 @@ impl Metrics {
             s.spans.fetch_add(spans, Ordering::Relaxed);
             s.payload_bytes.fetch_add(payload_bytes, Ordering::Relaxed);
         }
+    }
+
+    /// The first turn of a conversation started.
+    pub fn conversation_started(&self) {
+        self.conversations_started.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A conversation's last turn ended.
+    pub fn conversation_finished(&self) {
+        self.conversations_finished.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A start refused: the export queue could not hold the whole trace.
@@ -396,6 +410,8 @@ impl Metrics {
             unknown: settled.unknown,
             unsettled: ledger.unsettled(),
             dropped_starts: load(&self.dropped_starts),
+            conversations_started: load(&self.conversations_started),
+            conversations_finished: load(&self.conversations_finished),
         };
         drop(ledger);
         measured

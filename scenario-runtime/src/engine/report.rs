@@ -407,6 +407,13 @@ pub struct Traces {
     pub late: u64,
     /// Intended starts that never happened before the run ended.
     pub missed: u64,
+    /// Conversations (of scenarios with `session:`) whose first turn started.
+    #[serde(default)]
+    pub conversations_started: u64,
+    /// Conversations whose every turn ran to its end; the others were still going when the
+    /// run stopped starting traces, or had a turn cut.
+    #[serde(default)]
+    pub conversations_finished: u64,
     /// `delivered / started`, 0..1: a trace succeeds when it arrived whole; `0` when none
     /// started.
     pub success_rate: f64,
@@ -667,6 +674,8 @@ pub fn build(measured: &Measurements, context: Context) -> Report {
         unfinished: started.saturating_sub(finished),
         late: m.late,
         missed: m.missed,
+        conversations_started: tb.conversations_started,
+        conversations_finished: tb.conversations_finished,
         success_rate: ratio(tb.delivered as f64, started as f64),
     };
     let mut notes = Vec::new();

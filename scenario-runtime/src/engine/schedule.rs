@@ -26,6 +26,7 @@
 //! without its ancestors; it is counted as unfinished. A second stop ends the drain at once.
 
 mod plan;
+mod sessions;
 
 pub use plan::{RatePlan, Stage};
 
@@ -264,6 +265,8 @@ struct Shared {
     in_flight: Arc<InFlight>,
     /// Set when the drain time is over: traces still running are cancelled.
     cancel: tokio::sync::watch::Sender<bool>,
+    /// Conversations of session scenarios between their turns.
+    sessions: sessions::Sessions,
 }
 
 /// Counts what one trace emits on its way to the real sink.
@@ -315,14 +318,29 @@ impl Shared {
         let content_seed = mix(self.seed, sequence);
         let index = self.mix.pick_seeded(content_seed);
         let scenario = self.mix.scenario(index);
+        let trace_id = self.trace_id(sequence);
+        // A session scenario's trace is the next turn of one of its conversations.
+        let session = scenario.meta().session;
+        let conversation = session.map(|session| {
+            let id_seed =
+                splitmix64(u64::from_be_bytes(trace_id[..8].try_into().unwrap_or([0; 8])));
+            self.sessions.next(index, &session, content_seed, id_seed, Instant::now())
+        });
+        let content_seed = conversation.as_ref().map_or(content_seed, |c| c.content_seed());
         // Whole traces or none: room for the trace's largest span count, or no start.
         let reserved = scenario.meta().shape.spans.max;
         if !self.sink.reserve(reserved) {
+            if let (Some(session), Some(conversation)) = (session, conversation) {
+                let end = sessions::TurnEnd::NotStarted;
+                self.sessions.turn_over(index, &session, conversation, None, end);
+            }
             return false;
+        }
+        if conversation.as_ref().is_some_and(|c| c.is_new()) {
+            self.metrics.conversation_started();
         }
         let lag = intended.elapsed();
         self.metrics.trace_started(index, lag);
-        let trace_id = self.trace_id(sequence);
         let counting = CountingSink {
             inner: &*self.sink,
             metrics: &self.metrics,
@@ -337,7 +355,13 @@ impl Shared {
             ClockKind::Synthetic => Clock::Synthetic,
         };
         let settings = RunSettings { sink: &counting, clock, emitter: &self.emitter };
-        let run = TraceRun::new(settings, trace_id, content_seed);
+        let mut run = TraceRun::new(settings, trace_id, content_seed);
+        if let Some(conversation) = &conversation {
+            run = run
+                .in_conversation(conversation.id_seed)
+                .with_history(conversation.history.clone())
+                .about(conversation.facts_seed());
+        }
         let start = unix_nanos_now();
         let done = scenario.run(&run, start).await;
         // Real clock: the wall time since the intended start. Synthetic: the simulated duration
@@ -354,6 +378,17 @@ impl Shared {
             counting.payload_bytes.load(Ordering::Relaxed),
         );
         self.metrics.trace_emitted(trace_id, run.spans_emitted());
+        if let (Some(session), Some(conversation)) = (session, conversation) {
+            // The turn's end: now, or the end of its simulated time.
+            let at = match self.clock {
+                ClockKind::Real => Instant::now(),
+                ClockKind::Synthetic => intended + latency,
+            };
+            let end = sessions::TurnEnd::Ended { at };
+            if self.sessions.turn_over(index, &session, conversation, run.take_turn(), end) {
+                self.metrics.conversation_finished();
+            }
+        }
         true
     }
 }
@@ -422,6 +457,7 @@ pub async fn run(
         metrics: Arc::clone(&metrics),
         in_flight: Arc::default(),
         cancel: tokio::sync::watch::Sender::new(false),
+        sessions: sessions::Sessions::default(),
     });
     // Content pools are built lazily; build them before the clock starts.
     crate::content::prepare();

@@ -276,6 +276,7 @@ impl SpanSink for SdkExporter {
             .with_kind(match record.kind {
                 span::SpanKind::Internal => SpanKind::Internal,
                 span::SpanKind::Client => SpanKind::Client,
+                span::SpanKind::Server => SpanKind::Server,
             })
             .with_start_time(system_time(record.start_unix_nanos))
             .with_attributes(record.attributes.into_iter().map(key_value))

@@ -285,6 +285,8 @@ mod tests {
                 agent: "assistant",
                 model: "gpt-4o",
                 provider: "openai",
+                workflow: None,
+                session: None,
                 shape,
             },
             tree: Llm {

@@ -3,7 +3,9 @@
 //! What is added, per platform, and why:
 //! - Braintrust: `braintrust.span_attributes` = `{"type":"llm"|"tool"|"task"}`, which gives the
 //!   span its type in Braintrust's UI (it reads content from `gen_ai.*` already).
-//! - LangSmith: `langsmith.span.kind` (`llm`, `tool`, `chain`), and the deprecated
+//! - LangSmith: `langsmith.span.kind` (`llm`, `tool`, `chain`), `langsmith.metadata.session_id`
+//!   on every span (the metadata key LangSmith groups a conversation's traces by into a
+//!   thread, read on child runs too), and the deprecated
 //!   `gen_ai.system` next to `gen_ai.provider.name` on chat spans: LangSmith still maps the
 //!   provider (and so costs) from the old name. This is the only dual emission.
 //! - Langfuse: `langfuse.observation.type` (`generation`, `tool`, `agent`); on the root,
@@ -19,6 +21,10 @@
 //!   (`mlflow/store/tracking/sqlalchemy_store.py` reads root attributes prefixed
 //!   `mlflow.traceTag.`); and `openinference.span.kind` for tools reading OpenInference.
 //! - Datadog, Opik, Weave, generic OTLP, console: nothing; they read the current names.
+//!
+//! A workflow span (the trace's root above the root agent) is a chain: Braintrust `task`,
+//! LangSmith and Langfuse `chain`, OpenInference and MLflow `CHAIN`, and takes the trace-wide
+//! attributes the root agent takes otherwise. The MCP server span is a tool, like the client's.
 //!
 //! Embeddings, retrieval and MCP client spans take each platform's kind for them: Braintrust
 //! `llm` / `function` / `tool`; LangSmith `embedding` / `retriever` / `tool`; Langfuse
@@ -50,6 +56,17 @@ pub enum SpanRole {
     Retrieval,
     /// The MCP client span below an `execute_tool` span.
     McpClient,
+    /// The MCP server's span below the client's.
+    McpServer,
+    /// An `invoke_workflow` span: the trace's root, above the root agent.
+    Workflow,
+}
+
+impl SpanRole {
+    /// Whether the span is the trace's root, where platforms read trace-wide attributes.
+    fn trace_root(self) -> bool {
+        matches!(self, SpanRole::Agent { root: true } | SpanRole::Workflow)
+    }
 }
 
 /// What a platform may need to know about a span to add its attributes.
@@ -127,7 +144,8 @@ pub fn decorate(platform: PlatformId, facts: &SpanFacts<'_>, out: &mut Vec<Attri
                 SpanRole::Agent { .. } => r#"{"type":"task"}"#,
                 SpanRole::Embedding => r#"{"type":"llm"}"#,
                 SpanRole::Retrieval => r#"{"type":"function"}"#,
-                SpanRole::McpClient => r#"{"type":"tool"}"#,
+                SpanRole::McpClient | SpanRole::McpServer => r#"{"type":"tool"}"#,
+                SpanRole::Workflow => r#"{"type":"task"}"#,
             };
             out.push(Attribute::new("braintrust.span_attributes", kind));
         }
@@ -138,9 +156,14 @@ pub fn decorate(platform: PlatformId, facts: &SpanFacts<'_>, out: &mut Vec<Attri
                 SpanRole::Agent { .. } => "chain",
                 SpanRole::Embedding => "embedding",
                 SpanRole::Retrieval => "retriever",
-                SpanRole::McpClient => "tool",
+                SpanRole::McpClient | SpanRole::McpServer => "tool",
+                SpanRole::Workflow => "chain",
             };
             out.push(Attribute::new("langsmith.span.kind", kind));
+            // LangSmith groups the traces of one conversation into a thread by a `session_id`
+            // metadata key, read on every run (child runs included, for thread filters and
+            // token totals).
+            out.push(Attribute::new("langsmith.metadata.session_id", facts.conversation_id));
             if matches!(facts.role, SpanRole::Chat | SpanRole::Embedding) {
                 out.push(Attribute::new(crate::genai::deprecated::SYSTEM, facts.provider));
             }
@@ -152,10 +175,11 @@ pub fn decorate(platform: PlatformId, facts: &SpanFacts<'_>, out: &mut Vec<Attri
                 SpanRole::Agent { .. } => "agent",
                 SpanRole::Embedding => "embedding",
                 SpanRole::Retrieval => "retriever",
-                SpanRole::McpClient => "tool",
+                SpanRole::McpClient | SpanRole::McpServer => "tool",
+                SpanRole::Workflow => "chain",
             };
             out.push(Attribute::new("langfuse.observation.type", kind));
-            if facts.role == (SpanRole::Agent { root: true }) {
+            if facts.role.trace_root() {
                 out.push(Attribute::new("langfuse.trace.name", facts.name));
                 out.push(Attribute::new("langfuse.session.id", facts.conversation_id));
             }
@@ -165,7 +189,7 @@ pub fn decorate(platform: PlatformId, facts: &SpanFacts<'_>, out: &mut Vec<Attri
             // MLflow's SpanType names are OpenInference's for these three kinds.
             out.push(Attribute::new("mlflow.spanType", oi_kind(facts)));
             out.push(Attribute::new("openinference.span.kind", oi_kind(facts)));
-            if facts.role == (SpanRole::Agent { root: true }) {
+            if facts.role.trace_root() {
                 out.push(Attribute::new("mlflow.traceTag.mlflow.traceName", facts.name));
             }
         }
@@ -184,7 +208,8 @@ fn oi_kind(facts: &SpanFacts<'_>) -> &'static str {
         SpanRole::Agent { .. } => "AGENT",
         SpanRole::Embedding => "EMBEDDING",
         SpanRole::Retrieval => "RETRIEVER",
-        SpanRole::McpClient => "TOOL",
+        SpanRole::McpClient | SpanRole::McpServer => "TOOL",
+        SpanRole::Workflow => "CHAIN",
     }
 }
 
@@ -278,7 +303,7 @@ fn openinference(facts: &SpanFacts<'_>, out: &mut Vec<Attribute>) {
                 out.push(Attribute::new("output.mime_type", "application/json"));
             }
         }
-        SpanRole::McpClient => {
+        SpanRole::McpClient | SpanRole::McpServer => {
             out.push(Attribute::new("tool.name", facts.name));
             out.push(Attribute::new("tool.description", facts.description));
         }
@@ -307,6 +332,16 @@ fn openinference(facts: &SpanFacts<'_>, out: &mut Vec<Attribute>) {
                     key(format!("{prefix}.content")),
                     document.content.as_str(),
                 ));
+            }
+        }
+        SpanRole::Workflow => {
+            if let Some(input) = facts.input_value {
+                out.push(Attribute::new("input.value", input));
+                out.push(Attribute::new("input.mime_type", "text/plain"));
+            }
+            if let Some(output) = facts.output_value {
+                out.push(Attribute::new("output.value", output));
+                out.push(Attribute::new("output.mime_type", "text/plain"));
             }
         }
         SpanRole::Agent { .. } => {

@@ -5,7 +5,10 @@ scenario_runtime::scenario! {
     agent: primary_assistant,
     model: "gpt-4o",
     provider: openai,
-    expect: { spans: 19, depth: 3, llm_calls: 7..8, tool_calls: 6..7 },
+    workflow: trip_planning,
+    session: 2..5 turns,
+    think: 5..30s,
+    expect: { spans: 23, depth: 5, llm_calls: 7..8, tool_calls: 7..8 },
 
     llm(primary_plan, input: 1200, output: 150, latency: 400ms);
     delegate hotel {
@@ -24,6 +27,7 @@ scenario_runtime::scenario! {
     llm(primary_confirm, input: 3000, output: 100, fail: 1%, provider: "openai");
     llm(research, input: 6000, output: 900, reasoning: 600, cached: 4096, stream: true, latency: 2..4s);
     mcp(github, search_issues, 8kb, latency: 100..300ms, fail: 1%);
+    mcp(billing, get_invoice, 2kb, server_span: true);
     embed(embed_question, input: 40, model: "text-embedding-3-large", dimensions: 3072, provider: openai, latency: 30ms, fail: 1%);
     retrieve(product_docs, 24kb, top_k: 8, latency: 80..200ms, fail: 1%);
     llm(stream_answer, input: 9000, output: 400, ttft: 300..600ms, latency: 1..2s);
@@ -31,13 +35,17 @@ scenario_runtime::scenario! {
 
 fn main() {
     use delegated_booking as s;
-    assert_eq!((s::SPANS_MIN, s::SPANS_MAX), (19, 19));
-    assert_eq!(s::DEPTH, 3);
+    assert_eq!((s::SPANS_MIN, s::SPANS_MAX), (23, 23));
+    assert_eq!(s::DEPTH, 5);
     assert_eq!(s::LLM_CALLS_MIN, 7);
     assert_eq!(s::LLM_CALLS_MAX, 8);
     let meta = s::scenario().meta();
     assert_eq!(meta.agent, "primary_assistant");
     assert_eq!(meta.description, "Book a hotel through a specialist agent");
+    assert_eq!(meta.workflow, Some("trip_planning"));
+    let session = meta.session.expect("a session");
+    assert_eq!((session.min_turns, session.max_turns), (2, 5));
+    assert_eq!((session.think.min_micros, session.think.max_micros), (5_000_000, 30_000_000));
     let lines = s::scenario().describe();
     assert!(lines.iter().any(|line| line.name == "check_availability"));
     let hotel_plan = lines.iter().find(|line| line.name == "hotel_plan").expect("hotel_plan");

@@ -45,6 +45,7 @@ pub fn to_proto(record: SpanRecord) -> Span {
         kind: match kind {
             SpanKind::Internal => span::SpanKind::Internal as i32,
             SpanKind::Client => span::SpanKind::Client as i32,
+            SpanKind::Server => span::SpanKind::Server as i32,
         },
         start_time_unix_nano: start_unix_nanos,
         end_time_unix_nano: end_unix_nanos,

@@ -4,6 +4,8 @@
 //! timeouts and ramps give exact counts whatever the machine's load.
 
 use super::*;
+use std::collections::HashMap;
+
 use crate::Recorder;
 use crate::latency::Latency;
 use crate::scenario::{Meta, Scenario};
@@ -26,6 +28,8 @@ fn scenario(name: &'static str, latency_ms: u64, fail: f64) -> &'static dyn AnyS
             agent: "assistant",
             model: "gpt-4o",
             provider: "openai",
+            workflow: None,
+            session: None,
             shape,
         },
         tree: Llm {
@@ -226,6 +230,8 @@ async fn traces_still_running_at_the_drain_timeout_are_cancelled_whole() {
             agent: "assistant",
             model: "gpt-4o",
             provider: "openai",
+            workflow: None,
+            session: None,
             shape,
         },
         tree: crate::step::Delegate {
@@ -304,4 +310,121 @@ async fn closed_model_backpressure_waits_for_the_exporter() {
     let outcome = go(w, &s).await;
     assert_eq!(outcome.started, 6, "{outcome:?}");
     assert_eq!(s.metrics.spans_pending(), 12);
+}
+
+/// A one-`llm` scenario whose runs are the turns of conversations of `turns` turns, `think_ms`
+/// apart.
+fn session_scenario(turns: (u32, u32), latency_ms: u64, think_ms: u64) -> &'static dyn AnyScenario {
+    let shape = Shape {
+        spans: Range::exact(2),
+        depth: 2,
+        payload_bytes: Range::exact(0),
+        llm_calls: Range::exact(1),
+        tool_calls: Range::exact(0),
+        tokens: Range::exact(0),
+    };
+    Box::leak(Box::new(Scenario {
+        meta: Meta {
+            name: "chat",
+            description: "test",
+            agent: "assistant",
+            model: "gpt-4o",
+            provider: "openai",
+            workflow: None,
+            session: Some(crate::scenario::Session {
+                min_turns: turns.0,
+                max_turns: turns.1,
+                think: Latency::fixed_micros(think_ms * 1000),
+            }),
+            shape,
+        },
+        tree: Llm {
+            id: 0,
+            name: "answer",
+            input_tokens: 3000,
+            output_tokens: 200,
+            latency: Latency::fixed_micros(latency_ms * 1000),
+            model: "gpt-4o",
+            provider: "openai",
+            fail: 0.0,
+            tool_calls: &[],
+        },
+    }))
+}
+
+/// Records, for each span as it ends, its conversation, the (paused) time and, for chat spans,
+/// how many messages its prompt had.
+#[derive(Default)]
+struct TurnLog {
+    ends: std::sync::Mutex<Vec<(String, &'static str, Instant, usize)>>,
+}
+
+impl SpanSink for TurnLog {
+    fn emit(&self, span: SpanRecord) {
+        let conversation = match span.attribute(crate::genai::CONVERSATION_ID) {
+            Some(crate::span::Value::Str(id)) => id.clone(),
+            _ => String::new(),
+        };
+        let messages = match span.attribute(crate::genai::INPUT_MESSAGES) {
+            Some(crate::span::Value::Str(json)) => json.matches(r#"{"role":"#).count(),
+            _ => 0,
+        };
+        let kind = if span.parent_span_id.is_none() { "root" } else { "chat" };
+        self.ends.lock().unwrap_or_else(|p| p.into_inner()).push((
+            conversation,
+            kind,
+            Instant::now(),
+            messages,
+        ));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn turns_of_a_conversation_start_in_order_after_the_think_time_and_the_rate_counts_traces() {
+    let mix =
+        Mix::new(&[(session_scenario((3, 3), 20, 100), 1.0)]).unwrap_or_else(|| unreachable!());
+    let metrics = Arc::new(Metrics::new(&mix.weights()));
+    let log = Arc::new(TurnLog::default());
+    let mut w = workload(
+        Load::Open { plan: RatePlan::constant(100.0), max_in_flight: None },
+        mix,
+        ClockKind::Real,
+    );
+    w.duration = Some(Duration::from_secs(2));
+    let outcome = run(
+        w,
+        Arc::clone(&log) as Arc<dyn SpanSink>,
+        Arc::new(Emitter::default()),
+        Arc::clone(&metrics),
+        Arc::new(StopSignal::default()),
+    )
+    .await;
+    // The rate counts traces, whichever conversation each one continues.
+    assert_eq!(outcome.started, 200);
+    let ends = log.ends.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut by_conversation: HashMap<String, Vec<(&str, Instant, usize)>> = HashMap::new();
+    for (conversation, kind, at, messages) in ends {
+        by_conversation.entry(conversation).or_default().push((kind, at, messages));
+    }
+    let m = metrics.snapshot();
+    assert_eq!(m.traces.conversations_started, by_conversation.len() as u64);
+    let mut finished = 0;
+    for (conversation, spans) in &by_conversation {
+        let roots: Vec<Instant> =
+            spans.iter().filter(|(kind, ..)| *kind == "root").map(|(_, at, _)| *at).collect();
+        let prompts: Vec<usize> =
+            spans.iter().filter(|(kind, ..)| *kind == "chat").map(|(.., n)| *n).collect();
+        assert!(roots.len() <= 3, "{conversation}: {} turns", roots.len());
+        finished += u64::from(roots.len() == 3);
+        // Each turn starts at least the think time after the previous one ended, and runs 20 ms.
+        for pair in roots.windows(2) {
+            assert!(pair[1] - pair[0] >= Duration::from_millis(120), "{conversation}: {pair:?}");
+        }
+        // The history grows: turn k resends the k - 1 turns before it, then the user's message.
+        let expected: Vec<usize> = (0..prompts.len()).map(|k| 2 * k + 1).collect();
+        assert_eq!(prompts, expected, "{conversation}");
+    }
+    assert_eq!(m.traces.conversations_finished, finished);
+    // 100 traces/s of 3-turn conversations 120 ms apart: most conversations finished.
+    assert!(finished >= 50 && m.traces.conversations_started <= 90, "{m:?}");
 }
