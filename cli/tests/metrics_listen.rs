@@ -2,25 +2,10 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use common::{spawn, temp_dir, text};
-
-fn scrape(addr: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(addr).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned())
-}
-
-/// The value of an unlabelled sample in an exposition.
-fn value(body: &str, name: &str) -> Option<f64> {
-    body.lines().find_map(|l| l.strip_prefix(&format!("{name} "))?.trim().parse().ok())
-}
+use common::{scrape, spawn, temp_dir, text, value};
 
 #[test]
 fn counters_are_scraped_during_the_run() {

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{f, run, run_json, spawn, temp_dir, text, u};
+use common::{f, run, run_json, scrape, spawn, temp_dir, text, u, value};
 
 /// Every count in the report adds up.
 fn assert_books(report: &serde_json::Value) {
@@ -139,6 +139,11 @@ fn ctrl_c_writes_a_partial_report() {
     let dir = temp_dir();
     let json = dir.join("partial.json");
     let json_arg = json.to_string_lossy().into_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let addr = format!("127.0.0.1:{port}");
     let child = spawn(
         &dir,
         &[
@@ -151,16 +156,23 @@ fn ctrl_c_writes_a_partial_report() {
             "synthetic",
             "--scenario",
             "simple_query",
+            "--metrics-listen",
+            &addr,
             "--json",
             &json_arg,
         ],
     );
+    // Interrupted once some traces have started (however long a loaded machine takes to get
+    // there), not after a fixed wait.
     let began = Instant::now();
-    while !catches_sigint(child.id()) {
-        assert!(began.elapsed() < Duration::from_secs(30), "SIGINT never handled");
-        std::thread::sleep(Duration::from_millis(50));
+    loop {
+        assert!(began.elapsed() < Duration::from_secs(60), "no trace started within 60 s");
+        let started = scrape(&addr).and_then(|body| value(&body, "scaletest_traces_started_total"));
+        if catches_sigint(child.id()) && started.is_some_and(|n| n > 10.0) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
-    std::thread::sleep(Duration::from_millis(1500));
     let killed = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

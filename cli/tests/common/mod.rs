@@ -3,9 +3,12 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_scaletest");
 
@@ -146,4 +149,19 @@ pub fn start_sink(args: &[&str]) -> Sink {
     }
     let url = format!("http://{listen}");
     Sink { child: Some(child), listen, url }
+}
+
+/// The body of `GET /metrics` from `addr` (`--metrics-listen`), when it answers.
+pub fn scrape(addr: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned())
+}
+
+/// The value of an unlabelled sample in an exposition.
+pub fn value(body: &str, name: &str) -> Option<f64> {
+    body.lines().find_map(|l| l.strip_prefix(&format!("{name} "))?.trim().parse().ok())
 }
