@@ -127,25 +127,40 @@ async fn load_test(settings: Settings, plan: RunPlan) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// First Ctrl-C (or SIGTERM, as Kubernetes and `docker stop` send): stop starting traces and
-/// drain. Second: stop waiting.
+/// Ctrl-C, and on Unix SIGTERM too (as Kubernetes and `docker stop` send it), one at a time.
+pub(crate) struct Interrupts {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupts {
+    /// Listens from now on (within a tokio runtime).
+    pub(crate) fn listen() -> Self {
+        Self {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+        }
+    }
+
+    /// The next signal; `false` when none can be received any more.
+    pub(crate) async fn next(&mut self) -> bool {
+        #[cfg(unix)]
+        if let Some(term) = self.term.as_mut() {
+            return tokio::select! {
+                r = tokio::signal::ctrl_c() => r.is_ok(),
+                r = term.recv() => r.is_some(),
+            };
+        }
+        tokio::signal::ctrl_c().await.is_ok()
+    }
+}
+
+/// First Ctrl-C (or SIGTERM): stop starting traces and drain. Second: stop waiting.
 fn spawn_ctrl_c(stop: Arc<StopSignal>) {
     tokio::spawn(async move {
-        #[cfg(unix)]
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut interrupts = Interrupts::listen();
         for round in 0..2 {
-            #[cfg(unix)]
-            let signalled = match term.as_mut() {
-                Some(term) => tokio::select! {
-                    r = tokio::signal::ctrl_c() => r.is_ok(),
-                    r = term.recv() => r.is_some(),
-                },
-                None => tokio::signal::ctrl_c().await.is_ok(),
-            };
-            #[cfg(not(unix))]
-            let signalled = tokio::signal::ctrl_c().await.is_ok();
-            if !signalled {
+            if !interrupts.next().await {
                 return;
             }
             if round == 0 {

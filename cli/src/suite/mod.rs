@@ -252,21 +252,9 @@ impl Interrupt {
         });
         let handle = Arc::clone(&interrupt);
         tokio::spawn(async move {
-            #[cfg(unix)]
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let mut interrupts = crate::run::Interrupts::listen();
             loop {
-                #[cfg(unix)]
-                let signalled = match term.as_mut() {
-                    Some(term) => tokio::select! {
-                        r = tokio::signal::ctrl_c() => r.is_ok(),
-                        r = term.recv() => r.is_some(),
-                    },
-                    None => tokio::signal::ctrl_c().await.is_ok(),
-                };
-                #[cfg(not(unix))]
-                let signalled = tokio::signal::ctrl_c().await.is_ok();
-                if !signalled {
+                if !interrupts.next().await {
                     return;
                 }
                 let round = handle.count.fetch_add(1, Ordering::SeqCst);
