@@ -128,7 +128,11 @@ async fn load_test(settings: Settings, plan: RunPlan) -> ExitCode {
 }
 
 /// Ctrl-C, and on Unix SIGTERM too (as Kubernetes and `docker stop` send it), one at a time.
+/// On Unix both are streams registered once, so a signal that comes while the last one is
+/// being handled is kept, not missed.
 pub(crate) struct Interrupts {
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
     #[cfg(unix)]
     term: Option<tokio::signal::unix::Signal>,
 }
@@ -136,18 +140,22 @@ pub(crate) struct Interrupts {
 impl Interrupts {
     /// Listens from now on (within a tokio runtime).
     pub(crate) fn listen() -> Self {
+        #[cfg(unix)]
+        use tokio::signal::unix::{SignalKind, signal};
         Self {
             #[cfg(unix)]
-            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+            int: signal(SignalKind::interrupt()).ok(),
+            #[cfg(unix)]
+            term: signal(SignalKind::terminate()).ok(),
         }
     }
 
     /// The next signal; `false` when none can be received any more.
     pub(crate) async fn next(&mut self) -> bool {
         #[cfg(unix)]
-        if let Some(term) = self.term.as_mut() {
+        if let (Some(int), Some(term)) = (self.int.as_mut(), self.term.as_mut()) {
             return tokio::select! {
-                r = tokio::signal::ctrl_c() => r.is_ok(),
+                r = int.recv() => r.is_some(),
                 r = term.recv() => r.is_some(),
             };
         }
