@@ -165,6 +165,7 @@ fn step_line(step: &StepInfo, default_model: &str) -> String {
         StepKind::Mcp => format!("mcp {}", step.name),
         StepKind::Embed => format!("embed {}", step.name),
         StepKind::Retrieve => format!("retrieve {}", step.name),
+        StepKind::CreateAgent => format!("create_agent {}", step.name),
         StepKind::Delegate => format!("delegate {}", step.name),
         StepKind::Parallel => "parallel".to_owned(),
         StepKind::Route => "route".to_owned(),

@@ -35,6 +35,7 @@ pub mod kw {
     syn::custom_keyword!(mcp);
     syn::custom_keyword!(embed);
     syn::custom_keyword!(retrieve);
+    syn::custom_keyword!(create_agent);
 
     syn::custom_keyword!(input);
     syn::custom_keyword!(output);
@@ -58,8 +59,7 @@ pub mod kw {
 
 const HEADER_KEYS: &str =
     "`name`, `description`, `agent`, `model`, `provider`, `workflow`, `session`, `think`, `expect`";
-const STEP_KINDS: &str =
-    "`llm`, `tool`, `mcp`, `embed`, `retrieve`, `delegate`, `parallel`, `route`, `repeat`";
+const STEP_KINDS: &str = "`llm`, `tool`, `mcp`, `embed`, `retrieve`, `create_agent`, `delegate`, `parallel`, `route`, `repeat`";
 const METRICS: &str = "`spans`, `depth`, `bytes`, `llm_calls`, `tool_calls`, `tokens`";
 
 /// A whole `scenario! { .. }` invocation.
@@ -204,6 +204,7 @@ pub enum Step {
     Mcp(McpAst),
     Embed(EmbedAst),
     Retrieve(RetrieveAst),
+    CreateAgent(CreateAgentAst),
 }
 
 /// `mcp(server, tool, SIZE, options..);`: a tool called through an MCP server.
@@ -227,6 +228,14 @@ pub struct EmbedAst {
 pub struct RetrieveAst {
     pub store: Ident,
     pub size: Option<Number>,
+    pub options: Vec<StepOption>,
+}
+
+/// `create_agent(agent, options..);`: the agent a later `delegate agent { .. }` invokes is
+/// created first.
+#[derive(Debug)]
+pub struct CreateAgentAst {
+    pub agent: Ident,
     pub options: Vec<StepOption>,
 }
 
@@ -384,6 +393,8 @@ pub const EMBED_OPTIONS: &[OptionKind] = &[
 ];
 pub const RETRIEVE_OPTIONS: &[OptionKind] =
     &[OptionKind::TopK, OptionKind::Latency, OptionKind::Fail];
+pub const CREATE_AGENT_OPTIONS: &[OptionKind] =
+    &[OptionKind::Model, OptionKind::Provider, OptionKind::Latency, OptionKind::Fail];
 
 /// `key: value` inside `llm(..)` or `tool(..)`.
 #[derive(Debug)]
@@ -604,6 +615,7 @@ fn starts_step(input: ParseStream<'_>) -> bool {
         || input.peek(kw::mcp)
         || input.peek(kw::embed)
         || input.peek(kw::retrieve)
+        || input.peek(kw::create_agent)
 }
 
 /// Parses steps until the end of `input`, recording broken ones and going on after them.
@@ -692,6 +704,19 @@ fn parse_step(input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<Option<Step>> {
             Ok(RetrieveAst { store, size, options })
         })?;
         Ok(args.map(Step::Retrieve))
+    } else if lookahead.peek(kw::create_agent) {
+        input.parse::<kw::create_agent>()?;
+        let args = parse_call_args(input, cx, "create_agent", |content| {
+            let agent: Ident = content.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected the name of the agent to create first, like `create_agent(report_writer)`",
+                )
+            })?;
+            let options = parse_options(content, "create_agent", CREATE_AGENT_OPTIONS, cx)?;
+            Ok(CreateAgentAst { agent, options })
+        })?;
+        Ok(args.map(Step::CreateAgent))
     } else if lookahead.peek(kw::delegate) {
         input.parse::<kw::delegate>()?;
         let agent: Ident = input.parse().map_err(|e| {

@@ -152,6 +152,8 @@ fn step_name(step: &Step) -> Option<&Ident> {
         Step::Mcp(mcp) => Some(&mcp.tool),
         Step::Embed(embed) => Some(&embed.name),
         Step::Retrieve(retrieve) => Some(&retrieve.store),
+        // Creating an agent shares its name with the `delegate` that invokes it.
+        Step::CreateAgent(_) => None,
         Step::Parallel(_) | Step::Route(_) | Step::Repeat(_) => None,
     }
 }
@@ -175,6 +177,35 @@ pub fn unique_names(steps: &[Step], cx: &Ctxt) {
             );
         }
     }
+}
+
+/// Each `create_agent(x)` is followed by a `delegate x { .. }` that runs the agent it creates:
+/// later in the same block, or inside a later `parallel`, `route` or `repeat` of it (create
+/// once, run many times), but not inside another agent's `delegate`. Frameworks create an
+/// agent to run it; the created agent's span names the agent the trace then shows at work.
+pub fn created_agents_delegated(steps: &[Step], cx: &Ctxt) {
+    for (i, step) in steps.iter().enumerate() {
+        let Step::CreateAgent(create) = step else { continue };
+        let agent = &create.agent;
+        if !runs_agent(&steps[i + 1..], agent) {
+            cx.error(
+                agent.span(),
+                format!("`create_agent({agent})` creates an agent that no later step of its block runs: add `delegate {agent} {{ .. }}` after it"),
+            );
+        }
+    }
+}
+
+/// Whether `steps` delegate to `agent`, directly or through their `parallel`, `route` and
+/// `repeat` blocks.
+fn runs_agent(steps: &[Step], agent: &Ident) -> bool {
+    steps.iter().any(|step| match step {
+        Step::Delegate(delegate) => delegate.agent == *agent,
+        Step::Parallel(parallel) => runs_agent(&parallel.body.steps, agent),
+        Step::Repeat(repeat) => runs_agent(&repeat.body.steps, agent),
+        Step::Route(route) => route.branches.iter().any(|b| runs_agent(&b.body.steps, agent)),
+        _ => false,
+    })
 }
 
 /// A block has at least one step.

@@ -8,7 +8,9 @@
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
-use crate::model::{Branch, Embed, Llm, Mcp, Retrieve, Scenario, Step, StepKind, Tool};
+use crate::model::{
+    Branch, CreateAgent, Embed, Llm, Mcp, Retrieve, Scenario, Step, StepKind, Tool,
+};
 use crate::shape::Range;
 
 /// The module `pub mod <name> { SHAPE, constants, Tree, SCENARIO, scenario() }`.
@@ -188,6 +190,7 @@ fn step_type(p: &TokenStream, step: &Step) -> TokenStream {
         StepKind::Mcp(_) => quote!(#p::Mcp),
         StepKind::Embed(_) => quote!(#p::Embed),
         StepKind::Retrieve(_) => quote!(#p::Retrieve),
+        StepKind::CreateAgent(_) => quote!(#p::CreateAgent),
     }
 }
 
@@ -217,6 +220,7 @@ fn step_value(p: &TokenStream, step: &Step) -> TokenStream {
         StepKind::Mcp(mcp) => mcp_value(p, id, mcp),
         StepKind::Embed(embed) => embed_value(p, id, embed),
         StepKind::Retrieve(retrieve) => retrieve_value(p, id, retrieve),
+        StepKind::CreateAgent(create) => create_agent_value(p, id, create),
     }
 }
 
@@ -406,6 +410,22 @@ fn retrieve_value(p: &TokenStream, id: Literal, retrieve: &Retrieve) -> TokenStr
             store: #store,
             top_k: #top_k,
             result_bytes: #bytes,
+            latency: #latency,
+            fail: #fail,
+        }
+    }
+}
+
+fn create_agent_value(p: &TokenStream, id: Literal, create: &CreateAgent) -> TokenStream {
+    let CreateAgent { agent, model, provider, fail, .. } = create;
+    let latency = latency(p, create.latency);
+    let fail = float(*fail);
+    quote! {
+        #p::CreateAgent {
+            id: #id,
+            agent: #agent,
+            model: #model,
+            provider: #provider,
             latency: #latency,
             fail: #fail,
         }

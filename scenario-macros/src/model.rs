@@ -28,6 +28,8 @@ pub const DEFAULT_MCP_MICROS: u64 = 150_000;
 pub const DEFAULT_EMBED_MICROS: u64 = 60_000;
 /// Latency of a `retrieve` step without `latency:`.
 pub const DEFAULT_RETRIEVE_MICROS: u64 = 120_000;
+/// Latency of a `create_agent` step without `latency:`: one request to the agent service.
+pub const DEFAULT_CREATE_AGENT_MICROS: u64 = 150_000;
 /// Time to first token of a streaming `llm` step without `ttft:`: the fixed part of the
 /// default latency, at most half the call's shortest latency.
 pub const DEFAULT_TTFT_MICROS: u64 = DEFAULT_LLM_BASE_MICROS;
@@ -96,6 +98,7 @@ pub enum StepKind {
     Mcp(Mcp),
     Embed(Embed),
     Retrieve(Retrieve),
+    CreateAgent(CreateAgent),
 }
 
 #[derive(Debug, PartialEq)]
@@ -125,6 +128,16 @@ pub struct Retrieve {
     pub store: String,
     pub top_k: u32,
     pub result_bytes: u32,
+    pub latency: Latency,
+    pub fail: f64,
+}
+
+/// `create_agent(agent, ..)`: the agent a later `delegate agent` invokes, created first.
+#[derive(Debug, PartialEq)]
+pub struct CreateAgent {
+    pub agent: String,
+    pub model: String,
+    pub provider: String,
     pub latency: Latency,
     pub fail: f64,
 }
@@ -244,6 +257,7 @@ impl Lowerer<'_> {
 
     fn block(&mut self, steps: &[ast::Step]) -> Vec<Step> {
         check::unique_names(steps, self.cx);
+        check::created_agents_delegated(steps, self.cx);
         let mut lowered: Vec<Step> = steps.iter().filter_map(|step| self.step(step)).collect();
         let calls: Vec<Option<Vec<ToolRef>>> = (0..lowered.len())
             .map(|i| {
@@ -303,6 +317,7 @@ impl Lowerer<'_> {
             ast::Step::Mcp(mcp) => StepKind::Mcp(self.mcp(mcp)?),
             ast::Step::Embed(embed) => StepKind::Embed(self.embed(embed)?),
             ast::Step::Retrieve(retrieve) => StepKind::Retrieve(self.retrieve(retrieve)?),
+            ast::Step::CreateAgent(create) => StepKind::CreateAgent(self.create_agent(create)?),
         };
         Some(Step { id, kind })
     }
@@ -517,6 +532,45 @@ impl Lowerer<'_> {
         })
     }
 
+    fn create_agent(&mut self, create: &ast::CreateAgentAst) -> Option<CreateAgent> {
+        let options = check::unique_options(&create.options, self.cx);
+        let mut broken = false;
+        let (mut latency, mut fail) = (None, 0.0);
+        let mut model = self.model.clone();
+        let mut provider = self.provider.clone();
+        for option in options {
+            match (option.kind, &option.value) {
+                (OptionKind::Model, OptionValue::Str(lit)) => {
+                    check::not_blank(Some((lit.value(), lit.span())), "model", self.cx);
+                    model = lit.value();
+                }
+                (OptionKind::Provider, OptionValue::Name(name)) => {
+                    check::not_blank(Some((name.value.clone(), name.span)), "provider", self.cx);
+                    provider = name.value.clone();
+                }
+                _ => match self.timing(option, &mut broken) {
+                    Some((l, f)) => {
+                        latency = l.or(latency);
+                        fail = f.unwrap_or(fail);
+                    }
+                    None => broken = true,
+                },
+            }
+        }
+        if broken {
+            return None;
+        }
+        let (min_micros, max_micros) =
+            latency.unwrap_or((DEFAULT_CREATE_AGENT_MICROS, DEFAULT_CREATE_AGENT_MICROS));
+        Some(CreateAgent {
+            agent: create.agent.to_string(),
+            model,
+            provider,
+            latency: Latency { min_micros, max_micros },
+            fail,
+        })
+    }
+
     fn tool(&mut self, tool: &ast::ToolAst) -> Option<Tool> {
         let options = check::unique_options(&tool.options, self.cx);
         let mut broken = false;
@@ -580,6 +634,9 @@ pub fn tool_calls_after(rest: &[Step]) -> Vec<ToolRef> {
             StepKind::Parallel { body } => collect_parallel_tools(body, &mut calls),
             // The application embeds and retrieves on its own; the model does not ask for it.
             StepKind::Embed(_) | StepKind::Retrieve(_) => {}
+            // Creating the agent is the application's call; the delegate after it is the one
+            // the answer asks for.
+            StepKind::CreateAgent(_) => {}
             StepKind::Route { .. } | StepKind::Repeat { .. } => {}
         }
     }
@@ -608,7 +665,8 @@ fn assign_nested_route_ids(steps: &mut [Step], next_id: &mut u32) {
             | StepKind::Tool(_)
             | StepKind::Mcp(_)
             | StepKind::Embed(_)
-            | StepKind::Retrieve(_) => {}
+            | StepKind::Retrieve(_)
+            | StepKind::CreateAgent(_) => {}
             StepKind::Delegate { body, .. }
             | StepKind::Parallel { body }
             | StepKind::Repeat { body, .. } => assign_nested_route_ids(body, next_id),

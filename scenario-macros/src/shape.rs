@@ -34,5 +34,6 @@ fn step(step: &Step) -> Part {
         StepKind::Mcp(mcp) => Part::mcp(mcp.result_bytes),
         StepKind::Embed(embed) => Part::embed(embed.input_tokens),
         StepKind::Retrieve(retrieve) => Part::retrieve(retrieve.result_bytes),
+        StepKind::CreateAgent(_) => Part::create_agent(),
     }
 }

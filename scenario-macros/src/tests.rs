@@ -362,3 +362,35 @@ fn huge_repeats_saturate_instead_of_overflowing() {
     assert_eq!(model.shape.payload_bytes, Range::exact(u64::MAX));
     assert_eq!(model.shape.spans.max, u64::MAX);
 }
+
+#[test]
+fn created_agents_are_one_span_and_must_be_run_by_a_later_delegate() {
+    let model = lower_steps(
+        r#"create_agent(writer, model: "o3", latency: 300ms); delegate writer { llm(w, input: 10, output: 10); }"#,
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let StepKind::CreateAgent(created) = &model.steps[0].kind else { panic!("{model:?}") };
+    assert_eq!((created.agent.as_str(), created.model.as_str()), ("writer", "o3"));
+    assert_eq!(created.provider, "openai", "the scenario's default provider");
+    assert_eq!((created.latency.min_micros, created.latency.max_micros), (300_000, 300_000));
+    // Root, create_agent, invoke_agent writer, chat: four spans, three levels; no call counted.
+    assert_eq!((model.shape.spans, model.shape.depth), (Range::exact(4), 3));
+    assert_eq!(model.shape.llm_calls, Range::exact(1));
+    assert_eq!(model.shape.tool_calls, Range::ZERO);
+
+    let never = errors("create_agent(writer); delegate editor { llm(e, input: 10, output: 10); }");
+    assert_eq!(never.len(), 1, "{never:?}");
+    assert!(never[0].contains("`create_agent(writer)` creates an agent that no later step"));
+    // The delegate comes after the creation, in its block, not in another agent's.
+    assert_eq!(errors("delegate w { llm(a, input: 1, output: 1); } create_agent(w);").len(), 1);
+    let inside_other =
+        "create_agent(w); delegate v { delegate w { llm(a, input: 1, output: 1); } }";
+    assert_eq!(errors(inside_other).len(), 1);
+    // Created once, run in every round of a repeat.
+    let rounds =
+        lower_steps("create_agent(w); repeat 3 { delegate w { llm(a, input: 1, output: 1); } }")
+            .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(rounds.shape.spans, Range::exact(1 + 1 + 3 * 2));
+    let unknown = errors("create_agent(w, input: 10); delegate w { llm(a, input: 1, output: 1); }");
+    assert!(unknown.iter().any(|e| e.contains("input")), "{unknown:?}");
+}

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::latency::Latency;
 use crate::shape::BYTES_PER_TOKEN;
-use crate::step::{Embed, Llm, Mcp, Retrieve, Tool};
+use crate::step::{CreateAgent, Embed, Llm, Mcp, Retrieve, Tool};
 
 /// What a line of the description is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -17,6 +17,8 @@ pub enum StepKind {
     Embed,
     /// A retrieval; the line's name is the store.
     Retrieve,
+    /// The creation of an agent; the line's name is the agent created.
+    CreateAgent,
     Delegate,
     Parallel,
     Route,
@@ -127,6 +129,16 @@ impl StepInfo {
             latency: Some(step.latency),
             fail: (step.fail > 0.0).then_some(step.fail),
             ..Self::bare(StepKind::Retrieve, step.store, depth)
+        }
+    }
+
+    pub(crate) fn create_agent(step: &CreateAgent, depth: u32) -> Self {
+        Self {
+            latency: Some(step.latency),
+            model: Some(step.model),
+            provider: Some(step.provider),
+            fail: (step.fail > 0.0).then_some(step.fail),
+            ..Self::bare(StepKind::CreateAgent, step.agent, depth)
         }
     }
 

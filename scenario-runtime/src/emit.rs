@@ -31,7 +31,7 @@ use crate::exec::{AgentScope, TraceRun, mix};
 use crate::genai;
 use crate::platform::{PlatformId, Profile, SpanFacts, SpanRole, decorate};
 use crate::span::{Attribute, SpanId, SpanKind, SpanRecord, Status, TraceId};
-use crate::step::{Embed, Llm, LlmDetails, Mcp, Retrieve, Tool};
+use crate::step::{CreateAgent, Embed, Llm, LlmDetails, Mcp, Retrieve, Tool};
 
 pub use crate::content::Conversation;
 
@@ -564,6 +564,55 @@ impl Emitter {
         )
     }
 
+    /// A `create_agent <agent>` CLIENT span for a `create_agent` step: the agent service
+    /// creates the agent the next `delegate` runs, with the id, description and instructions
+    /// that agent's own spans carry.
+    pub fn create_agent(
+        &self,
+        run: &TraceRun<'_>,
+        place: &SpanPlace,
+        step: &CreateAgent,
+        failed: bool,
+        rng: &mut SmallRng,
+    ) -> SpanRecord {
+        let error = failed.then(|| pick(rng, CREATE_AGENT_ERRORS));
+        let conversation_id = conversation_id(run);
+        let system = system_prompt(step.agent, usize::MAX);
+        let mut attributes = Vec::with_capacity(12);
+        attributes.push(Attribute::new(genai::OPERATION_NAME, genai::operation::CREATE_AGENT));
+        attributes.push(Attribute::new(genai::PROVIDER_NAME, step.provider));
+        attributes.push(Attribute::new(genai::REQUEST_MODEL, step.model));
+        attributes.push(Attribute::new(genai::AGENT_NAME, step.agent));
+        // A failed creation returns no agent, so no id.
+        if !failed {
+            attributes.push(Attribute::new(genai::AGENT_ID, agent_id(step.agent)));
+        }
+        attributes.push(Attribute::new(genai::AGENT_DESCRIPTION, agent_description(false)));
+        if let Some(error) = error {
+            attributes.push(Attribute::new(genai::ERROR_TYPE, error));
+        }
+        decorate(
+            self.platform,
+            &SpanFacts {
+                provider: step.provider,
+                system: Some(&system),
+                ..SpanFacts::new(SpanRole::AgentCreation, step.agent, &conversation_id)
+            },
+            &mut attributes,
+        );
+        if self.genai_content {
+            attributes
+                .push(Attribute::new(genai::SYSTEM_INSTRUCTIONS, system_instructions(&system)));
+        }
+        Self::record(
+            place,
+            format!("{} {}", genai::operation::CREATE_AGENT, step.agent),
+            SpanKind::Client,
+            error,
+            attributes,
+        )
+    }
+
     /// An `invoke_agent <agent>` span, built when the agent's steps are done; a sub-agent's
     /// final answer joins its parent's conversation.
     pub fn agent(
@@ -710,6 +759,9 @@ const CHAT_ERRORS: &[&str] =
     &["rate_limit_exceeded", "timeout", "server_error", "context_length_exceeded"];
 /// Error classes of failed tool calls.
 const TOOL_ERRORS: &[&str] = &["timeout", "http_503", "invalid_arguments", "not_found"];
+/// Error classes of failed agent creations (a request to the agent service).
+const CREATE_AGENT_ERRORS: &[&str] =
+    &["timeout", "http_503", "rate_limit_exceeded", "quota_exceeded"];
 
 fn pick(rng: &mut SmallRng, list: &'static [&'static str]) -> &'static str {
     list[rng.random_range(0..list.len())]

@@ -13,7 +13,7 @@ use crate::content::{Facts, Turn};
 use crate::emit::{Conversation, Emitter, SpanPlace};
 use crate::latency::Latency;
 use crate::span::{SpanId, SpanRecord, SpanSink, TraceId};
-use crate::step::{Embed, Llm, LlmDetails, Mcp, Retrieve, Tool};
+use crate::step::{CreateAgent, Embed, Llm, LlmDetails, Mcp, Retrieve, Tool};
 
 /// Waits for real; supplied by the engine (tokio) so this crate needs no timer of its own.
 pub trait Sleeper: Send + Sync {
@@ -406,6 +406,12 @@ impl<'a> TraceRun<'a> {
     pub(crate) async fn run_retrieve(&self, step: &Retrieve, at: At<'_>) -> Done {
         let (place, failed, mut rng) = self.wait_out(step.id, step.latency, step.fail, &at).await;
         self.emit(self.settings.emitter.retrieve(self, &place, step, at.agent, failed, &mut rng));
+        Done { end: place.end, failed }
+    }
+
+    pub(crate) async fn run_create_agent(&self, step: &CreateAgent, at: At<'_>) -> Done {
+        let (place, failed, mut rng) = self.wait_out(step.id, step.latency, step.fail, &at).await;
+        self.emit(self.settings.emitter.create_agent(self, &place, step, failed, &mut rng));
         Done { end: place.end, failed }
     }
 

@@ -9,11 +9,12 @@
 //!
 //! Sources: the attribute registry and span definitions of
 //! `open-telemetry/semantic-conventions-genai` (`model/gen-ai/registry.yaml`,
-//! `model/gen-ai/spans.yaml`: the inference, embeddings and retrieval client spans) and its MCP
+//! `model/gen-ai/spans.yaml`: the inference, embeddings and retrieval client spans; the
+//! agent spans: `create_agent`, `invoke_agent`, `invoke_workflow`) and its MCP
 //! conventions (`model/mcp/registry.yaml`, `model/mcp/common.yaml`, `model/mcp/spans.yaml`: the
 //! `mcp.client` span), all at stability `development`.
 
-/// Which operation a span describes: `chat`, `execute_tool`, `invoke_agent`.
+/// Which operation a span describes: `chat`, `execute_tool`, `invoke_agent`, `create_agent`, ...
 pub const OPERATION_NAME: &str = "gen_ai.operation.name";
 /// Who serves the model: `openai`, `anthropic`, `aws.bedrock`, ... (was `gen_ai.system`).
 pub const PROVIDER_NAME: &str = "gen_ai.provider.name";
@@ -96,6 +97,9 @@ pub mod operation {
     /// A coordinated process of several agents (`invoke_workflow <gen_ai.workflow.name>`,
     /// INTERNAL), above the agents it runs.
     pub const INVOKE_WORKFLOW: &str = "invoke_workflow";
+    /// The creation of an agent in an agent service (`create_agent <gen_ai.agent.name>`,
+    /// CLIENT), before the agent is invoked.
+    pub const CREATE_AGENT: &str = "create_agent";
 }
 
 /// Keys of the MCP client span (`model/mcp/*.yaml`): the span below an `execute_tool` span

@@ -123,6 +123,16 @@
 //!   or search index: a `retrieval <store>` CLIENT span returning `top_k` documents (default
 //!   5, at most 1000) of `SIZE` bytes in all, with ids and scores; they join the agent's
 //!   history as context for its next model call. Without `latency`, 120ms.
+//! - **`create_agent(agent, [model: "m"], [provider: p], [latency: L], [fail: P]);`** The
+//!   agent service creates `agent` before it runs, as hosted-agent SDKs (Azure AI Foundry
+//!   Agents, OpenAI Assistants) do: a `create_agent <agent>` CLIENT span with
+//!   `gen_ai.agent.name`, the `gen_ai.agent.id` the agent's own `invoke_agent` spans carry
+//!   (left out when the creation fails), `gen_ai.agent.description`, `gen_ai.provider.name`,
+//!   `gen_ai.request.model` (the scenario's model and provider unless given) and, as content,
+//!   the `gen_ai.system_instructions` it is created with. A later step of the same block must
+//!   run the agent: a `delegate agent { .. }`, directly or inside a later `parallel`, `route`
+//!   or `repeat` (create once, run many times). It is neither a model nor a tool call.
+//!   Without `latency`, 150ms.
 //! - **`delegate agent { .. }`** A sub-agent: an `invoke_agent <agent>` span whose children are
 //!   the block's steps, one level deeper. Delegates nest to any depth.
 //! - **`parallel { .. }`** Its steps (at least 2) start together; the block ends with the last.
@@ -133,7 +143,35 @@
 //!   iteration gets its own content.
 //!
 //! Blocks are never empty. Sibling steps of one block have distinct names (an `llm`/`tool`
-//! name or a delegate's agent); the same name in different blocks is fine.
+//! name or a delegate's agent; a `create_agent` shares its agent's name); the same name in
+//! different blocks is fine.
+//!
+//! ```
+//! scenario_runtime::scenario! {
+//!     name: hosted_writer,
+//!     description: "Create a writer agent once, then run it for each section",
+//!     llm(outline, input: 900, output: 200);
+//!     create_agent(writer, model: "gpt-4.1", latency: 200..600ms);
+//!     repeat 3 {
+//!         delegate writer { llm(write_section, input: 2000, output: 600, model: "gpt-4.1"); }
+//!     }
+//! }
+//!
+//! // Root, outline, create_agent, and 3 x (invoke_agent writer, chat).
+//! assert_eq!(hosted_writer::SPANS, 1 + 1 + 1 + 3 * 2);
+//! assert_eq!(hosted_writer::LLM_CALLS_MAX, 4);
+//! let (_, spans) = scenario_runtime::record_trace(
+//!     hosted_writer::scenario(),
+//!     &scenario_runtime::Emitter::default(),
+//!     1,
+//! );
+//! let created = spans.iter().find(|s| s.name == "create_agent writer").unwrap();
+//! let runs = spans.iter().filter(|s| s.name == "invoke_agent writer");
+//! let id = scenario_runtime::genai::AGENT_ID;
+//! assert!(runs.map(|run| run.attribute(id)).all(|run_id| run_id == created.attribute(id)));
+//! ```
+//!
+//! A `create_agent(x)` that no later step of its block runs is an error at `x`.
 //!
 //! # Values
 //!
@@ -178,7 +216,7 @@
 //! | `LLM_CALLS_MIN/MAX`, `TOOL_CALLS_MIN/MAX` | steps executed |
 //! | `TOKENS_MIN/MAX` | input plus output tokens |
 //!
-//! Counting rules: `llm`, `tool`, `embed` and `retrieve` are one span each, `mcp` two (three
+//! Counting rules: `llm`, `tool`, `embed`, `retrieve` and `create_agent` are one span each, `mcp` two (three
 //! with `server_span: true`); `delegate` is one span plus its block;
 //! `parallel` adds its steps; `repeat N` multiplies its block by N; `route` ranges from its
 //! smallest branch to its largest (so do min and max of every metric); the root adds one span,

@@ -59,8 +59,8 @@ pub mod __private {
     pub use crate::scenario::{AnyScenario, Meta, Scenario, Session};
     pub use crate::shape::{Range, Shape};
     pub use crate::step::{
-        Branch, Delegate, Embed, Join, Llm, LlmDetails, LlmWith, Mcp, Parallel, Repeat, Retrieve,
-        Route, Seq, Tool, ToolRef,
+        Branch, CreateAgent, Delegate, Embed, Join, Llm, LlmDetails, LlmWith, Mcp, Parallel,
+        Repeat, Retrieve, Route, Seq, Tool, ToolRef,
     };
     pub use scenario_macros::scenario_impl;
 }

@@ -129,6 +129,19 @@ pub struct Retrieve {
     pub fail: f64,
 }
 
+/// `create_agent(agent, ..)`: the agent a later `delegate agent` invokes, created first through
+/// the agent service, emitted as a `create_agent <agent>` CLIENT span.
+#[derive(Debug)]
+pub struct CreateAgent {
+    pub id: u32,
+    /// The agent created (`gen_ai.agent.name`), the one the following `delegate` invokes.
+    pub agent: &'static str,
+    pub model: &'static str,
+    pub provider: &'static str,
+    pub latency: Latency,
+    pub fail: f64,
+}
+
 /// `delegate agent { .. }`: a sub-agent, emitted as a nested `invoke_agent <agent>` span.
 #[derive(Debug)]
 pub struct Delegate<B> {
@@ -236,6 +249,16 @@ impl Step for Retrieve {
 
     fn describe(&self, depth: u32, out: &mut Vec<StepInfo>) {
         out.push(StepInfo::retrieve(self, depth));
+    }
+}
+
+impl Step for CreateAgent {
+    async fn run<'a>(&'a self, run: &'a TraceRun<'a>, at: At<'a>) -> Done {
+        run.run_create_agent(self, at).await
+    }
+
+    fn describe(&self, depth: u32, out: &mut Vec<StepInfo>) {
+        out.push(StepInfo::create_agent(self, depth));
     }
 }
 

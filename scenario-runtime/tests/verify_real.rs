@@ -64,6 +64,8 @@ fn sent_facts(spans: &[SpanRecord]) -> Sent {
             Some(Value::Str(op)) if op == "execute_tool" => "TOOL",
             Some(Value::Str(op)) if op == "invoke_agent" => "AGENT",
             Some(Value::Str(op)) if op == "invoke_workflow" => "CHAIN",
+            // Creating an agent is a generic step, not the agent at work.
+            Some(Value::Str(op)) if op == "create_agent" => "CHAIN",
             Some(Value::Str(op)) if op == "embeddings" => "EMBEDDING",
             Some(Value::Str(op)) if op == "retrieval" => "RETRIEVER",
             other => panic!("unexpected operation {other:?} on {}", span.name),

@@ -6,7 +6,7 @@
 //! constants a scenario is built with and the runtime's reading of them cannot drift apart.
 //!
 //! Rules:
-//! - spans: `llm`, `tool`, `embed` and `retrieve` 1 each; `mcp` 2 (the `execute_tool` span and
+//! - spans: `llm`, `tool`, `embed`, `retrieve` and `create_agent` 1 each; `mcp` 2 (the `execute_tool` span and
 //!   its MCP client span `tools/call <tool>` below it), 3 with `server_span: true` (the MCP
 //!   server's `tools/call <tool>` span below the client's); `delegate` 1 plus its body; blocks
 //!   and `parallel` add their steps; `route` ranges over its branches (min of mins, max of
@@ -209,6 +209,11 @@ impl Part {
             tool_calls: Range::ZERO,
             tokens: Range::ZERO,
         }
+    }
+
+    /// A `create_agent` step: one span, no tokens (the agent's definition is not a model call).
+    pub const fn create_agent() -> Part {
+        Part { spans: Range::exact(1), depth: 1, ..Part::EMPTY }
     }
 
     /// A `delegate` step: the sub-agent's span above its `body`.

@@ -218,6 +218,22 @@ fn check_trace(name: &str, id: PlatformId, seed: u64, spans: &[SpanRecord]) {
                 assert!(span.parent_span_id.is_none(), "{what}: a workflow is the root");
                 &[genai::WORKFLOW_NAME]
             }
+            "create_agent" => {
+                assert_eq!(span.kind, SpanKind::Client, "{what}");
+                assert!(span.name.starts_with("create_agent "), "{what}");
+                // The agent created is the one a sibling `invoke_agent` span then runs.
+                let Some(Value::Str(agent)) = span.attribute(genai::AGENT_NAME) else {
+                    panic!("{what} names no agent")
+                };
+                let invoked = format!("invoke_agent {agent}");
+                assert!(
+                    spans.iter().any(|s| s.name == invoked
+                        && s.parent_span_id == span.parent_span_id
+                        && s.start_unix_nanos >= span.end_unix_nanos),
+                    "{what}: no `{invoked}` after it"
+                );
+                &[genai::AGENT_NAME, genai::PROVIDER_NAME, genai::REQUEST_MODEL]
+            }
             "embeddings" => {
                 assert_eq!(span.kind, SpanKind::Client, "{what}");
                 assert!(span.name.starts_with("embeddings "), "{what}");
@@ -456,6 +472,32 @@ fn new_steps_carry_their_conventions() {
         .map(|v| format!("{v:?}"))
         .collect();
     assert_eq!(request_ids.len(), 6, "one JSON-RPC request per call");
+
+    let created = spans.iter().find(|s| s.name == "create_agent report_writer");
+    let created = created.unwrap_or_else(|| panic!("no create_agent span"));
+    let writer = spans.iter().find(|s| s.name == "invoke_agent report_writer");
+    let writer = writer.unwrap_or_else(|| panic!("no invoke_agent report_writer span"));
+    assert_eq!(created.kind, SpanKind::Client);
+    assert_eq!(created.attribute(genai::OPERATION_NAME), Some(&"create_agent".into()));
+    assert_eq!(created.parent_span_id, writer.parent_span_id, "created by the agent that runs it");
+    assert!(created.end_unix_nanos <= writer.start_unix_nanos, "created before it runs");
+    assert_eq!(created.attribute(genai::AGENT_ID), writer.attribute(genai::AGENT_ID));
+    assert_eq!(created.attribute(genai::REQUEST_MODEL), Some(&"o3".into()));
+    let Some(Value::Str(instructions)) = created.attribute(genai::SYSTEM_INSTRUCTIONS) else {
+        panic!("no system instructions")
+    };
+    let instructions: serde_json::Value =
+        serde_json::from_str(instructions).unwrap_or_else(|e| panic!("{e}: {instructions}"));
+    assert!(instructions[0]["content"].as_str().is_some_and(|t| t.contains("report_writer")));
+    for (platform, key) in
+        [(PlatformId::Phoenix, "openinference.span.kind"), (PlatformId::Mlflow, "mlflow.spanType")]
+    {
+        let typed = Emitter::new(&profile(platform), Vec::new());
+        let (_, spans) = record_trace(find("research_report"), &typed, 3);
+        let created = spans.iter().find(|s| s.name == "create_agent report_writer");
+        let kind = created.and_then(|s| s.attribute(key));
+        assert_eq!(kind, Some(&"CHAIN".into()), "{platform}");
+    }
 
     let phoenix = Emitter::new(&profile(PlatformId::Phoenix), Vec::new());
     let (_, spans) = record_trace(find("rag_answer"), &phoenix, 3);

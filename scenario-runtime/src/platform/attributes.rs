@@ -26,6 +26,12 @@
 //! LangSmith and Langfuse `chain`, OpenInference and MLflow `CHAIN`, and takes the trace-wide
 //! attributes the root agent takes otherwise. The MCP server span is a tool, like the client's.
 //!
+//! An agent's creation (`create_agent`) is not an agent at work, so none of the platforms' agent
+//! kinds: OpenInference and MLflow `CHAIN` (OpenInference's kind for a step that is not a model,
+//! tool, retriever or agent run), LangSmith `chain`, Langfuse `span` (its generic observation),
+//! Braintrust `function`; OpenInference gets `agent.name` and, as `input.value`, the
+//! instructions the agent is created with.
+//!
 //! Embeddings, retrieval and MCP client spans take each platform's kind for them: Braintrust
 //! `llm` / `function` / `tool`; LangSmith `embedding` / `retriever` / `tool`; Langfuse
 //! `embedding` / `retriever` / `tool` (its observation types); MLflow `EMBEDDING` / `RETRIEVER`
@@ -60,6 +66,8 @@ pub enum SpanRole {
     McpServer,
     /// An `invoke_workflow` span: the trace's root, above the root agent.
     Workflow,
+    /// A `create_agent` span: the agent service's creation of an agent, before it runs.
+    AgentCreation,
 }
 
 impl SpanRole {
@@ -146,6 +154,7 @@ pub fn decorate(platform: PlatformId, facts: &SpanFacts<'_>, out: &mut Vec<Attri
                 SpanRole::Retrieval => r#"{"type":"function"}"#,
                 SpanRole::McpClient | SpanRole::McpServer => r#"{"type":"tool"}"#,
                 SpanRole::Workflow => r#"{"type":"task"}"#,
+                SpanRole::AgentCreation => r#"{"type":"function"}"#,
             };
             out.push(Attribute::new("braintrust.span_attributes", kind));
         }
@@ -157,7 +166,7 @@ pub fn decorate(platform: PlatformId, facts: &SpanFacts<'_>, out: &mut Vec<Attri
                 SpanRole::Embedding => "embedding",
                 SpanRole::Retrieval => "retriever",
                 SpanRole::McpClient | SpanRole::McpServer => "tool",
-                SpanRole::Workflow => "chain",
+                SpanRole::Workflow | SpanRole::AgentCreation => "chain",
             };
             out.push(Attribute::new("langsmith.span.kind", kind));
             // LangSmith groups the traces of one conversation into a thread by a `session_id`
@@ -177,6 +186,7 @@ pub fn decorate(platform: PlatformId, facts: &SpanFacts<'_>, out: &mut Vec<Attri
                 SpanRole::Retrieval => "retriever",
                 SpanRole::McpClient | SpanRole::McpServer => "tool",
                 SpanRole::Workflow => "chain",
+                SpanRole::AgentCreation => "span",
             };
             out.push(Attribute::new("langfuse.observation.type", kind));
             if facts.role.trace_root() {
@@ -209,7 +219,7 @@ fn oi_kind(facts: &SpanFacts<'_>) -> &'static str {
         SpanRole::Embedding => "EMBEDDING",
         SpanRole::Retrieval => "RETRIEVER",
         SpanRole::McpClient | SpanRole::McpServer => "TOOL",
-        SpanRole::Workflow => "CHAIN",
+        SpanRole::Workflow | SpanRole::AgentCreation => "CHAIN",
     }
 }
 
@@ -342,6 +352,13 @@ fn openinference(facts: &SpanFacts<'_>, out: &mut Vec<Attribute>) {
             if let Some(output) = facts.output_value {
                 out.push(Attribute::new("output.value", output));
                 out.push(Attribute::new("output.mime_type", "text/plain"));
+            }
+        }
+        SpanRole::AgentCreation => {
+            out.push(Attribute::new("agent.name", facts.name));
+            if let Some(system) = facts.system {
+                out.push(Attribute::new("input.value", system));
+                out.push(Attribute::new("input.mime_type", "text/plain"));
             }
         }
         SpanRole::Agent { .. } => {

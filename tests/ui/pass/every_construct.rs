@@ -8,9 +8,10 @@ scenario_runtime::scenario! {
     workflow: trip_planning,
     session: 2..5 turns,
     think: 5..30s,
-    expect: { spans: 23, depth: 5, llm_calls: 7..8, tool_calls: 7..8 },
+    expect: { spans: 24, depth: 5, llm_calls: 7..8, tool_calls: 7..8 },
 
     llm(primary_plan, input: 1200, output: 150, latency: 400ms);
+    create_agent(hotel, model: "claude-sonnet-4-5", provider: anthropic, latency: 100..300ms, fail: 1%);
     delegate hotel {
         llm(hotel_plan, input: 2000, output: 100, latency: 200..800ms, model: "claude-sonnet-4-5", provider: anthropic);
         tool(search_hotels, 40kb, latency: 250ms, fail: 2%);
@@ -35,7 +36,7 @@ scenario_runtime::scenario! {
 
 fn main() {
     use delegated_booking as s;
-    assert_eq!((s::SPANS_MIN, s::SPANS_MAX), (23, 23));
+    assert_eq!((s::SPANS_MIN, s::SPANS_MAX), (24, 24));
     assert_eq!(s::DEPTH, 5);
     assert_eq!(s::LLM_CALLS_MIN, 7);
     assert_eq!(s::LLM_CALLS_MAX, 8);
@@ -50,6 +51,8 @@ fn main() {
     assert!(lines.iter().any(|line| line.name == "check_availability"));
     let hotel_plan = lines.iter().find(|line| line.name == "hotel_plan").expect("hotel_plan");
     assert_eq!(hotel_plan.model, Some("claude-sonnet-4-5"));
+    let created = lines.iter().find(|line| line.name == "hotel" && line.kind == scenario_runtime::StepKind::CreateAgent);
+    assert_eq!(created.expect("create_agent hotel").provider, Some("anthropic"));
     let (_, spans) = scenario_runtime::record_trace(s::scenario(), &Default::default(), 1);
     assert!(s::SHAPE.spans.contains(spans.len() as u64));
 }
