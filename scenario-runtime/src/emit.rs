@@ -186,6 +186,7 @@ impl Emitter {
                 .map(|c| ToolKind::for_tool(c.name))
                 .or(conversation.last_tool_kind());
             let request = facts.request(asks_for);
+            conversation.set_topic(content::Topic::new(facts, asks_for));
             let budget = budget.saturating_sub(instructions.len());
             let prompt = conversation.prompt_with(budget, &request, rng);
             let answer = (!failed).then(|| {
@@ -295,9 +296,10 @@ impl Emitter {
         let error = failed.then(|| pick(rng, TOOL_ERRORS));
         let result = match error {
             Some(error) => {
+                let topic = content::Topic::new(run.facts(), Some(kind));
                 let result = format!(
                     r#"{{"error":{{"type":"{error}","message":"{}"}}}}"#,
-                    content::text(rng, 120)
+                    content::text_about(&topic, rng, 120)
                 );
                 lock(&agent.conversation).push_tool_result(&call_id, &result);
                 result
@@ -462,7 +464,9 @@ impl Emitter {
     ) -> SpanRecord {
         // What is embedded is the user's question, about the trace's facts.
         let question = run.facts().request(Some(ToolKind::Documents));
-        let text = content::led_text(&question, rng, step.input_tokens as usize * BYTES_PER_TOKEN);
+        let topic = content::Topic::new(run.facts(), Some(ToolKind::Documents));
+        let len = step.input_tokens as usize * BYTES_PER_TOKEN;
+        let text = content::led_text_about(&question, &topic, rng, len);
         let error = failed.then(|| pick(rng, CHAT_ERRORS));
         let conversation_id = conversation_id(run);
         let mut attributes = Vec::with_capacity(12);
@@ -512,9 +516,10 @@ impl Emitter {
     ) -> SpanRecord {
         let query_len = 60 + rng.random_range(0..80);
         let question = run.facts().request(Some(ToolKind::Documents));
-        let query = content::led_text(&question, rng, query_len);
+        let topic = content::Topic::new(run.facts(), Some(ToolKind::Documents));
+        let query = content::led_text_about(&question, &topic, rng, query_len);
         let error = failed.then(|| pick(rng, TOOL_ERRORS));
-        let documents = if failed { Vec::new() } else { retrieved_documents(step, rng) };
+        let documents = if failed { Vec::new() } else { retrieved_documents(step, &topic, rng) };
         let conversation_id = conversation_id(run);
         if !documents.is_empty() {
             let mut context = String::with_capacity(step.result_bytes as usize + 64);
@@ -858,7 +863,11 @@ const DOCUMENT_OVERHEAD: usize = 7 + 16 + 10 + 5 + 12 + 2 + 1;
 
 /// The documents a `retrieve` step returns: `top_k` of them, best first, with ids, scores and
 /// about `result_bytes` of JSON in all.
-fn retrieved_documents(step: &Retrieve, rng: &mut SmallRng) -> Vec<content::Document> {
+fn retrieved_documents(
+    step: &Retrieve,
+    topic: &content::Topic,
+    rng: &mut SmallRng,
+) -> Vec<content::Document> {
     let count = step.top_k as usize;
     let room = (step.result_bytes as usize).saturating_sub(2 + count * DOCUMENT_OVERHEAD);
     let each = (room / count.max(1)).max(16);
@@ -869,7 +878,7 @@ fn retrieved_documents(step: &Retrieve, rng: &mut SmallRng) -> Vec<content::Docu
             let document = content::Document {
                 id: content::id("doc_", rng.random(), 16),
                 score: (score * 1000.0).round() / 1000.0,
-                content: content::text(rng, len),
+                content: content::text_about(topic, rng, len),
             };
             score -= 0.01 + rng.random::<f64>() * 0.05;
             score = score.max(0.05);

@@ -442,3 +442,69 @@ fn one_trace_is_about_one_trip() {
         assert!(concluded, "seed {seed}: no answer quotes the hotel in {city}");
     }
 }
+
+/// The text parts of the messages in `value` (tool calls and their results left out).
+fn message_texts<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if map.get("type").and_then(|t| t.as_str()) == Some("text")
+                && let Some(text) = map.get("content").and_then(|c| c.as_str())
+            {
+                out.push(text);
+            }
+            map.values().for_each(|item| message_texts(item, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| message_texts(item, out)),
+        _ => {}
+    }
+}
+
+/// Whether `word` occurs in `text` as a whole word.
+fn names(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+#[test]
+fn every_sentence_of_a_message_names_only_the_traces_people_and_places() {
+    use scenario_runtime::content::vocab::{AIRLINES, AIRPORTS, FIRST_NAMES, LAST_NAMES};
+    let emitter = Emitter::default();
+    for name in ["delegated_booking", "support_conversation"] {
+        let scenario = scenarios::find(name).unwrap_or_else(|| panic!("no scenario {name}"));
+        for seed in 0..20 {
+            let facts = content::Facts::from_seed(seed);
+            let (first, last) = facts.person();
+            let ((_, origin), (_, city)) = (facts.origin(), facts.destination());
+            let (_, spans) = record_trace(scenario, &emitter, seed);
+            let mut texts = Vec::new();
+            let values: Vec<serde_json::Value> = spans
+                .iter()
+                .flat_map(|span| {
+                    [genai::INPUT_MESSAGES, genai::OUTPUT_MESSAGES]
+                        .into_iter()
+                        .filter_map(|key| string(span, key).map(json))
+                })
+                .collect();
+            values.iter().for_each(|value| message_texts(value, &mut texts));
+            assert!(texts.len() > 4, "{name} seed {seed}: {} texts", texts.len());
+            let foreign_cities =
+                AIRPORTS.iter().map(|&(_, c)| c).filter(|&c| c != city && c != origin);
+            let foreign_first = FIRST_NAMES.iter().copied().filter(|&n| n != first);
+            let foreign_last = LAST_NAMES.iter().copied().filter(|&n| n != last);
+            let foreign: Vec<&str> =
+                foreign_cities.chain(foreign_first).chain(foreign_last).collect();
+            for text in &texts {
+                // An airline named after a city ("Singapore Airlines") is not a place.
+                let text = AIRLINES.iter().fold(text.to_string(), |t, (_, a)| t.replace(a, "_"));
+                if let Some(other) = foreign.iter().find(|&&word| names(&text, word)) {
+                    panic!("{name} seed {seed}: a message names {other}, not of its trace: {text}");
+                }
+            }
+            let named = texts.iter().filter(|t| names(t, city) || names(t, first)).count();
+            assert!(named > texts.len() / 2, "{name} seed {seed}: few texts name the trip");
+        }
+    }
+}

@@ -175,6 +175,8 @@ pub struct Conversation {
     /// spoken yet in this one.
     turn_pending: bool,
     last_kind: Option<ToolKind>,
+    /// What new messages' prose is about (see [`Self::set_topic`]).
+    topic: Option<super::Topic>,
 }
 
 /// One finished turn of a multi-turn conversation: what the user said and what the agent
@@ -186,6 +188,12 @@ pub struct Turn {
 }
 
 impl Conversation {
+    /// Makes the prose of the messages written from now on about `topic` (the trace's facts,
+    /// in its domain's sentences); without one it is about no trace.
+    pub fn set_topic(&mut self, topic: super::Topic) {
+        self.topic = Some(topic);
+    }
+
     /// Messages in the history.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -279,7 +287,9 @@ impl Conversation {
             let mut entry_json = String::with_capacity(USER_PREFIX.len() + text_len + 4);
             entry_json.push_str(USER_PREFIX);
             let content_start = entry_json.len();
-            super::push_led(&mut entry_json, if asking { lead } else { "" }, text_len, rng);
+            let lead = if asking { lead } else { "" };
+            let topic = self.topic.as_ref();
+            super::push_led_about(&mut entry_json, lead, topic, text_len, rng);
             let content = content_start..entry_json.len();
             entry_json.push_str(TEXT_SUFFIX);
             if json.len() > 1 {
@@ -357,7 +367,8 @@ impl Conversation {
         let content = if calls.is_empty() || room >= MIN_TEXT_WITH_CALLS {
             entry_json.push_str(ASSISTANT_PREFIX);
             let start = entry_json.len();
-            super::push_led(&mut entry_json, lead, room.max(MIN_FILLER), rng);
+            let topic = self.topic.as_ref();
+            super::push_led_about(&mut entry_json, lead, topic, room.max(MIN_FILLER), rng);
             let content = start..entry_json.len();
             entry_json.push('"');
             entry_json.push('}');

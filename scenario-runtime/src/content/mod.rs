@@ -23,7 +23,7 @@ mod conversation;
 mod facts;
 mod records;
 mod text;
-mod vocab;
+pub mod vocab;
 
 use std::sync::OnceLock;
 
@@ -33,7 +33,7 @@ use rand::{Rng, SeedableRng};
 pub use conversation::{Conversation, Prompt, Turn};
 pub use facts::Facts;
 pub use records::ToolKind;
-pub use text::TextPool;
+pub use text::{Domain, SlotValues, TextPool};
 
 /// One document a retrieval returned: its id in the store, its relevance score and its text
 /// (ASCII prose, safe inside a JSON string).
@@ -70,16 +70,65 @@ pub fn rng(seed: u64) -> SmallRng {
 /// Builds every pool now (a fraction of a second), so that the first traces of a load run do
 /// not pay for it and start late.
 pub fn prepare() {
-    text_pool();
+    for domain in Domain::ALL {
+        neutral_pool(domain);
+        domain_pool(domain);
+    }
     for kind in ToolKind::ALL {
         record_pool(kind);
     }
 }
 
-/// The shared prose pool.
+/// The shared prose pool about no trace (travel sentences, their facts in neutral words).
 pub fn text_pool() -> &'static TextPool {
-    static POOL: OnceLock<TextPool> = OnceLock::new();
-    POOL.get_or_init(|| TextPool::build(TEXT_POOL_BYTES, POOL_SEED))
+    neutral_pool(Domain::Travel)
+}
+
+/// Bytes of each pool without slots (records' notes, text about no trace).
+const NEUTRAL_POOL_BYTES: usize = 1 << 20;
+
+/// The prose of `domain` without slots, built on first use.
+fn neutral_pool(domain: Domain) -> &'static TextPool {
+    static POOLS: [OnceLock<TextPool>; 4] = [const { OnceLock::new() }; 4];
+    POOLS[domain.index()]
+        .get_or_init(|| TextPool::build(NEUTRAL_POOL_BYTES, POOL_SEED, domain, false))
+}
+
+/// The prose of `domain` with slots for a trace's facts, built on first use.
+fn domain_pool(domain: Domain) -> &'static TextPool {
+    static POOLS: [OnceLock<TextPool>; 4] = [const { OnceLock::new() }; 4];
+    POOLS[domain.index()]
+        .get_or_init(|| TextPool::build(TEXT_POOL_BYTES, POOL_SEED ^ 1, domain, true))
+}
+
+/// What a message's prose is about: a trace's facts (their slot text) and its domain.
+#[derive(Clone, Debug)]
+pub struct Topic {
+    pub domain: Domain,
+    values: SlotValues,
+}
+
+impl Topic {
+    /// The prose of a trace about `facts` whose tools are of `kind`.
+    pub fn new(facts: &Facts, kind: Option<ToolKind>) -> Self {
+        Self { domain: Domain::of(kind), values: SlotValues::of(facts) }
+    }
+}
+
+/// Appends exactly `len` bytes of prose about `topic` to `out`: sentences of its domain that
+/// name its facts (or, with no topic, of no trace).
+pub fn push_text_about(out: &mut String, topic: Option<&Topic>, rng: &mut SmallRng, len: usize) {
+    match topic {
+        Some(topic) => domain_pool(topic.domain).push_about(out, rng, len, &topic.values),
+        None => push_text(out, rng, len),
+    }
+}
+
+/// Exactly `len` bytes of prose about `topic`.
+pub fn text_about(topic: &Topic, rng: &mut SmallRng, len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    push_text_about(&mut out, Some(topic), rng, len);
+    out
 }
 
 /// The records of one kind, and where each holds values a trace rewrites to its facts.
@@ -97,7 +146,8 @@ fn record_pool(kind: ToolKind) -> &'static RecordPool {
         } else {
             RECORDS_PER_KIND
         };
-        let records = records::build_pool(kind, count, POOL_SEED, text_pool());
+        let text = neutral_pool(Domain::of(Some(kind)));
+        let records = records::build_pool(kind, count, POOL_SEED, text);
         let patches = records.iter().map(|r| records::patches(kind, r)).collect();
         RecordPool { records, patches }
     })
@@ -222,8 +272,19 @@ pub fn text(rng: &mut SmallRng, len: usize) -> String {
 /// Appends exactly `len` bytes: `lead` (cut to fit, at a character boundary), a space, then
 /// prose. `lead` is ASCII without characters JSON must escape.
 pub fn push_led(out: &mut String, lead: &str, len: usize, rng: &mut SmallRng) {
+    push_led_about(out, lead, None, len, rng);
+}
+
+/// [`push_led`] whose prose is about `topic`.
+pub fn push_led_about(
+    out: &mut String,
+    lead: &str,
+    topic: Option<&Topic>,
+    len: usize,
+    rng: &mut SmallRng,
+) {
     if lead.is_empty() || len < 2 {
-        push_text(out, rng, len);
+        push_text_about(out, topic, rng, len);
         return;
     }
     let mut take = lead.len().min(len - 1);
@@ -232,13 +293,20 @@ pub fn push_led(out: &mut String, lead: &str, len: usize, rng: &mut SmallRng) {
     }
     out.push_str(&lead[..take]);
     out.push(' ');
-    push_text(out, rng, len - take - 1);
+    push_text_about(out, topic, rng, len - take - 1);
 }
 
 /// Exactly `len` bytes: `lead`, then prose (see [`push_led`]).
 pub fn led_text(lead: &str, rng: &mut SmallRng, len: usize) -> String {
     let mut out = String::with_capacity(len);
     push_led(&mut out, lead, len, rng);
+    out
+}
+
+/// Exactly `len` bytes: `lead`, then prose about `topic` (see [`push_led`]).
+pub fn led_text_about(lead: &str, topic: &Topic, rng: &mut SmallRng, len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    push_led_about(&mut out, lead, Some(topic), len, rng);
     out
 }
 
@@ -294,7 +362,8 @@ pub fn push_tool_result_about(
         }
         s if s < MIN_ENVELOPE => {
             out.push('"');
-            push_text(out, rng, s - 2);
+            let topic = facts.map(|facts| Topic::new(facts, Some(kind)));
+            push_text_about(out, topic.as_ref(), rng, s - 2);
             out.push('"');
             return;
         }
@@ -321,7 +390,8 @@ pub fn push_tool_result_about(
     out.push_str(&count.to_string());
     out.push_str(r#","note":""#);
     let used = out.len() - base + 2;
-    push_text(out, rng, size.saturating_sub(used));
+    let topic = facts.map(|facts| Topic::new(facts, Some(kind)));
+    push_text_about(out, topic.as_ref(), rng, size.saturating_sub(used));
     out.push_str("\"}");
 }
 

@@ -5,30 +5,190 @@
 //! every message copies a slice of it starting at a random sentence: the cost is a `memcpy`, and
 //! since a slice is rarely longer than a small fraction of the pool, each message still has the
 //! entropy of fresh text (it gzips like real chat traffic, 2.5x-6x, not like padding).
+//!
+//! Each domain (travel, support, code, research) has its own pool, and where a sentence names
+//! the traveller, the destination, the dates, the order or the ticket, the pool holds a slot
+//! marker (a control byte) that copying replaces with the trace's own [`Facts`]: every
+//! sentence of a message is about the trace's trip or case, at the cost of one substitution
+//! per sentence or so. Pools without slots (their places written as "the destination") feed
+//! the records' notes and text about no trace.
 
 use rand::Rng;
 use rand::rngs::SmallRng;
 
+use super::ToolKind;
+use super::facts::Facts;
 use super::vocab::*;
 
-/// Prose and the offsets where its sentences start.
+/// What a trace's prose is about: the domain its sentences come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Domain {
+    Travel,
+    Support,
+    Code,
+    Research,
+}
+
+impl Domain {
+    pub const ALL: [Domain; 4] = [Domain::Travel, Domain::Support, Domain::Code, Domain::Research];
+
+    /// The domain of a trace whose tools are of `kind`.
+    pub fn of(kind: Option<ToolKind>) -> Self {
+        match kind {
+            Some(ToolKind::Tickets) => Domain::Support,
+            Some(ToolKind::Code) => Domain::Code,
+            Some(ToolKind::Documents) => Domain::Research,
+            _ => Domain::Travel,
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A fact a sentence names, written in a pool as the control byte `1 + index`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Slot {
+    FullName,
+    FirstName,
+    City,
+    Origin,
+    Code,
+    Start,
+    End,
+    Order,
+    Ticket,
+    Nights,
+    Guests,
+    Month,
+    Budget,
+}
+
+const SLOTS: usize = 13;
+
+/// How a slot reads in a pool about no trace: one of a few words naming no one and nowhere.
+const NEUTRAL: [&[&str]; SLOTS] = [
+    &["the traveller", "the guest", "the passenger", "the customer"],
+    &["the traveller", "the guest", "the customer", "you"],
+    &["the destination", "the city", "town", "the area"],
+    &["home", "the departure city", "the home airport"],
+    &["the airport", "the arrival airport", "the terminal"],
+    &["the first day", "arrival day", "the check-in date"],
+    &["the last day", "departure day", "the checkout date"],
+    &["the order", "this order", "the shipment"],
+    &["the ticket", "this case", "the request"],
+    &["2", "3", "4", "5", "6", "7", "a few"],
+    &["1", "2", "3", "4", "two"],
+    &["that month", "the season", "spring", "summer", "autumn", "winter"],
+    &["120", "150", "180", "200", "250", "300", "the budget"],
+];
+
+/// The text of every slot for one trace's facts, in one buffer.
+#[derive(Clone, Debug, Default)]
+pub struct SlotValues {
+    text: String,
+    ends: [u16; SLOTS],
+}
+
+impl SlotValues {
+    /// The slots' text for `facts`.
+    pub fn of(facts: &Facts) -> Self {
+        let (first, last) = facts.person();
+        let (_, origin) = facts.origin();
+        let (code, city) = facts.destination();
+        let values = [
+            format!("{first} {last}"),
+            first.to_owned(),
+            city.to_owned(),
+            origin.to_owned(),
+            code.to_owned(),
+            facts.start(),
+            facts.end(),
+            facts.order(),
+            facts.ticket(),
+            facts.nights().to_string(),
+            facts.guests().to_string(),
+            facts.month_name().to_owned(),
+            (100 + 40 * facts.guests()).to_string(),
+        ];
+        let mut out = Self { text: String::with_capacity(128), ends: [0; SLOTS] };
+        for (i, value) in values.iter().enumerate() {
+            out.text.push_str(value);
+            out.ends[i] = out.text.len() as u16;
+        }
+        out
+    }
+
+    fn get(&self, marker: u8) -> &str {
+        let i = usize::from(marker.saturating_sub(1)).min(SLOTS - 1);
+        let from = if i == 0 { 0 } else { usize::from(self.ends[i - 1]) };
+        self.text.get(from..usize::from(self.ends[i])).unwrap_or("")
+    }
+}
+
+/// Prose, the offsets where its sentences start and where its slot markers are.
 #[derive(Debug)]
 pub struct TextPool {
     text: String,
     starts: Vec<u32>,
+    marks: Vec<u32>,
 }
 
 impl TextPool {
-    /// Generates about `bytes` of prose from `seed`.
-    pub fn build(bytes: usize, seed: u64) -> Self {
-        let mut writer = Writer { rng: super::rng(seed), out: String::with_capacity(bytes + 512) };
+    /// Generates about `bytes` of prose of `domain` from `seed`, with slot markers when
+    /// `slots` (else the slots' neutral words).
+    pub fn build(bytes: usize, seed: u64, domain: Domain, slots: bool) -> Self {
+        let mut writer = Writer {
+            rng: super::rng(seed ^ domain as u64),
+            out: String::with_capacity(bytes + 512),
+            slots,
+        };
         let mut starts = Vec::with_capacity(bytes / 60);
         while writer.out.len() < bytes {
             starts.push(writer.out.len() as u32);
-            writer.sentence();
+            writer.sentence(domain);
             writer.out.push(' ');
         }
-        Self { text: writer.out, starts }
+        let marks = (0..writer.out.len())
+            .filter(|&i| writer.out.as_bytes()[i] < 0x20)
+            .map(|i| i as u32)
+            .collect();
+        Self { text: writer.out, starts, marks }
+    }
+
+    /// Appends exactly `len` bytes of prose to `out` with its slots filled from `values`,
+    /// starting at a random sentence and ending with a full stop.
+    pub fn push_about(
+        &self,
+        out: &mut String,
+        rng: &mut SmallRng,
+        len: usize,
+        values: &SlotValues,
+    ) {
+        let end = out.len() + len;
+        let bytes = self.text.as_bytes();
+        while out.len() < end {
+            let mut at = self.random_start(rng);
+            let mut mark = self.marks.partition_point(|&m| (m as usize) < at);
+            while out.len() < end && at < bytes.len() {
+                let next = self.marks.get(mark).map_or(bytes.len(), |&m| m as usize);
+                let take = (next - at).min(end - out.len());
+                out.push_str(&self.text[at..at + take]);
+                at += take;
+                if at == next && next < bytes.len() && out.len() < end {
+                    let value = values.get(bytes[next]);
+                    out.push_str(&value[..value.len().min(end - out.len())]);
+                    at += 1;
+                    mark += 1;
+                }
+            }
+        }
+        if len >= 2 {
+            out.pop();
+            out.push('.');
+        }
     }
 
     /// The whole pool.
@@ -37,7 +197,7 @@ impl TextPool {
     }
 
     /// Appends exactly `len` bytes of prose to `out`, starting at a random sentence and ending
-    /// with a full stop.
+    /// with a full stop. For pools without slots.
     pub fn push(&self, out: &mut String, rng: &mut SmallRng, len: usize) {
         let mut remaining = len;
         while remaining > 0 {
@@ -69,7 +229,13 @@ impl TextPool {
 
     /// A short phrase (a few words) for names, titles and notes.
     pub fn phrase(&self, rng: &mut SmallRng, len: usize) -> &str {
-        let start = self.random_start(rng);
+        // From a random word, not a sentence's start: templates open alike, and short notes
+        // cut from their openings would repeat.
+        let mut start = rng.random_range(0..self.text.len() - self.chunk_max());
+        let bytes = self.text.as_bytes();
+        while start > 0 && bytes[start - 1] != b' ' {
+            start -= 1;
+        }
         let mut end = start + len.min(self.chunk_max());
         // End on a word boundary so titles do not stop mid-word.
         while end > start + 1 && !self.text.as_bytes()[end - 1].is_ascii_alphanumeric() {
@@ -79,10 +245,11 @@ impl TextPool {
     }
 }
 
-/// Writes sentences of travel, support and coding talk.
+/// Writes sentences of one domain, naming the trace's facts through slots.
 struct Writer {
     rng: SmallRng,
     out: String,
+    slots: bool,
 }
 
 impl Writer {
@@ -105,39 +272,33 @@ impl Writer {
         self.out.push_str(s);
     }
 
+    /// A space and a fact: its marker, or its neutral words.
+    fn slot(&mut self, slot: Slot) {
+        self.out.push(' ');
+        if self.slots {
+            self.out.push(char::from(slot as u8 + 1));
+        } else {
+            let words = self.any(NEUTRAL[slot as usize]);
+            self.out.push_str(words);
+        }
+    }
+
     fn number(&mut self, low: i32, high: i32) {
         let n = self.rng.random_range(low..=high);
         self.out.push(' ');
         self.out.push_str(&n.to_string());
     }
 
-    fn price(&mut self) {
-        let cents = self.rng.random_range(1_500..250_000u32);
+    fn amount(&mut self, low: u32, high: u32) {
+        let cents = self.rng.random_range(low * 100..high * 100);
         let currency = self.any(CURRENCIES);
         self.out.push_str(&format!(" {} {}.{:02}", currency, cents / 100, cents % 100));
-    }
-
-    fn date(&mut self) {
-        let month = self.any(MONTHS);
-        let day = self.rng.random_range(1..=28u32);
-        self.out.push_str(&format!(" {month} {day}"));
     }
 
     fn time(&mut self) {
         let h = self.rng.random_range(5..23u32);
         let m = self.rng.random_range(0..12u32) * 5;
         self.out.push_str(&format!(" {h:02}:{m:02}"));
-    }
-
-    fn person(&mut self) {
-        let first = self.any(FIRST_NAMES);
-        let last = self.any(LAST_NAMES);
-        self.out.push_str(&format!(" {first} {last}"));
-    }
-
-    fn city(&mut self) {
-        let (_, city) = self.any(AIRPORTS);
-        self.space(city);
     }
 
     fn noun_phrase(&mut self) {
@@ -151,33 +312,52 @@ impl Writer {
         self.space(noun);
     }
 
-    /// `I can rebook the connecting flight before the fare expires tonight`: who, a verb with
-    /// an object it goes with, and sometimes why.
-    fn plan(&mut self) {
-        let actor = self.word(ACTORS);
+    /// `I can rebook the connecting flight for Maya before the fare expires tonight`.
+    fn plan(&mut self, domain: Domain) {
+        let (actors, actions, purposes) = match domain {
+            Domain::Travel => (ACTORS_TRAVEL, TRAVEL_ACTIONS, TRAVEL_PURPOSES),
+            Domain::Support => (ACTORS_SUPPORT, SUPPORT_ACTIONS, SUPPORT_PURPOSES),
+            Domain::Code => (ACTORS_CODE, CODE_ACTIONS, CODE_PURPOSES),
+            Domain::Research => (ACTORS_RESEARCH, RESEARCH_ACTIONS, RESEARCH_PURPOSES),
+        };
+        let actor = self.any(actors);
         self.space(actor);
-        let action = self.any(ACTIONS);
+        let action = self.any(actions);
         self.space(action);
-        // Who it is for, by when or at what price: what makes one plan differ from another.
-        match self.rng.random_range(0..4u32) {
-            0 => {
+        match (self.rng.random_range(0..5u32), domain) {
+            (0, Domain::Code) => self.put(" on main"),
+            (0, _) => {
                 self.put(" for");
-                self.person();
+                self.slot(Slot::FirstName);
             }
-            1 => {
+            (1, Domain::Support) => {
+                self.put(" for the");
+                self.number(2, 9);
+                self.put(" items still missing");
+            }
+            (1, Domain::Code) => {
+                self.put(" before");
+                self.time();
+                self.put(" today");
+            }
+            (1, _) => {
                 self.put(" by");
-                self.date();
+                self.slot(Slot::Start);
                 self.put(" at");
                 self.time();
             }
-            2 => {
-                self.put(" for");
-                self.price();
+            (2, Domain::Support) => {
+                self.put(" under ticket");
+                self.slot(Slot::Ticket);
+            }
+            (2, Domain::Travel | Domain::Research) => {
+                self.put(" in");
+                self.slot(Slot::City);
             }
             _ => {}
         }
         if self.rng.random_bool(0.5) {
-            let purpose = self.any(PURPOSES);
+            let purpose = self.any(purposes);
             self.space(purpose);
         }
     }
@@ -210,51 +390,119 @@ impl Writer {
         }
     }
 
-    fn sentence(&mut self) {
+    fn sentence(&mut self, domain: Domain) {
         let from = self.out.len();
-        match self.rng.random_range(0..20u32) {
-            0..=2 => {
-                self.plan();
+        // Text about no trace (records' notes) says more in free words: its slots are a few
+        // neutral words, which alone would repeat.
+        if !self.slots && self.rng.random_bool(0.5) {
+            self.clause();
+            self.put(".");
+            self.capitalise(from);
+            return;
+        }
+        match self.rng.random_range(0..16u32) {
+            0 => {
+                self.plan(domain);
                 self.put(".");
             }
-            3..=4 => {
-                self.plan();
+            1 => {
+                self.plan(domain);
+                self.put(" within");
+                self.number(2, 72);
+                self.put(" hours.");
+            }
+            2 => {
+                self.plan(domain);
                 self.put(", and");
-                let action = self.any(ACTIONS);
-                self.space(action);
+                self.plan(domain);
                 self.put(".");
             }
-            5 => {
+            4 | 5 if matches!(domain, Domain::Travel | Domain::Research) => {
                 self.clause();
                 self.put(".");
             }
-            6 => {
+            4 | 5 if domain == Domain::Support => {
+                let item = self.any(SUPPORT_ITEMS);
+                self.put(" The order holds");
+                self.number(1, 3);
+                self.put(&format!(" x {item} (SKU "));
+                self.code(b"ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", 8);
+                self.put(") at");
+                self.amount(8, 450);
+                self.put(" each, shipped from warehouse");
+                self.number(2, 40);
+                self.put(".");
+            }
+            4 | 5 => {
+                self.plan(domain);
+                self.put(".");
+            }
+            3 => {
+                self.put(" Would you like me to");
+                self.plan_action(domain);
+                self.put(" or");
+                self.plan_action(domain);
+                self.put("?");
+            }
+            _ => self.fact_sentence(domain),
+        }
+        self.capitalise(from);
+    }
+
+    fn plan_action(&mut self, domain: Domain) {
+        let actions = match domain {
+            Domain::Travel => TRAVEL_ACTIONS,
+            Domain::Support => SUPPORT_ACTIONS,
+            Domain::Code => CODE_ACTIONS,
+            Domain::Research => RESEARCH_ACTIONS,
+        };
+        let action = self.any(actions);
+        self.space(action);
+    }
+
+    /// `n` random characters of `alphabet`.
+    fn code(&mut self, alphabet: &[u8], n: usize) {
+        for _ in 0..n {
+            let c = alphabet[self.rng.random_range(0..alphabet.len())];
+            self.out.push(char::from(c));
+        }
+    }
+
+    /// A sentence about the trace's trip, case, build or question.
+    fn fact_sentence(&mut self, domain: Domain) {
+        const DIGITS: &[u8] = b"0123456789";
+        const HEX: &[u8] = b"0123456789abcdef";
+        const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
+        match (domain, self.rng.random_range(0..10u32)) {
+            (Domain::Travel, 6 | 7) => {
                 let (code, name) = self.any(AIRLINES);
                 self.put(&format!(" {name} flight {code}"));
                 self.number(100, 2999);
                 self.put(" leaves");
-                self.city();
+                self.slot(Slot::Origin);
                 self.put(" at");
                 self.time();
                 self.put(" on");
-                self.date();
-                self.put(" and lands in");
-                self.city();
+                self.slot(Slot::Start);
+                self.put(" and lands at");
+                self.slot(Slot::Code);
                 self.put(" at");
                 self.time();
                 self.put(", fare");
-                self.price();
+                self.amount(90, 1900);
+                self.put(", booking class ");
+                self.code(UPPER, 1);
                 self.put(".");
             }
-            7 => {
+            (Domain::Travel, 8) => {
                 let brand = self.any(HOTEL_BRANDS);
                 let kind = self.any(HOTEL_KINDS);
                 self.put(&format!(" The {brand} {kind} in"));
-                self.city();
+                self.slot(Slot::City);
                 self.put(" has");
                 self.number(1, 14);
                 self.put(" rooms left from");
-                self.price();
+                self.amount(60, 600);
                 self.put(" per night, rated");
                 let rating = self.rng.random_range(30..50u32);
                 self.put(&format!(" {}.{}", rating / 10, rating % 10));
@@ -262,22 +510,210 @@ impl Writer {
                 self.number(40, 9000);
                 self.put(" guests.");
             }
-            8 => {
-                self.put(" Ticket #");
-                let n = self.rng.random_range(10_000..99_999u32);
-                self.put(&n.to_string());
-                self.put(" from");
-                self.person();
-                self.put(" reports that");
-                self.noun_phrase();
-                self.put(" was");
-                let adj = self.word(ADJECTIVES);
-                self.space(adj);
-                self.put(" after");
-                self.noun_phrase();
+            (Domain::Travel, _) if self.rng.random_bool(0.2) => {
+                let (car, class) = self.any(CAR_MODELS);
+                let vendor = self.any(CAR_VENDORS);
+                self.put(&format!(" {vendor} offers a {car} ({class}) at"));
+                self.slot(Slot::Code);
+                self.put(" for");
+                self.amount(25, 180);
+                self.put(" per day with");
+                self.number(100, 400);
+                self.put(" free miles.");
+            }
+            (Domain::Support, 6 | 7) => {
+                self.put(" The tracking number is 1Z");
+                self.code(UPPER, 14);
+                self.put("; its last scan was at");
+                self.time();
+                self.put(" in depot");
+                self.number(100, 999);
                 self.put(".");
             }
-            9 => {
+            (Domain::Support, 8) => {
+                let tag = self.any(TICKET_TAGS);
+                self.put(&format!(" Ticket tagged {tag}, priority P"));
+                self.code(b"1234", 1);
+                self.put(", payment ref ");
+                self.code(UPPER, 10);
+                self.put(", refund of");
+                self.amount(5, 400);
+                self.put(" pending since");
+                self.time();
+                self.put(".");
+            }
+            (Domain::Code, 5 | 6) => {
+                self.put(" Commit ");
+                self.code(HEX, 10);
+                self.put(" changed");
+                self.number(1, 40);
+                self.put(" files (+");
+                self.out.push_str(&self.rng.random_range(1..900u32).to_string());
+                self.put(" -");
+                self.out.push_str(&self.rng.random_range(1..600u32).to_string());
+                self.put(") and CI run");
+                self.number(10_000, 99_999);
+                self.put(" failed after");
+                self.number(40, 1900);
+                self.put(" seconds.");
+            }
+            (Domain::Code, 7 | 8) => {
+                let dir = self.any(CODE_DIRS);
+                let file = self.any(CODE_FILES);
+                let ident = self.any(IDENTIFIERS);
+                self.put(&format!(" {dir}/{file}.rs: {ident} is "));
+                self.code(DIGITS, 1);
+                self.put(" where the test expects ");
+                self.code(DIGITS, 2);
+                self.put(" (seed 0x");
+                self.code(HEX, 8);
+                self.put(").");
+            }
+            (Domain::Research, 6 | 7) => {
+                let site = self.any(SITES);
+                self.put(&format!(" https://{site}/guides/"));
+                self.code(HEX, 6);
+                self.put(" (updated");
+                self.number(2019, 2025);
+                self.put(") rates the area");
+                let rating = self.rng.random_range(30..50u32);
+                self.put(&format!(" {}.{}", rating / 10, rating % 10));
+                self.put(" from");
+                self.number(40, 9000);
+                self.put(" reviews.");
+            }
+            (Domain::Research, 8) => {
+                self.put(" Museums in");
+                self.slot(Slot::City);
+                self.put(" open at");
+                self.time();
+                self.put(", entry");
+                self.amount(5, 40);
+                self.put(", and");
+                self.number(10, 90);
+                self.put("% of visitors come in");
+                self.slot(Slot::Month);
+                self.put(".");
+            }
+            (Domain::Travel, 0) => {
+                self.slot(Slot::FirstName);
+                self.put(" flies from");
+                self.slot(Slot::Origin);
+                self.put(" on");
+                self.slot(Slot::Start);
+                self.put(", so a departure after");
+                self.time();
+                self.put(" leaves time to get to the airport.");
+            }
+            (Domain::Travel, 1) => {
+                self.put(" For");
+                self.slot(Slot::Nights);
+                self.put(" nights in");
+                self.slot(Slot::City);
+                self.put(" the hotels near");
+                let sight = self.any(SIGHTS);
+                self.space(sight);
+                self.put(" have");
+                self.number(1, 14);
+                self.put(" rooms left for");
+                self.slot(Slot::Guests);
+                self.put(" guests.");
+            }
+            (Domain::Travel, 2) => {
+                self.put(" The return on");
+                self.slot(Slot::End);
+                self.put(" lands in");
+                self.slot(Slot::Origin);
+                self.put(" at");
+                self.time();
+                self.put(" local time.");
+            }
+            (Domain::Travel, 3) => {
+                self.put(" In");
+                self.slot(Slot::Month);
+                self.slot(Slot::City);
+                self.put(" is");
+                let cond = self.any(CONDITIONS);
+                self.space(cond);
+                self.put(" most days, with highs around");
+                self.number(-5, 38);
+                self.put("C.");
+            }
+            (Domain::Travel, 4) => {
+                self.put(" The rental desk at");
+                self.slot(Slot::Code);
+                self.put(" opens at");
+                self.time();
+                self.put(" and the car is due back on");
+                self.slot(Slot::End);
+                self.put(".");
+            }
+            (Domain::Travel, _) => {
+                self.slot(Slot::FirstName);
+                self.put(" asked to stay under");
+                self.slot(Slot::Budget);
+                self.put(" per night, and");
+                self.number(2, 9);
+                self.put(" of the offers in");
+                self.slot(Slot::City);
+                self.put(" do.");
+            }
+            (Domain::Support, 0) => {
+                self.put(" The parcel with");
+                self.number(2, 6);
+                self.put(" items, placed on");
+                self.number(2, 28);
+                self.put(" days ago,");
+                let state = self.any(SHIPPING);
+                self.space(state);
+                self.put(" at");
+                self.time();
+                self.put(".");
+            }
+            (Domain::Support, 1) => {
+                self.put(" Ticket");
+                self.slot(Slot::Ticket);
+                self.put(" has been waiting");
+                self.number(2, 96);
+                self.put(" hours for a reply from");
+                let tag = self.any(TICKET_TAGS);
+                self.space(tag);
+                self.put(".");
+            }
+            (Domain::Support, 2) => {
+                self.slot(Slot::FirstName);
+                self.put(" was charged");
+                self.amount(5, 400);
+                self.put(" for order");
+                self.slot(Slot::Order);
+                self.put(" and asks whether the charge is correct.");
+            }
+            (Domain::Support, 3) => {
+                self.put(" The carrier says the parcel for");
+                self.slot(Slot::FirstName);
+                self.put(" will arrive within");
+                self.number(2, 7);
+                self.put(" days of");
+                self.slot(Slot::Start);
+                self.put(".");
+            }
+            (Domain::Support, 4) => {
+                self.put(" I have added a note to ticket");
+                self.slot(Slot::Ticket);
+                self.put(" so the next agent sees what");
+                self.slot(Slot::FirstName);
+                self.put(" already tried.");
+            }
+            (Domain::Support, _) => {
+                self.put(" The account of");
+                self.slot(Slot::FullName);
+                self.put(" shows");
+                self.number(2, 12);
+                self.put(" orders this year; order");
+                self.slot(Slot::Order);
+                self.put(" is the only open one.");
+            }
+            (Domain::Code, 0) => {
                 let dir = self.any(CODE_DIRS);
                 let file = self.any(CODE_FILES);
                 let ext = self.any(CODE_EXTS);
@@ -286,7 +722,7 @@ impl Writer {
                 let err = self.any(ERRORS);
                 self.put(&format!(" In {dir}/{file}.{ext} line {line}, {func} fails with {err}."));
             }
-            10 => {
+            (Domain::Code, 1) => {
                 let ident = self.any(IDENTIFIERS);
                 let func = self.any(FUNCTIONS);
                 self.put(&format!(" Pass {ident} to {func}() instead of cloning it"));
@@ -296,81 +732,88 @@ impl Writer {
                 self.noun_phrase();
                 self.put(".");
             }
-            11 => {
-                self.put(" The forecast for");
-                self.city();
-                self.put(" on");
-                self.date();
-                let cond = self.any(CONDITIONS);
-                self.put(&format!(" is {cond} with a high of"));
-                self.number(-5, 38);
-                self.put("C and");
-                self.number(0, 90);
-                self.put("% chance of rain.");
+            (Domain::Code, 2) => {
+                self.put(" The first failing run was on");
+                self.slot(Slot::Start);
+                self.put(", after");
+                self.number(2, 40);
+                self.put(" commits;");
+                self.slot(Slot::FullName);
+                self.put(" is the reviewer.");
             }
-            12 => {
-                self.put(" Would you like me to");
-                let action = self.any(ACTIONS);
-                self.space(action);
-                self.put(" or");
-                let action = self.any(ACTIONS);
-                self.space(action);
-                self.put("?");
+            (Domain::Code, 3) => {
+                let func = self.any(FUNCTIONS);
+                self.put(&format!(" {func} takes"));
+                self.number(3, 900);
+                self.put(" ms on the slow path and");
+                self.number(1, 40);
+                self.put(" ms once the cache is warm.");
             }
-            13 => {
-                let product = self.any(PRODUCTS);
-                self.put(&format!(" {product} costs"));
-                self.price();
-                self.put(", and");
-                self.plan();
-                self.put(".");
-            }
-            14 => {
-                self.person();
-                self.put(" asked whether we can");
-                let action = self.any(ACTIONS);
-                self.space(action);
-                self.put(".");
-            }
-            15 => {
+            (Domain::Code, _) => {
                 self.put(" Step");
                 self.number(1, 9);
                 self.put(":");
-                let action = self.any(ACTIONS);
-                self.space(action);
-                if self.rng.random_bool(0.5) {
-                    let purpose = self.any(PURPOSES);
-                    self.space(purpose);
-                }
+                self.plan_action(domain);
                 self.put(".");
             }
-            16 => {
-                let (car, class) = self.any(CAR_MODELS);
-                let vendor = self.any(CAR_VENDORS);
-                self.put(&format!(" {vendor} offers a {car} ({class}) at"));
-                let (code, _) = self.any(AIRPORTS);
-                self.put(&format!(" {code} for"));
-                self.price();
-                self.put(" per day with");
-                self.number(100, 400);
-                self.put(" free miles.");
-            }
-            17 => {
+            (Domain::Research, 0) => {
                 let site = self.any(SITES);
                 let file = self.any(CODE_FILES);
                 self.put(&format!(" According to https://{site}/{file}"));
                 self.number(1, 999);
                 self.put(",");
-                self.clause();
+                self.slot(Slot::City);
+                self.put(" is busiest in");
+                self.slot(Slot::Month);
+                self.put(" and");
+                let sight = self.any(SIGHTS);
+                self.space(sight);
+                self.put(" books out early.");
+            }
+            (Domain::Research, 1) => {
+                self.put(" The guides agree that");
+                let sight = self.any(SIGHTS);
+                self.space(sight);
+                self.put(" in");
+                self.slot(Slot::City);
+                self.put(" is worth");
+                self.number(2, 5);
+                self.put(" hours of a");
+                self.slot(Slot::Nights);
+                self.put("-night stay.");
+            }
+            (Domain::Research, 2) => {
+                self.put(" A day pass for transport in");
+                self.slot(Slot::City);
+                self.put(" costs");
+                self.amount(4, 30);
+                self.put(" and covers the airport train from");
+                self.slot(Slot::Code);
                 self.put(".");
             }
-            _ => {
-                self.plan();
-                self.put(" within");
-                self.number(2, 72);
-                self.put(" hours.");
+            (Domain::Research, 3) => {
+                self.put(" Source");
+                self.number(1, 6);
+                self.put(" dates from");
+                self.number(2019, 2025);
+                self.put(", so its advice for");
+                self.slot(Slot::Month);
+                self.put(" may be out of date.");
+            }
+            (Domain::Research, 4) => {
+                self.put(" Before");
+                self.slot(Slot::Start);
+                self.slot(Slot::FirstName);
+                self.put(" should check the entry rules and the travel advice for");
+                self.slot(Slot::City);
+                self.put(".");
+            }
+            (Domain::Research, _) => {
+                self.clause();
+                self.put(" in");
+                self.slot(Slot::City);
+                self.put(".");
             }
         }
-        self.capitalise(from);
     }
 }

@@ -785,24 +785,6 @@ pub const ERRORS: &[&str] = &[
     "upstream returned malformed JSON",
 ];
 
-pub const PRODUCTS: &[&str] = &[
-    "Flex fare",
-    "Basic economy",
-    "Premium economy",
-    "Business class",
-    "Travel insurance",
-    "Airport lounge pass",
-    "Seat selection",
-    "Extra bag",
-    "Priority boarding",
-    "Late checkout",
-    "Breakfast package",
-    "Airport transfer",
-    "Pro plan",
-    "Team plan",
-    "Enterprise plan",
-];
-
 pub const TICKET_TAGS: &[&str] = &[
     "billing",
     "refund",
@@ -837,25 +819,8 @@ pub const MONTHS: &[&str] = &[
     "December",
 ];
 
-/// Who acts in a sentence of the agent's prose, with the verb form that follows (`I can`,
-/// `the hotel will`).
-pub const ACTORS: &[&str] = &[
-    "I can",
-    "I will",
-    "I can",
-    "we can",
-    "we should",
-    "the agent will",
-    "the hotel can",
-    "the airline will",
-    "support can",
-    "the team should",
-    "you can",
-    "you may want to",
-];
-
-/// Things an agent does, each a verb with an object it goes with.
-pub const ACTIONS: &[&str] = &[
+/// Travel plans: what the agent can do about the trip.
+pub const TRAVEL_ACTIONS: &[&str] = &[
     "rebook the connecting flight",
     "hold the room for 24 hours",
     "confirm the reservation",
@@ -863,20 +828,22 @@ pub const ACTIONS: &[&str] = &[
     "compare the refundable fares",
     "request a late checkout",
     "add a second checked bag",
-    "move the pickup to the airport terminal",
+    "move the car pickup to the arrival terminal",
     "upgrade the rental to a larger car",
     "apply the loyalty discount",
     "send the itinerary by email",
     "cancel the old booking without a fee",
-    "waive the change fee",
-    "issue a travel voucher",
-    "refund the unused nights",
     "check seat availability on the earlier departure",
     "look for a quieter room away from the elevators",
     "ask the hotel about breakfast hours",
     "verify the passport requirements",
     "add travel insurance to the trip",
-    "reset the password on the account",
+    "reserve seats together",
+    "ask for an airport transfer",
+    "watch the fare for a drop",
+];
+
+pub const SUPPORT_ACTIONS: &[&str] = &[
     "escalate the ticket to billing",
     "reissue the invoice with the company address",
     "replace the damaged item",
@@ -885,7 +852,15 @@ pub const ACTIONS: &[&str] = &[
     "merge the duplicate accounts",
     "restore the cancelled subscription",
     "credit the overcharge to the card",
-    "close the ticket once you confirm",
+    "refund the shipping fee",
+    "ask the carrier for a proof of delivery",
+    "send a replacement by express post",
+    "reset the password on the account",
+    "open a claim with the courier",
+    "add a note for the warehouse team",
+];
+
+pub const CODE_ACTIONS: &[&str] = &[
     "rerun the failing test",
     "pin the dependency to the last good version",
     "add a regression test for the bug",
@@ -893,13 +868,25 @@ pub const ACTIONS: &[&str] = &[
     "split the change into two pull requests",
     "profile the slow endpoint",
     "raise the request timeout",
-    "summarize the three sources",
-    "cite the original report",
-    "check the figures against the source",
+    "bisect the commits since the last green run",
+    "update the snapshot files",
+    "clear the build cache",
+    "run the linter on the changed files",
 ];
 
-/// Why or when, closing a sentence.
-pub const PURPOSES: &[&str] = &[
+pub const RESEARCH_ACTIONS: &[&str] = &[
+    "summarize the three sources",
+    "cite the original guide",
+    "check the figures against the source",
+    "compare the two guides",
+    "list the entry requirements",
+    "check the opening hours",
+    "look up the local transport passes",
+    "note the public holidays",
+    "mark the advice that is out of date",
+];
+
+pub const TRAVEL_PURPOSES: &[&str] = &[
     "before the fare expires tonight",
     "so the trip stays within the travel policy",
     "while seats are still available",
@@ -909,10 +896,82 @@ pub const PURPOSES: &[&str] = &[
     "at no extra cost",
     "to avoid the overnight layover",
     "if the forecast stays clear",
+];
+
+pub const SUPPORT_PURPOSES: &[&str] = &[
     "before the next billing cycle",
-    "so the customer is not charged twice",
+    "so you are not charged twice",
+    "as soon as the carrier replies",
+    "once the warehouse confirms",
+    "at no extra cost",
+    "within two business days",
+];
+
+pub const CODE_PURPOSES: &[&str] = &[
     "so the release can go out today",
     "before the reviewer looks at it",
+    "so the nightly run stays green",
+    "without touching the public API",
+];
+
+pub const RESEARCH_PURPOSES: &[&str] = &[
     "to keep the answer short",
     "to make the comparison fair",
+    "so the advice is current",
+    "before you book anything",
+];
+
+pub const ACTORS_TRAVEL: &[&str] = &[
+    "I can",
+    "I will",
+    "we can",
+    "the hotel can",
+    "the airline will",
+    "you may want to",
+    "you can",
+];
+pub const ACTORS_SUPPORT: &[&str] =
+    &["I can", "I will", "we can", "our billing team will", "the carrier can", "support can"];
+pub const ACTORS_CODE: &[&str] = &["I can", "I will", "we should", "the team should", "CI will"];
+pub const ACTORS_RESEARCH: &[&str] =
+    &["I can", "I will", "the guide suggests we", "you may want to"];
+
+pub const SIGHTS: &[&str] = &[
+    "the old town",
+    "the harbour",
+    "the central market",
+    "the main museum",
+    "the river walk",
+    "the botanical garden",
+    "the cathedral",
+    "the night market",
+];
+
+pub const SHIPPING: &[&str] = &[
+    "left the warehouse",
+    "was scanned at the sorting centre",
+    "is held at customs",
+    "was marked as delivered",
+    "is out for delivery",
+    "was returned to sender",
+];
+
+/// What a support customer's order holds.
+pub const SUPPORT_ITEMS: &[&str] = &[
+    "wireless headphones",
+    "USB-C charger",
+    "travel backpack",
+    "carry-on suitcase",
+    "noise cancelling earbuds",
+    "smart watch strap",
+    "laptop sleeve",
+    "power bank",
+    "packing cubes",
+    "travel adapter",
+    "water bottle",
+    "rain jacket",
+    "hiking boots",
+    "e-reader",
+    "phone case",
+    "neck pillow",
 ];
