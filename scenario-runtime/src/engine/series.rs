@@ -794,8 +794,9 @@ mod tests {
         }
         let typical = typical.bytes();
         assert!(typical < 1000, "a typical row holds {typical} bytes");
+        // Idle: the struct alone (its counters, three empty histograms, the empty query map).
         let idle = Row::default().bytes();
-        assert!(idle < 240, "an idle row holds {idle} bytes");
+        assert!(idle <= 256, "an idle row holds {idle} bytes");
         eprintln!("row bytes: idle {idle}, typical {typical}, widest {bytes}");
     }
 
