@@ -139,11 +139,7 @@ fn ctrl_c_writes_a_partial_report() {
     let dir = temp_dir();
     let json = dir.join("partial.json");
     let json_arg = json.to_string_lossy().into_owned();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    let addr = format!("127.0.0.1:{port}");
+    let addr = metrics_addr();
     let child = spawn(
         &dir,
         &[
@@ -162,17 +158,7 @@ fn ctrl_c_writes_a_partial_report() {
             &json_arg,
         ],
     );
-    // Interrupted once some traces have started (however long a loaded machine takes to get
-    // there), not after a fixed wait.
-    let began = Instant::now();
-    loop {
-        assert!(began.elapsed() < Duration::from_secs(60), "no trace started within 60 s");
-        let started = scrape(&addr).and_then(|body| value(&body, "scaletest_traces_started_total"));
-        if catches_sigint(child.id()) && started.is_some_and(|n| n > 10.0) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_started(&child, &addr, 10.0);
     let killed = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -552,6 +538,7 @@ fn a_second_ctrl_c_cancels_the_traces_in_flight() {
     let json = dir.join("partial.json");
     let json_arg = json.to_string_lossy().into_owned();
     // Real clock, traces of about 36 s: the first Ctrl-C alone would wait for them.
+    let addr = metrics_addr();
     let child = spawn(
         &dir,
         &[
@@ -562,28 +549,30 @@ fn a_second_ctrl_c_cancels_the_traces_in_flight() {
             "5",
             "--scenario",
             "multi_service_complex",
+            "--metrics-listen",
+            &addr,
             "--json",
             &json_arg,
         ],
     );
-    // Until the run handles SIGINT (Linux: bit 2 of SigCgt), a signal would simply kill it.
-    let began = Instant::now();
-    while !catches_sigint(child.id()) {
-        assert!(began.elapsed() < Duration::from_secs(30), "SIGINT never handled");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(1000));
-    let interrupt = || {
-        let killed = std::process::Command::new("kill")
+    wait_for_started(&child, &addr, 2.0);
+    let interrupt = |child: &std::process::Child| {
+        std::process::Command::new("kill")
             .args(["-INT", &child.id().to_string()])
             .status()
-            .expect("run kill");
-        assert!(killed.success());
+            .expect("run kill")
+            .success()
     };
-    interrupt();
-    std::thread::sleep(Duration::from_millis(500));
-    interrupt();
+    let mut child = child;
+    assert!(interrupt(&child));
+    // Two signals that arrive before the process has handled the first count as one (signals
+    // coalesce), so Ctrl-C is pressed again until it stops, as a user would.
     let began = Instant::now();
+    while child.try_wait().expect("try_wait").is_none() && began.elapsed() < Duration::from_secs(15)
+    {
+        std::thread::sleep(Duration::from_millis(500));
+        interrupt(&child);
+    }
     let output = child.wait_with_output().expect("wait");
     assert!(began.elapsed() < Duration::from_secs(15), "did not stop promptly");
     assert_eq!(output.status.code(), Some(130), "{}", text(&output));
@@ -600,6 +589,29 @@ fn a_second_ctrl_c_cancels_the_traces_in_flight() {
 
 /// Whether process `pid` has a handler for SIGINT (`SigCgt` in `/proc/PID/status`); `true` where
 /// that cannot be read, so the caller only waits where it can tell.
+/// A free loopback address for `--metrics-listen`.
+fn metrics_addr() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    format!("127.0.0.1:{port}")
+}
+
+/// Waits until the run handles SIGINT and has started more than `traces` traces (read from its
+/// `--metrics-listen` address), however long a loaded machine takes to get there.
+fn wait_for_started(child: &std::process::Child, addr: &str, traces: f64) {
+    let began = Instant::now();
+    loop {
+        assert!(began.elapsed() < Duration::from_secs(60), "no trace started within 60 s");
+        let started = scrape(addr).and_then(|body| value(&body, "scaletest_traces_started_total"));
+        if catches_sigint(child.id()) && started.is_some_and(|n| n > traces) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn catches_sigint(pid: u32) -> bool {
     catches(pid, 2)
 }
