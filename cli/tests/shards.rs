@@ -67,7 +67,9 @@ impl Sink {
 fn run_shards(sink: &Sink, args: &[&str]) -> (PathBuf, Vec<Value>) {
     let dir = common::temp_dir();
     let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs();
-    let start_at = (now + 3).to_string();
+    // Far enough ahead for three debug builds on two busy cores to build their content pools
+    // (seconds here; a fraction of a second in a release build) before the shared start.
+    let start_at = (now + 10).to_string();
     let children: Vec<Child> = (0..SHARDS)
         .map(|i| {
             let json = dir.join(format!("shard-{i}.json")).to_string_lossy().into_owned();
