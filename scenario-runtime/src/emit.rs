@@ -631,13 +631,7 @@ impl Emitter {
         // The primary agent (no agent above it) is the trace's root unless a workflow holds it.
         let root = parent.is_none();
         let trace_root = place.parent_span_id.is_none();
-        let (request, answer) = {
-            let conversation = lock(&scope.conversation);
-            (
-                conversation.first_user_text().map(|t| cut(t, AGENT_SUMMARY_BYTES).to_owned()),
-                conversation.last_assistant_text().map(|t| cut(t, AGENT_SUMMARY_BYTES).to_owned()),
-            )
-        };
+        let (request, answer) = summary(&scope.conversation);
         if let (Some(parent), Some(answer)) = (parent, &answer)
             && !root
         {
@@ -667,23 +661,7 @@ impl Emitter {
             &mut attributes,
         );
         if self.genai_content {
-            if let Some(request) = &request {
-                let mut json = String::with_capacity(request.len() + 64);
-                json.push_str(r#"[{"role":"user","parts":[{"type":"text","content":"#);
-                content::push_json_str(&mut json, request);
-                json.push_str("}]}]");
-                attributes.push(Attribute::new(genai::INPUT_MESSAGES, json));
-            }
-            if let Some(answer) = &answer {
-                let finish = if failed { "error" } else { "stop" };
-                let mut json = String::with_capacity(answer.len() + 96);
-                json.push_str(r#"[{"role":"assistant","parts":[{"type":"text","content":"#);
-                content::push_json_str(&mut json, answer);
-                json.push_str(r#"}],"finish_reason":""#);
-                json.push_str(finish);
-                json.push_str(r#""}]"#);
-                attributes.push(Attribute::new(genai::OUTPUT_MESSAGES, json));
-            }
+            push_summary_messages(&mut attributes, request.as_deref(), answer.as_deref(), failed);
         }
         Self::record(
             place,
@@ -706,13 +684,7 @@ impl Emitter {
         root: &AgentScope,
         failed: bool,
     ) -> SpanRecord {
-        let (request, answer) = {
-            let conversation = lock(&root.conversation);
-            (
-                conversation.first_user_text().map(|t| cut(t, AGENT_SUMMARY_BYTES).to_owned()),
-                conversation.last_assistant_text().map(|t| cut(t, AGENT_SUMMARY_BYTES).to_owned()),
-            )
-        };
+        let (request, answer) = summary(&root.conversation);
         let conversation_id = conversation_id(run);
         let error = failed.then_some("step_failed");
         let mut attributes = Vec::with_capacity(10);
@@ -732,22 +704,7 @@ impl Emitter {
             &mut attributes,
         );
         if self.genai_content {
-            if let Some(request) = &request {
-                let mut json = String::with_capacity(request.len() + 64);
-                json.push_str(r#"[{"role":"user","parts":[{"type":"text","content":"#);
-                content::push_json_str(&mut json, request);
-                json.push_str("}]}]");
-                attributes.push(Attribute::new(genai::INPUT_MESSAGES, json));
-            }
-            if let Some(answer) = &answer {
-                let mut json = String::with_capacity(answer.len() + 96);
-                json.push_str(r#"[{"role":"assistant","parts":[{"type":"text","content":"#);
-                content::push_json_str(&mut json, answer);
-                json.push_str(r#"}],"finish_reason":""#);
-                json.push_str(if failed { "error" } else { "stop" });
-                json.push_str(r#""}]"#);
-                attributes.push(Attribute::new(genai::OUTPUT_MESSAGES, json));
-            }
+            push_summary_messages(&mut attributes, request.as_deref(), answer.as_deref(), failed);
         }
         Self::record(
             place,
@@ -756,6 +713,42 @@ impl Emitter {
             error,
             attributes,
         )
+    }
+}
+
+/// An agent's conversation as its span summarises it: the first user text and the last answer,
+/// each cut to [`AGENT_SUMMARY_BYTES`].
+fn summary(conversation: &std::sync::Mutex<Conversation>) -> (Option<String>, Option<String>) {
+    let conversation = lock(conversation);
+    (
+        conversation.first_user_text().map(|t| cut(t, AGENT_SUMMARY_BYTES).to_owned()),
+        conversation.last_assistant_text().map(|t| cut(t, AGENT_SUMMARY_BYTES).to_owned()),
+    )
+}
+
+/// The request and answer of an agent or workflow span as `gen_ai.input.messages` and
+/// `gen_ai.output.messages` (the answer's finish reason `error` when the step failed).
+fn push_summary_messages(
+    attributes: &mut Vec<Attribute>,
+    request: Option<&str>,
+    answer: Option<&str>,
+    failed: bool,
+) {
+    if let Some(request) = request {
+        let mut json = String::with_capacity(request.len() + 64);
+        json.push_str(r#"[{"role":"user","parts":[{"type":"text","content":"#);
+        content::push_json_str(&mut json, request);
+        json.push_str("}]}]");
+        attributes.push(Attribute::new(genai::INPUT_MESSAGES, json));
+    }
+    if let Some(answer) = answer {
+        let mut json = String::with_capacity(answer.len() + 96);
+        json.push_str(r#"[{"role":"assistant","parts":[{"type":"text","content":"#);
+        content::push_json_str(&mut json, answer);
+        json.push_str(r#"}],"finish_reason":""#);
+        json.push_str(if failed { "error" } else { "stop" });
+        json.push_str(r#""}]"#);
+        attributes.push(Attribute::new(genai::OUTPUT_MESSAGES, json));
     }
 }
 
