@@ -87,7 +87,16 @@ pub fn summary(r: &Report) -> String {
             let unit = if unit_spans { "spans" } else { "traces" };
             let end = v.visible_at_end.as_ref().and_then(pick);
             let at_end_of_run = v.visible_at_run_end.as_ref().and_then(pick);
+            let other_traffic =
+                v.outcome == scenario_runtime::engine::verify::Outcome::OtherTraffic;
             match end {
+                Some(_) if other_traffic => {
+                    let _ = writeln!(
+                        o,
+                        "   Stored: not stated: the read-back counted more than this run accepted \
+                         (other traffic in the project); see Storage below"
+                    );
+                }
                 Some(end) => {
                     let lag = v.lag.as_ref().and_then(|l| l.p99_ms).map_or(String::new(), |ms| {
                         format!(
