@@ -131,10 +131,43 @@ pub fn text_about(topic: &Topic, rng: &mut SmallRng, len: usize) -> String {
     out
 }
 
-/// The records of one kind, and where each holds values a trace rewrites to its facts.
+/// The records of one kind in one buffer, and where each holds values a trace rewrites to its
+/// facts. Records about places are stored destination by destination, so that one trace's
+/// results, which walk its destination's offers in turn, are copied from consecutive memory
+/// (strided reads through a pool of megabytes cost more than the copy itself).
 struct RecordPool {
-    records: Vec<String>,
+    text: String,
+    /// Where record `i` (its index as [`records::build_pool`] made it) lies in `text`.
+    ranges: Vec<(u32, u32)>,
     patches: Vec<Vec<(u16, records::Slot)>>,
+}
+
+impl RecordPool {
+    fn new(kind: ToolKind, records: Vec<String>) -> Self {
+        let patches = records.iter().map(|r| records::patches(kind, r)).collect();
+        let mut order: Vec<usize> = (0..records.len()).collect();
+        if about_places(kind) {
+            let cities = vocab::AIRPORTS.len();
+            order.sort_by_key(|&i| (i % cities, i / cities));
+        }
+        let mut text = String::with_capacity(records.iter().map(String::len).sum());
+        let mut ranges = vec![(0, 0); records.len()];
+        for i in order {
+            let start = text.len() as u32;
+            text.push_str(&records[i]);
+            ranges[i] = (start, text.len() as u32);
+        }
+        Self { text, ranges, patches }
+    }
+
+    fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    fn record(&self, index: usize) -> &str {
+        let (start, end) = self.ranges[index];
+        &self.text[start as usize..end as usize]
+    }
 }
 
 /// The record pool of `kind`, built on first use.
@@ -147,9 +180,7 @@ fn record_pool(kind: ToolKind) -> &'static RecordPool {
             RECORDS_PER_KIND
         };
         let text = neutral_pool(Domain::of(Some(kind)));
-        let records = records::build_pool(kind, count, POOL_SEED, text);
-        let patches = records.iter().map(|r| records::patches(kind, r)).collect();
-        RecordPool { records, patches }
+        RecordPool::new(kind, records::build_pool(kind, count, POOL_SEED, text))
     })
 }
 
@@ -161,13 +192,13 @@ fn about_places(kind: ToolKind) -> bool {
 /// How a result's records are picked: at random from the whole pool, or, for a trace with
 /// facts, the destination's records, the offer the trace settles on first, and the dates and
 /// origin rewritten to the trace's.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Picker<'a> {
     pool: &'static RecordPool,
     facts: Option<&'a Facts>,
     about_places: bool,
-    start: Option<[u8; 10]>,
-    end: Option<[u8; 10]>,
+    start: Option<String>,
+    end: Option<String>,
     /// Where this result's walk through the destination's other offers starts.
     walk: usize,
 }
@@ -175,13 +206,12 @@ struct Picker<'a> {
 impl<'a> Picker<'a> {
     fn new(kind: ToolKind, facts: Option<&'a Facts>) -> Self {
         let about = about_places(kind) && facts.is_some();
-        let date = |s: String| -> [u8; 10] { s.as_bytes().try_into().unwrap_or(*b"2026-01-01") };
         Self {
             pool: record_pool(kind),
             facts,
             about_places: about,
-            start: facts.filter(|_| about).map(|f| date(f.start())),
-            end: facts.filter(|_| about).map(|f| date(f.end())),
+            start: facts.filter(|_| about).map(Facts::start),
+            end: facts.filter(|_| about).map(Facts::end),
             walk: 0,
         }
     }
@@ -189,7 +219,7 @@ impl<'a> Picker<'a> {
     /// The index of the `count`-th record of a result: with facts, the chosen offer first,
     /// then the destination's other offers in turn from a random one, none twice.
     fn index(&mut self, rng: &mut SmallRng, count: usize) -> usize {
-        let len = self.pool.records.len();
+        let len = self.pool.len();
         match self.facts {
             Some(facts) if self.about_places => {
                 let cities = vocab::AIRPORTS.len();
@@ -210,25 +240,29 @@ impl<'a> Picker<'a> {
 
     /// Appends record `index`, rewritten to the facts.
     fn push(&self, out: &mut String, index: usize) {
-        let at = out.len();
-        out.push_str(&self.pool.records[index]);
-        let (Some(facts), Some(start), Some(end)) = (self.facts, self.start, self.end) else {
+        let record = self.pool.record(index);
+        let (Some(facts), Some(start), Some(end)) = (self.facts, &self.start, &self.end) else {
+            out.push_str(record);
             return;
         };
+        let mut copied = 0;
         for &(offset, slot) in &self.pool.patches[index] {
-            let from = at + usize::from(offset);
-            let value: &[u8] = match slot {
-                records::Slot::Origin => facts.origin().0.as_bytes(),
-                records::Slot::Start => &start,
-                records::Slot::End => &end,
+            let value = match slot {
+                records::Slot::Origin => facts.origin().0,
+                records::Slot::Start => start.as_str(),
+                records::Slot::End => end.as_str(),
             };
-            if let Ok(value) = std::str::from_utf8(value)
-                && out.is_char_boundary(from)
-                && out.is_char_boundary(from + value.len())
+            let at = usize::from(offset);
+            if at >= copied
+                && record.is_char_boundary(at)
+                && record.is_char_boundary(at + value.len())
             {
-                out.replace_range(from..from + value.len(), value);
+                out.push_str(&record[copied..at]);
+                out.push_str(value);
+                copied = at + value.len();
             }
         }
+        out.push_str(&record[copied..]);
     }
 }
 
@@ -374,7 +408,7 @@ pub fn push_tool_result_about(
     let mut count = 0usize;
     loop {
         let index = picker.index(rng, count);
-        let record = &picker.pool.records[index];
+        let record = picker.pool.record(index);
         let separator = usize::from(count > 0);
         let after = out.len() - base + separator + record.len() + tail_len(count + 1);
         if after > size {
@@ -419,7 +453,7 @@ pub fn push_truncated_tool_result(
     loop {
         // The same draws as the whole result, which stops at `size` rather than `cap`.
         let index = picker.index(rng, count);
-        let record = &picker.pool.records[index];
+        let record = picker.pool.record(index);
         let separator = usize::from(count > 0);
         let whole_after = out.len() - base + separator + record.len() + tail_len(count + 1);
         let cut_after = out.len() - base + separator + record.len() + TAIL.len();
