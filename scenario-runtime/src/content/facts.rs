@@ -73,13 +73,23 @@ impl Facts {
 
     /// The first day of the trip, `YYYY-MM-DD`.
     pub fn start(&self) -> String {
-        format!("2026-{:02}-{:02}", self.month, self.day)
+        self.start_date().to_owned()
     }
 
-    /// The last day of the trip, `YYYY-MM-DD` (the same month: trips start by the 20th and
-    /// last at most 7 nights).
+    /// The last day of the trip, `YYYY-MM-DD`.
     pub fn end(&self) -> String {
-        format!("2026-{:02}-{:02}", self.month, self.day + self.nights)
+        self.end_date().to_owned()
+    }
+
+    /// [`Self::start`] without allocating: tool results write it into every record.
+    pub fn start_date(&self) -> Date {
+        Date::new(self.month, self.day)
+    }
+
+    /// [`Self::end`] without allocating (the same month: trips start by the 20th and last at
+    /// most 7 nights).
+    pub fn end_date(&self) -> Date {
+        Date::new(self.month, self.day + self.nights)
     }
 
     /// The trip's month, spelled out.
@@ -110,12 +120,58 @@ impl Facts {
 
     /// The support ticket in question, `SUP-12345`.
     pub fn ticket(&self) -> String {
-        format!("SUP-{}", self.ticket)
+        let mut out = String::with_capacity(9);
+        self.push_ticket(&mut out);
+        out
+    }
+
+    /// Appends [`Self::ticket`] to `out`.
+    pub fn push_ticket(&self, out: &mut String) {
+        out.push_str("SUP-");
+        out.push_str(itoa::Buffer::new().format(self.ticket));
     }
 
     /// The customer's order in question.
     pub fn order(&self) -> String {
-        format!("ORD-{}", self.order)
+        let mut out = String::with_capacity(11);
+        self.push_order(&mut out);
+        out
+    }
+
+    /// Appends [`Self::order`] to `out`.
+    pub fn push_order(&self, out: &mut String) {
+        out.push_str("ORD-");
+        out.push_str(itoa::Buffer::new().format(self.order));
+    }
+}
+
+/// A day of 2026 as `YYYY-MM-DD`, kept inline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Date([u8; 10]);
+
+impl Date {
+    fn new(month: u8, day: u8) -> Self {
+        let mut text = *b"2026-00-00";
+        text[5] += month / 10;
+        text[6] += month % 10;
+        text[8] += day / 10;
+        text[9] += day % 10;
+        Self(text)
+    }
+
+    pub fn as_str(&self) -> &str {
+        // ASCII digits and dashes only.
+        std::str::from_utf8(&self.0).unwrap_or("2026-01-01")
+    }
+
+    pub fn to_owned(self) -> String {
+        self.as_str().to_owned()
+    }
+}
+
+impl Default for Date {
+    fn default() -> Self {
+        Self::new(1, 1)
     }
 }
 
@@ -289,6 +345,9 @@ mod tests {
             let facts = Facts::from_seed(seed);
             assert_ne!(facts.origin(), facts.destination());
             assert!(facts.start() < facts.end() && facts.end().len() == 10, "{facts:?}");
+            let written = format!("2026-{:02}-{:02}", facts.month, facts.day);
+            assert_eq!(facts.start(), written);
+            assert_eq!(facts.order(), format!("ORD-{}", facts.order));
         }
     }
 }

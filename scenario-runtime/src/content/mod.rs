@@ -133,39 +133,55 @@ pub fn text_about(topic: &Topic, rng: &mut SmallRng, len: usize) -> String {
 
 /// The records of one kind in one buffer, and where each holds values a trace rewrites to its
 /// facts. Records about places are stored destination by destination, so that one trace's
-/// results, which walk its destination's offers in turn, are copied from consecutive memory
-/// (strided reads through a pool of megabytes cost more than the copy itself).
+/// results, which walk its destination's offers in turn, are copied from consecutive memory.
 struct RecordPool {
     text: String,
-    /// Where record `i` (its index as [`records::build_pool`] made it) lies in `text`.
+    /// Where each record lies in `text`, in storage order.
     ranges: Vec<(u32, u32)>,
+    /// The values to rewrite in each record, in storage order.
     patches: Vec<Vec<(u16, records::Slot)>>,
+    /// Records per destination for kinds about places (record `i` of [`records::build_pool`]
+    /// is about airport `i % AIRPORTS.len()`), 0 for the others.
+    per_place: usize,
 }
 
 impl RecordPool {
     fn new(kind: ToolKind, records: Vec<String>) -> Self {
-        let patches = records.iter().map(|r| records::patches(kind, r)).collect();
-        let mut order: Vec<usize> = (0..records.len()).collect();
-        if about_places(kind) {
-            let cities = vocab::AIRPORTS.len();
-            order.sort_by_key(|&i| (i % cities, i / cities));
-        }
+        let cities = vocab::AIRPORTS.len();
+        let per_place = if about_places(kind) { records.len() / cities } else { 0 };
+        let order: Vec<usize> = if per_place > 0 {
+            (0..cities).flat_map(|d| (0..per_place).map(move |k| d + cities * k)).collect()
+        } else {
+            (0..records.len()).collect()
+        };
         let mut text = String::with_capacity(records.iter().map(String::len).sum());
-        let mut ranges = vec![(0, 0); records.len()];
+        let mut ranges = Vec::with_capacity(order.len());
+        let mut patches = Vec::with_capacity(order.len());
         for i in order {
             let start = text.len() as u32;
             text.push_str(&records[i]);
-            ranges[i] = (start, text.len() as u32);
+            ranges.push((start, text.len() as u32));
+            patches.push(records::patches(kind, &records[i]));
         }
-        Self { text, ranges, patches }
+        Self { text, ranges, patches, per_place }
     }
 
     fn len(&self) -> usize {
         self.ranges.len()
     }
 
-    fn record(&self, index: usize) -> &str {
-        let (start, end) = self.ranges[index];
+    /// Where record `i` (its index as [`records::build_pool`] made it) is stored.
+    fn stored(&self, i: usize) -> usize {
+        if self.per_place == 0 {
+            return i;
+        }
+        let cities = vocab::AIRPORTS.len();
+        (i % cities) * self.per_place + i / cities
+    }
+
+    /// The record stored at `at`.
+    fn record(&self, at: usize) -> &str {
+        let (start, end) = self.ranges[at];
         &self.text[start as usize..end as usize]
     }
 }
@@ -192,74 +208,84 @@ fn about_places(kind: ToolKind) -> bool {
 /// How a result's records are picked: at random from the whole pool, or, for a trace with
 /// facts, the destination's records, the offer the trace settles on first, and the dates and
 /// origin rewritten to the trace's.
-#[derive(Clone)]
-struct Picker<'a> {
+struct Picker {
     pool: &'static RecordPool,
-    facts: Option<&'a Facts>,
-    about_places: bool,
-    start: Option<String>,
-    end: Option<String>,
-    /// Where this result's walk through the destination's other offers starts.
+    /// For results about the trace's destination: where its records are stored.
+    place: Option<Place>,
+    /// The trip's origin airport, and its first and last days one after the other, as records
+    /// write them.
+    origin: &'static str,
+    dates: String,
+    /// Records picked so far.
+    count: usize,
+    /// The walk through the destination's other offers: the next one to take.
     walk: usize,
 }
 
-impl<'a> Picker<'a> {
-    fn new(kind: ToolKind, facts: Option<&'a Facts>) -> Self {
-        let about = about_places(kind) && facts.is_some();
-        Self {
-            pool: record_pool(kind),
-            facts,
-            about_places: about,
-            start: facts.filter(|_| about).map(Facts::start),
-            end: facts.filter(|_| about).map(Facts::end),
-            walk: 0,
-        }
+/// A destination's records in a pool, and the offer a trace settles on among them.
+#[derive(Clone, Copy)]
+struct Place {
+    first: usize,
+    offers: usize,
+    pick: usize,
+}
+
+impl Picker {
+    fn new(kind: ToolKind, facts: Option<&Facts>) -> Self {
+        let pool = record_pool(kind);
+        let place = facts.filter(|_| pool.per_place >= 2).map(|facts| Place {
+            first: facts.destination_index() * pool.per_place,
+            offers: pool.per_place,
+            pick: facts.pick(pool.per_place),
+        });
+        let (origin, dates) = match facts.filter(|_| place.is_some()) {
+            Some(facts) => (facts.origin().0, facts.start() + &facts.end()),
+            None => ("", String::new()),
+        };
+        Self { pool, place, origin, dates, count: 0, walk: 0 }
     }
 
-    /// The index of the `count`-th record of a result: with facts, the chosen offer first,
-    /// then the destination's other offers in turn from a random one, none twice.
-    fn index(&mut self, rng: &mut SmallRng, count: usize) -> usize {
-        let len = self.pool.len();
-        match self.facts {
-            Some(facts) if self.about_places => {
-                let cities = vocab::AIRPORTS.len();
-                let here = facts.destination_index();
-                let offers = (len - here).div_ceil(cities).max(2);
-                let pick = facts.pick(offers);
-                if count == 0 {
-                    self.walk = rng.random_range(0..offers);
-                    return here + cities * pick;
-                }
-                let other = (self.walk + count - 1) % (offers - 1);
-                let k = if other >= pick { other + 1 } else { other };
-                here + cities * k
-            }
-            _ => rng.random_range(0..len),
+    /// Where the next record of a result is stored: with facts, the chosen offer first, then
+    /// the destination's other offers in turn from a random one, none twice.
+    fn next(&mut self, rng: &mut SmallRng) -> usize {
+        let count = self.count;
+        self.count += 1;
+        let Some(place) = self.place else {
+            return self.pool.stored(rng.random_range(0..self.pool.len()));
+        };
+        let others = place.offers - 1;
+        if count == 0 {
+            self.walk = rng.random_range(0..place.offers) % others;
+            return place.first + place.pick;
         }
+        let other = self.walk;
+        self.walk = if other + 1 == others { 0 } else { other + 1 };
+        place.first + other + usize::from(other >= place.pick)
     }
 
-    /// Appends record `index`, rewritten to the facts.
-    fn push(&self, out: &mut String, index: usize) {
-        let record = self.pool.record(index);
-        let (Some(facts), Some(start), Some(end)) = (self.facts, &self.start, &self.end) else {
+    /// Appends the record stored at `at`, rewritten to the facts: copied in pieces around the
+    /// values it rewrites.
+    fn push(&self, out: &mut String, at: usize) {
+        let record = self.pool.record(at);
+        if self.place.is_none() {
             out.push_str(record);
             return;
-        };
+        }
         let mut copied = 0;
-        for &(offset, slot) in &self.pool.patches[index] {
+        for &(offset, slot) in &self.pool.patches[at] {
             let value = match slot {
-                records::Slot::Origin => facts.origin().0,
-                records::Slot::Start => start.as_str(),
-                records::Slot::End => end.as_str(),
+                records::Slot::Origin => self.origin,
+                records::Slot::Start => self.dates.get(..10).unwrap_or(""),
+                records::Slot::End => self.dates.get(10..).unwrap_or(""),
             };
-            let at = usize::from(offset);
-            if at >= copied
-                && record.is_char_boundary(at)
-                && record.is_char_boundary(at + value.len())
+            let offset = usize::from(offset);
+            if offset >= copied
+                && record.is_char_boundary(offset)
+                && record.is_char_boundary(offset + value.len())
             {
-                out.push_str(&record[copied..at]);
+                out.push_str(&record[copied..offset]);
                 out.push_str(value);
-                copied = at + value.len();
+                copied = offset + value.len();
             }
         }
         out.push_str(&record[copied..]);
@@ -274,8 +300,8 @@ pub fn chosen_offer(kind: ToolKind, facts: &Facts) -> Option<String> {
     }
     let mut picker = Picker::new(kind, Some(facts));
     let mut record = String::new();
-    let index = picker.index(&mut rng(0), 0);
-    picker.push(&mut record, index);
+    let at = picker.next(&mut rng(0));
+    picker.push(&mut record, at);
     records::offer_id(kind, &record).map(str::to_owned)
 }
 
@@ -286,8 +312,8 @@ pub fn chosen_record(kind: ToolKind, facts: &Facts) -> Option<String> {
     }
     let mut picker = Picker::new(kind, Some(facts));
     let mut record = String::new();
-    let index = picker.index(&mut rng(0), 0);
-    picker.push(&mut record, index);
+    let at = picker.next(&mut rng(0));
+    picker.push(&mut record, at);
     Some(record)
 }
 
@@ -407,17 +433,17 @@ pub fn push_tool_result_about(
     let mut picker = Picker::new(kind, facts);
     let mut count = 0usize;
     loop {
-        let index = picker.index(rng, count);
-        let record = picker.pool.record(index);
+        let at = picker.next(rng);
+        let record = picker.pool.record(at);
         let separator = usize::from(count > 0);
-        let after = out.len() - base + separator + record.len() + tail_len(count + 1);
-        if after > size {
+        let written = out.len() - base;
+        if written + separator + record.len() + tail_len(count + 1) > size {
             break;
         }
         if separator == 1 {
             out.push(',');
         }
-        picker.push(out, index);
+        picker.push(out, at);
         count += 1;
     }
     out.push_str(r#"],"count":"#);
@@ -452,18 +478,19 @@ pub fn push_truncated_tool_result(
     let mut count = 0usize;
     loop {
         // The same draws as the whole result, which stops at `size` rather than `cap`.
-        let index = picker.index(rng, count);
-        let record = picker.pool.record(index);
+        let at = picker.next(rng);
+        let record = picker.pool.record(at);
         let separator = usize::from(count > 0);
-        let whole_after = out.len() - base + separator + record.len() + tail_len(count + 1);
-        let cut_after = out.len() - base + separator + record.len() + TAIL.len();
+        let written = out.len() - base;
+        let whole_after = written + separator + record.len() + tail_len(count + 1);
+        let cut_after = written + separator + record.len() + TAIL.len();
         if whole_after > size || cut_after > cap {
             break;
         }
         if separator == 1 {
             out.push(',');
         }
-        picker.push(out, index);
+        picker.push(out, at);
         count += 1;
     }
     out.push_str(TAIL);

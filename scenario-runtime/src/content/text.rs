@@ -68,6 +68,23 @@ enum Slot {
 
 const SLOTS: usize = 13;
 
+/// Every slot, in the order of their markers.
+const SLOT_ORDER: [Slot; SLOTS] = [
+    Slot::FullName,
+    Slot::FirstName,
+    Slot::City,
+    Slot::Origin,
+    Slot::Code,
+    Slot::Start,
+    Slot::End,
+    Slot::Order,
+    Slot::Ticket,
+    Slot::Nights,
+    Slot::Guests,
+    Slot::Month,
+    Slot::Budget,
+];
+
 /// How a slot reads in a pool about no trace: one of a few words naming no one and nowhere.
 const NEUTRAL: [&[&str]; SLOTS] = [
     &["the traveller", "the guest", "the passenger", "the customer"],
@@ -93,29 +110,35 @@ pub struct SlotValues {
 }
 
 impl SlotValues {
-    /// The slots' text for `facts`.
+    /// The slots' text for `facts`. Written piece by piece into one buffer (no formatting
+    /// machinery): tool results and messages build it for every copy they make.
     pub fn of(facts: &Facts) -> Self {
         let (first, last) = facts.person();
         let (_, origin) = facts.origin();
         let (code, city) = facts.destination();
-        let values = [
-            format!("{first} {last}"),
-            first.to_owned(),
-            city.to_owned(),
-            origin.to_owned(),
-            code.to_owned(),
-            facts.start(),
-            facts.end(),
-            facts.order(),
-            facts.ticket(),
-            facts.nights().to_string(),
-            facts.guests().to_string(),
-            facts.month_name().to_owned(),
-            (100 + 40 * facts.guests()).to_string(),
-        ];
         let mut out = Self { text: String::with_capacity(128), ends: [0; SLOTS] };
-        for (i, value) in values.iter().enumerate() {
-            out.text.push_str(value);
+        let mut number = itoa::Buffer::new();
+        for (i, slot) in SLOT_ORDER.iter().enumerate() {
+            let text = &mut out.text;
+            match slot {
+                Slot::FullName => {
+                    text.push_str(first);
+                    text.push(' ');
+                    text.push_str(last);
+                }
+                Slot::FirstName => text.push_str(first),
+                Slot::City => text.push_str(city),
+                Slot::Origin => text.push_str(origin),
+                Slot::Code => text.push_str(code),
+                Slot::Start => text.push_str(facts.start_date().as_str()),
+                Slot::End => text.push_str(facts.end_date().as_str()),
+                Slot::Order => facts.push_order(text),
+                Slot::Ticket => facts.push_ticket(text),
+                Slot::Nights => text.push_str(number.format(facts.nights())),
+                Slot::Guests => text.push_str(number.format(facts.guests())),
+                Slot::Month => text.push_str(facts.month_name()),
+                Slot::Budget => text.push_str(number.format(100 + 40 * facts.guests())),
+            }
             out.ends[i] = out.text.len() as u16;
         }
         out
@@ -132,7 +155,11 @@ impl SlotValues {
 #[derive(Debug)]
 pub struct TextPool {
     text: String,
-    starts: Vec<u32>,
+    /// Where each sentence starts, and the index in `marks` of the first marker from there:
+    /// a copy starts at a random sentence without searching the pool's tables.
+    starts: Vec<(u32, u32)>,
+    /// How many sentences start in the pool's first half (see [`Self::random_start`]).
+    usable: usize,
     marks: Vec<u32>,
 }
 
@@ -151,11 +178,17 @@ impl TextPool {
             writer.sentence(domain);
             writer.out.push(' ');
         }
-        let marks = (0..writer.out.len())
+        let marks: Vec<u32> = (0..writer.out.len())
             .filter(|&i| writer.out.as_bytes()[i] < 0x20)
             .map(|i| i as u32)
             .collect();
-        Self { text: writer.out, starts, marks }
+        let starts: Vec<(u32, u32)> = starts
+            .into_iter()
+            .map(|start| (start, marks.partition_point(|&m| m < start) as u32))
+            .collect();
+        let last = (writer.out.len() - (writer.out.len() / 2).max(1)) as u32;
+        let usable = starts.partition_point(|&(s, _)| s <= last).max(1);
+        Self { text: writer.out, starts, usable, marks }
     }
 
     /// Appends exactly `len` bytes of prose to `out` with its slots filled from `values`,
@@ -170,8 +203,7 @@ impl TextPool {
         let end = out.len() + len;
         let bytes = self.text.as_bytes();
         while out.len() < end {
-            let mut at = self.random_start(rng);
-            let mut mark = self.marks.partition_point(|&m| (m as usize) < at);
+            let (mut at, mut mark) = self.random_start(rng);
             while out.len() < end && at < bytes.len() {
                 let next = self.marks.get(mark).map_or(bytes.len(), |&m| m as usize);
                 let take = (next - at).min(end - out.len());
@@ -202,7 +234,7 @@ impl TextPool {
         let mut remaining = len;
         while remaining > 0 {
             let take = remaining.min(self.chunk_max());
-            let start = self.random_start(rng);
+            let (start, _) = self.random_start(rng);
             if remaining == take && take >= 2 {
                 out.push_str(&self.text[start..start + take - 1]);
                 out.push('.');
@@ -216,11 +248,11 @@ impl TextPool {
     /// A sentence start in the pool's first half, from which any slice the pool hands out
     /// (at most half the pool) fits. The choice does not depend on the slice's length, so the
     /// same random state gives the same text cut to different lengths (an agent's system
-    /// prompt is one text, however much of it a budget lets through).
-    fn random_start(&self, rng: &mut SmallRng) -> usize {
-        let last = self.text.len() - self.chunk_max();
-        let usable = self.starts.partition_point(|&s| s as usize <= last).max(1);
-        self.starts[rng.random_range(0..usable)] as usize
+    /// prompt is one text, however much of it a budget lets through). Also gives the index of
+    /// the first marker from there.
+    fn random_start(&self, rng: &mut SmallRng) -> (usize, usize) {
+        let (start, mark) = self.starts[rng.random_range(0..self.usable)];
+        (start as usize, mark as usize)
     }
 
     fn chunk_max(&self) -> usize {
@@ -815,5 +847,28 @@ impl Writer {
                 self.put(".");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_values_follow_the_markers_order_and_name_the_facts() {
+        for (i, slot) in SLOT_ORDER.iter().enumerate() {
+            assert_eq!(*slot as usize, i, "{slot:?}");
+        }
+        let facts = Facts::from_seed(3);
+        let values = SlotValues::of(&facts);
+        let (first, last) = facts.person();
+        let text = |slot: Slot| values.get(slot as u8 + 1).to_owned();
+        assert_eq!(text(Slot::FullName), format!("{first} {last}"));
+        assert_eq!(text(Slot::City), facts.destination().1);
+        assert_eq!(text(Slot::Start), facts.start());
+        assert_eq!(text(Slot::End), facts.end());
+        assert_eq!(text(Slot::Order), facts.order());
+        assert_eq!(text(Slot::Ticket), facts.ticket());
+        assert_eq!(text(Slot::Budget), (100 + 40 * facts.guests()).to_string());
     }
 }
