@@ -138,8 +138,9 @@ struct RecordPool {
     text: String,
     /// Where each record lies in `text`, in storage order.
     ranges: Vec<(u32, u32)>,
-    /// The values to rewrite in each record, in storage order.
-    patches: Vec<Vec<(u16, records::Slot)>>,
+    /// Where the stretch about the trip starts in each record, in storage order (see
+    /// [`records::trip_text`]).
+    trips: Vec<Option<u16>>,
     /// Records per destination for kinds about places (record `i` of [`records::build_pool`]
     /// is about airport `i % AIRPORTS.len()`), 0 for the others.
     per_place: usize,
@@ -156,14 +157,14 @@ impl RecordPool {
         };
         let mut text = String::with_capacity(records.iter().map(String::len).sum());
         let mut ranges = Vec::with_capacity(order.len());
-        let mut patches = Vec::with_capacity(order.len());
+        let mut trips = Vec::with_capacity(order.len());
         for i in order {
             let start = text.len() as u32;
             text.push_str(&records[i]);
             ranges.push((start, text.len() as u32));
-            patches.push(records::patches(kind, &records[i]));
+            trips.push(records::trip_offset(kind, &records[i]));
         }
-        Self { text, ranges, patches, per_place }
+        Self { text, ranges, trips, per_place }
     }
 
     fn len(&self) -> usize {
@@ -212,10 +213,8 @@ struct Picker {
     pool: &'static RecordPool,
     /// For results about the trace's destination: where its records are stored.
     place: Option<Place>,
-    /// The trip's origin airport, and its first and last days one after the other, as records
-    /// write them.
-    origin: &'static str,
-    dates: String,
+    /// What each record says of the trip, in the trace's words ([`records::trip_text`]).
+    trip: String,
     /// Records picked so far.
     count: usize,
     /// The walk through the destination's other offers: the next one to take.
@@ -238,11 +237,11 @@ impl Picker {
             offers: pool.per_place,
             pick: facts.pick(pool.per_place),
         });
-        let (origin, dates) = match facts.filter(|_| place.is_some()) {
-            Some(facts) => (facts.origin().0, facts.start() + &facts.end()),
-            None => ("", String::new()),
+        let trip = match facts.filter(|_| place.is_some()) {
+            Some(facts) => records::trip_text(kind, facts),
+            None => String::new(),
         };
-        Self { pool, place, origin, dates, count: 0, walk: 0 }
+        Self { pool, place, trip, count: 0, walk: 0 }
     }
 
     /// Where the next record of a result is stored: with facts, the chosen offer first, then
@@ -263,32 +262,21 @@ impl Picker {
         place.first + other + usize::from(other >= place.pick)
     }
 
-    /// Appends the record stored at `at`, rewritten to the facts: copied in pieces around the
-    /// values it rewrites.
+    /// Appends the record stored at `at`, its stretch about the trip rewritten to the facts.
     fn push(&self, out: &mut String, at: usize) {
         let record = self.pool.record(at);
-        if self.place.is_none() {
-            out.push_str(record);
-            return;
-        }
-        let mut copied = 0;
-        for &(offset, slot) in &self.pool.patches[at] {
-            let value = match slot {
-                records::Slot::Origin => self.origin,
-                records::Slot::Start => self.dates.get(..10).unwrap_or(""),
-                records::Slot::End => self.dates.get(10..).unwrap_or(""),
-            };
+        let pieces = self.pool.trips[at].filter(|_| self.place.is_some()).and_then(|offset| {
             let offset = usize::from(offset);
-            if offset >= copied
-                && record.is_char_boundary(offset)
-                && record.is_char_boundary(offset + value.len())
-            {
-                out.push_str(&record[copied..offset]);
-                out.push_str(value);
-                copied = offset + value.len();
+            Some((record.get(..offset)?, record.get(offset + self.trip.len()..)?))
+        });
+        match pieces {
+            Some((before, after)) => {
+                out.push_str(before);
+                out.push_str(&self.trip);
+                out.push_str(after);
             }
+            None => out.push_str(record),
         }
-        out.push_str(&record[copied..]);
     }
 }
 

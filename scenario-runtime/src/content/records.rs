@@ -240,7 +240,8 @@ fn record(kind: ToolKind, i: usize, rng: &mut SmallRng, text: &TextPool) -> Stri
             let arr = (dep + duration) % 1440;
             let _ = write!(
                 out,
-                r#"{{"id":"{code}{number}-{day}","airline":"{airline}","flight_number":"{code}{number}","origin":"{from}","destination":"{to}","departure":"{day}T{:02}:{:02}:00","arrival":"{day}T{:02}:{:02}:00","duration_minutes":{duration},"stops":{},"cabin":"{}","fare_class":"{}","price":{},"seats_left":{},"refundable":{},"baggage":"{}","notes":"{}"}}"#,
+                r#"{{"id":"{code}{number}-{:04x}","airline":"{airline}","flight_number":"{code}{number}","destination":"{to}","origin":"{from}","date":"{day}","departure":"{:02}:{:02}","arrival":"{:02}:{:02}","duration_minutes":{duration},"stops":{},"cabin":"{}","fare_class":"{}","price":{},"seats_left":{},"refundable":{},"baggage":"{}","notes":"{}"}}"#,
+                rng.random::<u16>(),
                 dep / 60,
                 dep % 60,
                 arr / 60,
@@ -291,13 +292,13 @@ fn record(kind: ToolKind, i: usize, rng: &mut SmallRng, text: &TextPool) -> Stri
             let code = here_code;
             let _ = write!(
                 out,
-                r#"{{"offer_id":"car_{:06x}","confirmation":"{}","vendor":"{}","model":"{model}","class":"{class}","pickup":{{"location":"{code}","time":"{}T{:02}:00:00"}},"dropoff":{{"location":"{code}","time":"{}T{:02}:00:00"}},"daily_rate":{},"mileage":"{}","transmission":"{}","seats":{},"insurance":"{}","conditions":"{}"}}"#,
+                r#"{{"offer_id":"car_{:06x}","confirmation":"{}","vendor":"{}","model":"{model}","class":"{class}","location":"{code}","pickup_date":"{}","dropoff_date":"{}","pickup_time":"{:02}:00","dropoff_time":"{:02}:00","daily_rate":{},"mileage":"{}","transmission":"{}","seats":{},"insurance":"{}","conditions":"{}"}}"#,
                 rng.random::<u32>() & 0xFF_FFFF,
                 super::id("", rng.random(), 10),
                 any(rng, CAR_VENDORS),
                 date(rng),
-                rng.random_range(6..22u32),
                 date(rng),
+                rng.random_range(6..22u32),
                 rng.random_range(6..22u32),
                 money(rng, 25, 260),
                 any(rng, &["unlimited", "200 mi/day", "300 km/day"]),
@@ -461,53 +462,33 @@ fn arguments_about(kind: ToolKind, facts: &Facts, chosen: Option<&str>) -> Optio
     Some(out)
 }
 
-/// A value of a record a trace may rewrite to its own facts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Slot {
-    /// An origin IATA code (3 bytes).
-    Origin,
-    /// The trip's first day (10 bytes, `YYYY-MM-DD`).
-    Start,
-    /// The trip's last day.
-    End,
+/// What a record of a kind about places says of the trip, as one stretch of its text that a
+/// trace rewrites to its own facts: a flight's origin and date, a car's pickup and dropoff
+/// days, a hotel's free-cancellation day, a forecast's day. The stretch has the same length
+/// whatever the trip, so a record is copied in three pieces (before, the stretch, after).
+pub fn trip_text(kind: ToolKind, facts: &Facts) -> String {
+    let (origin, _) = facts.origin();
+    let (start, end) = (facts.start(), facts.end());
+    match kind {
+        ToolKind::Flights => format!(r#"{origin}","date":"{start}"#),
+        ToolKind::Cars => format!(r#"{start}","dropoff_date":"{end}"#),
+        ToolKind::Hotels | ToolKind::Weather => start,
+        _ => String::new(),
+    }
 }
 
-/// Where a record of `kind` holds values a trace rewrites: byte offsets and slots, found by
-/// their keys (every record of a kind has the same keys in the same order).
-pub fn patches(kind: ToolKind, record: &str) -> Vec<(u16, Slot)> {
-    let after = |key: &str, from: usize| -> Option<usize> {
-        record[from..].find(key).map(|at| from + at + key.len())
+/// Where the stretch [`trip_text`] rewrites starts in `record`, a record of `kind` (found by
+/// its key: every record of a kind has the same keys in the same order).
+pub fn trip_offset(kind: ToolKind, record: &str) -> Option<u16> {
+    let key = match kind {
+        ToolKind::Flights => r#""origin":""#,
+        ToolKind::Cars => r#""pickup_date":""#,
+        ToolKind::Hotels => r#""cancellation":"free until "#,
+        ToolKind::Weather => r#""date":""#,
+        _ => return None,
     };
-    let mut out = Vec::new();
-    let mut push = |at: Option<usize>, slot: Slot| {
-        if let Some(at) = at.and_then(|at| u16::try_from(at).ok()) {
-            out.push((at, slot));
-        }
-    };
-    match kind {
-        ToolKind::Flights => {
-            // `"id":"XX123-2026-01-01","airline"`: the date ends the id.
-            push(
-                after(r#"","airline""#, 0).map(|at| at - r#"","airline""#.len() - 10),
-                Slot::Start,
-            );
-            push(after(r#""origin":""#, 0), Slot::Origin);
-            push(after(r#""departure":""#, 0), Slot::Start);
-            push(after(r#""arrival":""#, 0), Slot::Start);
-        }
-        ToolKind::Hotels => push(after(r#""cancellation":"free until "#, 0), Slot::Start),
-        ToolKind::Cars => {
-            let pickup =
-                after(r#""pickup":{"location":""#, 0).and_then(|at| after(r#""time":""#, at));
-            push(pickup, Slot::Start);
-            let dropoff =
-                after(r#""dropoff":{"location":""#, 0).and_then(|at| after(r#""time":""#, at));
-            push(dropoff, Slot::End);
-        }
-        ToolKind::Weather => push(after(r#""date":""#, 0), Slot::Start),
-        _ => {}
-    }
-    out
+    let at = record.find(key)? + key.len();
+    u16::try_from(at).ok()
 }
 
 /// The id of an offer record of `kind` (`None` for kinds without offers).

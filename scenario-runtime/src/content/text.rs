@@ -449,9 +449,11 @@ impl Writer {
                 self.plan(domain);
                 self.put(".");
             }
-            4 | 5 if matches!(domain, Domain::Travel | Domain::Research) => {
-                self.clause();
-                self.put(".");
+            // About a third of travel and research sentences name no fact: what the domain
+            // says in general (fees, opening hours, what sources report), with figures of its
+            // own, as real answers mix the trip's facts with such context.
+            4..=8 if matches!(domain, Domain::Travel | Domain::Research) => {
+                self.free_sentence(domain);
             }
             4 | 5 if domain == Domain::Support => {
                 let item = self.any(SUPPORT_ITEMS);
@@ -479,6 +481,179 @@ impl Writer {
             _ => self.fact_sentence(domain),
         }
         self.capitalise(from);
+    }
+
+    /// A sentence of travel or research that names no fact: fees, rules, timetables and what
+    /// sources report, with figures of its own.
+    fn free_sentence(&mut self, domain: Domain) {
+        const HEX: &[u8] = b"0123456789abcdef";
+        match (domain, self.rng.random_range(0..12u32)) {
+            (Domain::Travel, 0) => {
+                self.put(" Fares on this route usually rise by");
+                self.number(5, 40);
+                self.put("% in the last");
+                self.number(3, 21);
+                self.put(" days before departure, so booking now saves about");
+                self.amount(20, 300);
+                self.put(".");
+            }
+            (Domain::Travel, 1) => {
+                self.put(" A checked bag costs");
+                self.amount(25, 80);
+                self.put(" each way on most carriers, and a seat with extra legroom adds");
+                self.amount(15, 120);
+                self.put(".");
+            }
+            (Domain::Travel, 2) => {
+                self.put(" The airport train runs every");
+                self.number(5, 20);
+                self.put(" minutes from");
+                self.time();
+                self.put(" and reaches the centre in");
+                self.number(15, 55);
+                self.put(" minutes; a taxi costs about");
+                self.amount(25, 90);
+                self.put(".");
+            }
+            (Domain::Travel, 3) => {
+                self.put(" Check-in opens at");
+                self.time();
+                self.put(", and guests arriving after");
+                self.time();
+                self.put(" should tell the front desk in advance.");
+            }
+            (Domain::Travel, 4) => {
+                let (_, airline) = self.any(AIRLINES);
+                self.put(&format!(" {airline} allows changes up to"));
+                self.number(2, 72);
+                self.put(" hours before departure for a fee of");
+                self.amount(30, 250);
+                self.put(", while its basic fares cannot be changed.");
+            }
+            (Domain::Travel, 5) => {
+                self.number(2, 9);
+                self.put(" of the");
+                self.number(10, 40);
+                self.put(" hotels in the results offer free cancellation, and");
+                self.number(1, 8);
+                self.put(" include breakfast in the rate.");
+            }
+            (Domain::Travel, 6) => {
+                let brand = self.any(HOTEL_BRANDS);
+                let kind = self.any(HOTEL_KINDS);
+                self.put(&format!(" The {brand} {kind} charges a city tax of"));
+                self.amount(1, 9);
+                self.put(" per person per night, payable at the hotel.");
+            }
+            (Domain::Travel, 7) => {
+                let vendor = self.any(CAR_VENDORS);
+                self.put(&format!(" {vendor} asks for a deposit of"));
+                self.amount(150, 900);
+                self.put(" on a credit card and charges");
+                self.amount(8, 30);
+                self.put(" per day for a second driver.");
+            }
+            (Domain::Travel, 8) => {
+                self.put(" Morning flights have left on time");
+                self.number(60, 97);
+                self.put("% of the time this month, against");
+                self.number(40, 85);
+                self.put("% for evening departures.");
+            }
+            (Domain::Travel, 9) => {
+                let sight = self.any(SIGHTS);
+                self.put(&format!(" Near {sight} the quieter streets have rooms from"));
+                self.amount(60, 250);
+                self.put(", about");
+                self.number(10, 35);
+                self.put("% less than the busiest blocks.");
+            }
+            (Domain::Travel, 10) => {
+                self.put(" Travel insurance for a trip of this length costs between");
+                self.amount(15, 40);
+                self.put(" and");
+                self.amount(45, 140);
+                self.put(", depending on the cover.");
+            }
+            (Domain::Travel, _) => {
+                let condition = self.any(CONDITIONS);
+                let sight = self.any(SIGHTS);
+                self.put(&format!(
+                    " Mornings are often {condition}, so {sight} is best seen before"
+                ));
+                self.time();
+                self.put(".");
+            }
+            (_, 0) => {
+                self.put(" Guide");
+                self.number(1, 9);
+                self.put(" from");
+                self.number(2019, 2025);
+                self.put(" lists");
+                self.number(8, 40);
+                self.put(" places worth a visit,");
+                self.number(2, 7);
+                self.put(" of them free on the first Sunday of the month.");
+            }
+            (_, 1 | 2) => {
+                let site = self.any(SITES);
+                let sight = self.any(SIGHTS);
+                self.put(&format!(" Reviews on https://{site}/reviews/"));
+                self.code(HEX, 6);
+                self.put(&format!(" rate {sight}"));
+                let rating = self.rng.random_range(30..50u32);
+                self.put(&format!(" {}.{}", rating / 10, rating % 10));
+                self.put(" out of 5 from");
+                self.number(40, 9000);
+                self.put(" visitors.");
+            }
+            (_, 3) => {
+                self.put(" Two of the sources disagree on opening hours: one says");
+                self.time();
+                self.put(", the other");
+                self.time();
+                self.put(".");
+            }
+            (_, 4 | 5) => {
+                self.put(" Across the sources a meal for two costs about");
+                self.amount(20, 120);
+                self.put(" and a museum ticket");
+                self.amount(5, 30);
+                self.put(".");
+            }
+            (_, 6) => {
+                self.put(" The newest source was updated in");
+                self.number(2023, 2025);
+                self.put("; the oldest dates from");
+                self.number(2016, 2021);
+                self.put(" and should be read with care.");
+            }
+            (_, 7 | 8) => {
+                let sight = self.any(SIGHTS);
+                self.put(" Visitors spend");
+                self.number(2, 6);
+                self.put(&format!(" hours on average at {sight}, and queues are shortest before"));
+                self.time();
+                self.put(".");
+            }
+            (_, 9 | 10) => {
+                let site = self.any(SITES);
+                self.put(&format!(" A survey on https://{site}/data/"));
+                self.code(HEX, 6);
+                self.put(" found that");
+                self.number(30, 90);
+                self.put("% of travellers book their rooms more than");
+                self.number(2, 8);
+                self.put(" weeks ahead.");
+            }
+            (_, _) => {
+                self.put(" Public transport reaches most sights: a single ride costs");
+                self.amount(1, 5);
+                self.put(" and a week pass");
+                self.amount(15, 60);
+                self.put(".");
+            }
+        }
     }
 
     fn plan_action(&mut self, domain: Domain) {
@@ -841,10 +1016,13 @@ impl Writer {
                 self.put(".");
             }
             (Domain::Research, _) => {
-                self.clause();
-                self.put(" in");
+                self.put(" Most of what the sources say about");
                 self.slot(Slot::City);
-                self.put(".");
+                self.put(" in");
+                self.slot(Slot::Month);
+                self.put(" agrees; the figures differ by");
+                self.number(5, 30);
+                self.put("% at most.");
             }
         }
     }
