@@ -4,9 +4,13 @@
 //! request, each answer with its tool calls, each tool result. So prompts grow through a trace
 //! until the context budget trims the oldest turns, and consecutive prompts share long prefixes
 //! (which is what makes batches of real traces compress well). [`Conversation`] reproduces that:
-//! every message is rendered once into its GenAI JSON form (`{"role":..,"parts":[..]}`) when it
-//! joins the history, and a prompt is the newest messages that fit the step's token budget,
-//! copied into one JSON array.
+//! a prompt is the newest messages that fit the step's token budget, in their GenAI JSON form
+//! (`{"role":..,"parts":[..]}`), in one JSON array.
+//!
+//! A trace in flight spends most of its life waiting between steps, holding its agents'
+//! histories. So the history keeps each message's JSON frame and, for the text and tool results
+//! written from the content pools, the random state that wrote them rather than the text:
+//! a prompt that includes a message writes it again, byte for byte the same.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -45,19 +49,60 @@ const ASSISTANT_FRAME: &str =
 /// ([`Conversation::first_user_text_cut`]): what an agent span summarises.
 const HEAD_BYTES: usize = 512;
 
-/// One message of the history.
+/// One message of the history: 104 bytes besides what its frame and body point to (a trace in
+/// flight keeps a few dozen).
 #[derive(Debug)]
 struct Entry {
-    role: &'static str,
+    body: Body,
     /// The message without its content: what precedes the content, then what follows it.
-    frame: Cow<'static, str>,
+    frame: Frame,
     /// Bytes of `frame` before the content.
-    split: usize,
+    split: u32,
     /// Bytes of content (for a [`Body::Tool`], the size asked of the tool).
-    len: usize,
+    len: u32,
+    role: Role,
     /// Whether the content is JSON (a tool result), which must be quoted when cut.
     json_content: bool,
-    body: Body,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    User,
+    Assistant,
+    Tool,
+}
+
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::Tool => "tool",
+        }
+    }
+}
+
+/// An entry's frame: one of the common ones, or its own.
+#[derive(Debug)]
+enum Frame {
+    User,
+    Assistant,
+    Own(Box<str>),
+}
+
+impl Frame {
+    fn as_str(&self) -> &str {
+        match self {
+            Frame::User => USER_FRAME,
+            Frame::Assistant => ASSISTANT_FRAME,
+            Frame::Own(frame) => frame,
+        }
+    }
+}
+
+/// A length as an entry keeps it (contents are far below 4 GiB).
+fn small(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
 }
 
 /// How an entry's content is kept. Most of a trace's history is what a prompt or an answer
@@ -76,14 +121,19 @@ enum Body {
 }
 
 impl Entry {
+    /// Bytes of content.
+    fn len(&self) -> usize {
+        self.len as usize
+    }
+
     /// What precedes the content.
     fn prefix(&self) -> &str {
-        &self.frame[..self.split]
+        &self.frame.as_str()[..self.split as usize]
     }
 
     /// What closes the message after its content.
     fn suffix(&self) -> &str {
-        &self.frame[self.split..]
+        &self.frame.as_str()[self.split as usize..]
     }
 
     /// The content: borrowed when kept rendered, written again otherwise (empty for a tool
@@ -92,7 +142,7 @@ impl Entry {
         match &self.body {
             Body::Rendered(text) => Cow::Borrowed(text),
             Body::Text { .. } => {
-                let mut out = String::with_capacity(self.len);
+                let mut out = String::with_capacity(self.len());
                 self.push_content(&mut out);
                 Cow::Owned(out)
             }
@@ -103,8 +153,8 @@ impl Entry {
     /// Bytes this entry keeps on the heap.
     fn kept_bytes(&self) -> usize {
         let frame = match &self.frame {
-            Cow::Borrowed(_) => 0,
-            Cow::Owned(frame) => frame.capacity(),
+            Frame::Own(frame) => frame.len(),
+            Frame::User | Frame::Assistant => 0,
         };
         let body = match &self.body {
             Body::Rendered(text) => text.len(),
@@ -122,7 +172,7 @@ impl Entry {
         match &self.body {
             Body::Rendered(text) => out.push_str(text),
             Body::Text { rng, lead, topic } => {
-                super::push_led_about(out, lead, topic.as_deref(), self.len, &mut rng.clone());
+                super::push_led_about(out, lead, topic.as_deref(), self.len(), &mut rng.clone());
             }
             Body::Tool { kind, facts, rng } => {
                 super::push_tool_result_about(
@@ -130,7 +180,7 @@ impl Entry {
                     *kind,
                     facts.as_ref(),
                     &mut rng.clone(),
-                    self.len,
+                    self.len(),
                 );
             }
         }
@@ -165,7 +215,7 @@ impl Entry {
                     *kind,
                     facts,
                     &mut rng.clone(),
-                    self.len,
+                    self.len(),
                     cap,
                 );
             }
@@ -202,11 +252,11 @@ fn char_floor(text: &str, max: usize) -> usize {
 }
 
 /// `prefix` then `suffix`, as an entry's frame.
-fn frame(prefix: &str, suffix: &str) -> Cow<'static, str> {
+fn frame(prefix: &str, suffix: &str) -> Frame {
     let mut frame = String::with_capacity(prefix.len() + suffix.len());
     frame.push_str(prefix);
     frame.push_str(suffix);
-    Cow::Owned(frame)
+    Frame::Own(frame.into())
 }
 
 /// A prompt: the `gen_ai.input.messages` JSON and where each message's content lies in it.
@@ -320,7 +370,7 @@ impl Conversation {
     pub fn first_user_text_cut(&self, max: usize) -> Option<Cow<'_, str>> {
         let entry = &self.entries[self.first_user?];
         let head = &*self.first_user_head;
-        if max <= head.len() || head.len() == entry.len {
+        if max <= head.len() || head.len() == entry.len() {
             return Some(Cow::Borrowed(head.get(..char_floor(head, max)).unwrap_or(head)));
         }
         let mut text = entry.content().into_owned();
@@ -335,8 +385,8 @@ impl Conversation {
 
     fn push(&mut self, entry: Entry) {
         match entry.role {
-            "user" if self.first_user.is_none() => self.first_user = Some(self.entries.len()),
-            "assistant" => self.last_assistant = Some(self.entries.len()),
+            Role::User if self.first_user.is_none() => self.first_user = Some(self.entries.len()),
+            Role::Assistant => self.last_assistant = Some(self.entries.len()),
             _ => {}
         }
         self.entries.push(entry);
@@ -385,13 +435,13 @@ impl Conversation {
             if json.len() > 1 {
                 json.push(',');
             }
-            let content = if entry.len <= cap {
+            let content = if entry.len() <= cap {
                 entry.render(&mut json)
             } else {
                 cached_bytes = cached_bytes.min(json.len());
                 entry.render_cut(&mut json, cap)
             };
-            messages.push((entry.role, content));
+            messages.push((entry.role.name(), content));
         }
         let cached_bytes = cached_bytes.min(json.len());
 
@@ -420,10 +470,10 @@ impl Conversation {
                 self.first_user_head = text[..char_floor(text, HEAD_BYTES)].into();
             }
             self.push(Entry {
-                role: "user",
-                frame: Cow::Borrowed(USER_FRAME),
-                split: USER_PREFIX.len(),
-                len,
+                role: Role::User,
+                frame: Frame::User,
+                split: small(USER_PREFIX.len()),
+                len: small(len),
                 json_content: false,
                 body: Body::Text { rng: before, lead: lead.into(), topic },
             });
@@ -438,8 +488,8 @@ impl Conversation {
         self.entries[first.min(self.entries.len())..]
             .iter()
             .map(|entry| {
-                let len = entry.len;
-                let overhead = 1 + entry.split + entry.suffix().len();
+                let len = entry.len();
+                let overhead = 1 + entry.split as usize + entry.suffix().len();
                 if len <= cap {
                     overhead + len
                 } else {
@@ -501,10 +551,10 @@ impl Conversation {
             suffix.push_str(&call_parts);
             suffix.push_str("]}");
             let entry = Entry {
-                role: "assistant",
+                role: Role::Assistant,
                 frame: frame(ASSISTANT_PREFIX, &suffix),
-                split: ASSISTANT_PREFIX.len(),
-                len: text.len(),
+                split: small(ASSISTANT_PREFIX.len()),
+                len: small(text.len()),
                 json_content: false,
                 body: Body::Text { rng: before, lead: lead.into(), topic },
             };
@@ -518,9 +568,9 @@ impl Conversation {
             output_json.push_str(&call_parts[1..]);
             output_json.push(']');
             let entry = Entry {
-                role: "assistant",
+                role: Role::Assistant,
                 frame: frame(PREFIX, &format!("{}]}}", &call_parts[1..])),
-                split: PREFIX.len(),
+                split: small(PREFIX.len()),
                 len: 0,
                 json_content: false,
                 body: Body::Rendered(Box::default()),
@@ -536,10 +586,10 @@ impl Conversation {
     pub fn push_tool_result(&mut self, call_id: &str, result: &str) {
         let (frame, split) = tool_frame(call_id);
         self.push(Entry {
-            role: "tool",
+            role: Role::Tool,
             frame,
             split,
-            len: result.len(),
+            len: small(result.len()),
             json_content: true,
             body: Body::Rendered(result.into()),
         });
@@ -570,10 +620,10 @@ impl Conversation {
         let (frame, split) = tool_frame(call_id);
         self.last_kind = Some(kind);
         self.push(Entry {
-            role: "tool",
+            role: Role::Tool,
             frame,
             split,
-            len: size,
+            len: small(size),
             json_content: true,
             body: Body::Tool { kind, facts, rng },
         });
@@ -590,10 +640,10 @@ impl Conversation {
     /// the agent was asked ([`Self::first_user_text`]).
     pub fn push_context(&mut self, text: &str) {
         self.entries.push(Entry {
-            role: "user",
-            frame: Cow::Borrowed(USER_FRAME),
-            split: USER_PREFIX.len(),
-            len: text.len(),
+            role: Role::User,
+            frame: Frame::User,
+            split: small(USER_PREFIX.len()),
+            len: small(text.len()),
             json_content: false,
             body: Body::Rendered(text.into()),
         });
@@ -606,14 +656,14 @@ impl Conversation {
     pub fn replay_turns(&mut self, turns: &[Turn]) {
         for turn in turns {
             for (role, frame, split, text) in [
-                ("user", USER_FRAME, USER_PREFIX.len(), &turn.user),
-                ("assistant", ASSISTANT_FRAME, ASSISTANT_PREFIX.len(), &turn.assistant),
+                (Role::User, Frame::User, USER_PREFIX.len(), &turn.user),
+                (Role::Assistant, Frame::Assistant, ASSISTANT_PREFIX.len(), &turn.assistant),
             ] {
                 self.entries.push(Entry {
                     role,
-                    frame: Cow::Borrowed(frame),
-                    split,
-                    len: text.len(),
+                    frame,
+                    split: small(split),
+                    len: small(text.len()),
                     json_content: false,
                     body: Body::Rendered(text.as_str().into()),
                 });
@@ -630,10 +680,10 @@ impl Conversation {
         super::push_json_str(&mut prefix, agent);
         prefix.push_str(r#","parts":[{"type":"text","content":""#);
         self.push(Entry {
-            role: "assistant",
+            role: Role::Assistant,
             frame: frame(&prefix, TEXT_SUFFIX),
-            split: prefix.len(),
-            len: text.len(),
+            split: small(prefix.len()),
+            len: small(text.len()),
             json_content: false,
             body: Body::Rendered(text.into()),
         });
@@ -641,7 +691,7 @@ impl Conversation {
 }
 
 /// The frame of a tool response message to call `call_id`, and where its content goes.
-fn tool_frame(call_id: &str) -> (Cow<'static, str>, usize) {
+fn tool_frame(call_id: &str) -> (Frame, u32) {
     const START: &str = r#"{"role":"tool","parts":[{"#;
     let split = START.len() + TOOL_ID_START.len() + call_id.len() + TOOL_ID_END.len();
     let mut frame = String::with_capacity(split + TOOL_SUFFIX.len());
@@ -650,7 +700,7 @@ fn tool_frame(call_id: &str) -> (Cow<'static, str>, usize) {
     frame.push_str(call_id);
     frame.push_str(TOOL_ID_END);
     frame.push_str(TOOL_SUFFIX);
-    (Cow::Owned(frame), split)
+    (Frame::Own(frame.into()), small(split))
 }
 
 #[cfg(test)]
@@ -830,5 +880,11 @@ mod tests {
                 assert_eq!(&out[range], &request[..char_floor(&request, cap)], "cap {cap}");
             }
         }
+    }
+
+    #[test]
+    fn an_entry_stays_small() {
+        // A trace in flight keeps a few dozen entries; their size is most of what it holds.
+        assert!(std::mem::size_of::<Entry>() <= 104, "{}", std::mem::size_of::<Entry>());
     }
 }
