@@ -159,7 +159,8 @@ impl Entry {
         let body = match &self.body {
             Body::Rendered(text) => text.len(),
             Body::Text { lead, topic, .. } => {
-                // A topic is shared by the messages written about it; counted whole here.
+                // A topic (its size and about 128 bytes of slot text) is shared by the messages
+                // written about it; counted whole for each here.
                 lead.len() + topic.as_ref().map_or(0, |_| std::mem::size_of::<Topic>() + 128)
             }
             Body::Tool { .. } => 0,
@@ -229,11 +230,7 @@ impl Entry {
             }
             Body::Rendered(_) | Body::Text { .. } => {
                 self.push_content(out);
-                let mut end = start + cap.min(out.len() - start);
-                while !out.is_char_boundary(end) {
-                    end -= 1;
-                }
-                out.truncate(end);
+                out.truncate(start + char_floor(&out[start..], cap));
             }
         }
         let content = start..out.len();
