@@ -2,7 +2,7 @@
 # What the generator costs, measured from outside: `scaletest sink` in its own process,
 # `/usr/bin/time -v` around `scaletest run`, bytes from the run's JSON report. Prints GB of OTLP
 # (before compression) per CPU-second (user + system) of the generator, its kernel share, peak
-# RSS, late starts and dropped spans.
+# RSS, late starts and dropped spans, and the most traces in flight with the RSS per trace then.
 # Usage: scripts/generator-cost.sh [RUN FLAGS...]
 #   default flags: --clock synthetic --compression none --rate 2000 --duration 10s
 # REPEAT=N runs it N times (default 1). SCALETEST=path picks the binary (default target/release).
@@ -48,6 +48,14 @@ print(f"run {sys.argv[3]}: {raw / 1e9:.2f} GB raw ({wire / 1e9:.2f} GB wire) for
       f"traces started {tr['started']}, late {tr['late']} (lag p99 {r['start_lag']['p99_ms']:.1f} ms), "
       f"missed {tr['missed']}, dropped starts {tr['dropped_starts']}; spans created {s['created']}, "
       f"exported {s['exported']}, dropped {s['dropped']}")
+rows = r.get("measurements", {}).get("series", {}).get("rows", [])
+if rows:
+    peak = max(rows, key=lambda row: row["traces_in_flight"])
+    n = max(peak["traces_in_flight"], 1)
+    print(f"  most traces in flight {peak['traces_in_flight']}, RSS then {peak['rss_bytes'] / 1e6:.0f} MB "
+          f"({rows[0]['rss_bytes'] / 1e6:.0f} MB at the start): {peak['rss_bytes'] / n / 1e3:.1f} KB per trace "
+          f"in flight, {(peak['rss_bytes'] - rows[0]['rss_bytes']) / n / 1e3:.1f} KB beyond the start; "
+          f"peak RSS / most in flight {rss_mb * 1e3 / n:.1f} KB")
 PY
 done
 kill -TERM "$sink_pid"

@@ -420,7 +420,8 @@ async fn capacity(
     let m = phase(url, phase_settings).await?;
     let r = &m.report;
     let peak = r.measurements.series.rows.iter().max_by_key(|row| row.traces_in_flight);
-    let (in_flight, rss) = peak.map_or((0, 0), |row| (row.traces_in_flight, row.rss_bytes));
+    let (in_flight, rss, queued) =
+        peak.map_or((0, 0, 0), |row| (row.traces_in_flight, row.rss_bytes, row.queue_spans));
     let per_trace = rss.saturating_sub(baseline) as f64 / in_flight.max(1) as f64;
     println!(
         "  gzip: started {} ({:.0} traces/s), late {} (start lag p99 {:.1} ms), missed {}, \
@@ -443,7 +444,8 @@ async fn capacity(
     );
     println!(
         "  in flight: at most {in_flight} traces at once; RSS then {:.0} MB ({:.0} MB before the \
-         phase): {:.1} KB per trace in flight; generator CPU {:.0}%",
+         phase, {queued} spans queued in the exporter then): {:.1} KB per trace in flight; \
+         generator CPU {:.0}%",
         rss as f64 / 1e6,
         baseline as f64 / 1e6,
         per_trace / 1e3,

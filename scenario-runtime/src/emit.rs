@@ -21,6 +21,7 @@
 //! attributes; span and trace ids are fresh per run. With the synthetic clock, parallel branches
 //! run in declaration order, so their additions to a shared conversation are deterministic too.
 
+use std::borrow::Cow;
 use std::sync::MutexGuard;
 
 use rand::Rng;
@@ -186,7 +187,7 @@ impl Emitter {
                 .map(|c| ToolKind::for_tool(c.name))
                 .or(conversation.last_tool_kind());
             let request = facts.request(asks_for);
-            conversation.set_topic(content::Topic::new(facts, asks_for));
+            conversation.set_topic_about(facts, asks_for);
             let budget = budget.saturating_sub(instructions.len());
             let prompt = conversation.prompt_with(budget, &request, rng);
             let answer = (!failed).then(|| {
@@ -721,8 +722,8 @@ impl Emitter {
 fn summary(conversation: &std::sync::Mutex<Conversation>) -> (Option<String>, Option<String>) {
     let conversation = lock(conversation);
     (
-        conversation.first_user_text().map(|t| cut(t, AGENT_SUMMARY_BYTES).to_owned()),
-        conversation.last_assistant_text().map(|t| cut(t, AGENT_SUMMARY_BYTES).to_owned()),
+        conversation.first_user_text_cut(AGENT_SUMMARY_BYTES).map(Cow::into_owned),
+        conversation.last_assistant_text().map(|t| cut(&t, AGENT_SUMMARY_BYTES).to_owned()),
     )
 }
 

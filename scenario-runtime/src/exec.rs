@@ -494,10 +494,11 @@ impl<'a> TraceRun<'a> {
         root.finish(done.end, done.failed);
         let turn = {
             let conversation = lock(&root.scope.conversation);
-            match (conversation.first_user_text(), conversation.last_assistant_text()) {
+            let user = conversation.first_user_text_cut(TURN_HISTORY_BYTES);
+            match (user, conversation.last_assistant_text()) {
                 (Some(user), Some(assistant)) => Some(Turn {
-                    user: cut(user, TURN_HISTORY_BYTES).to_owned(),
-                    assistant: cut(assistant, TURN_HISTORY_BYTES).to_owned(),
+                    user: cut(&user, TURN_HISTORY_BYTES).to_owned(),
+                    assistant: cut(&assistant, TURN_HISTORY_BYTES).to_owned(),
                 }),
                 _ => None,
             }

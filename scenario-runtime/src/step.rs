@@ -265,7 +265,9 @@ impl Step for CreateAgent {
 impl<B: Step> Step for Delegate<B> {
     async fn run<'a>(&'a self, run: &'a TraceRun<'a>, at: At<'a>) -> Done {
         let span = run.begin_agent(self.agent, &at);
-        let done = self.body.run(run, span.child_at()).await;
+        // Boxed: the agent's steps take room only while it runs, not for the whole trace
+        // in every future enclosing it.
+        let done = Box::pin(self.body.run(run, span.child_at())).await;
         run.end_agent(span, done)
     }
 

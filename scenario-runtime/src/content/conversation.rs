@@ -4,15 +4,21 @@
 //! request, each answer with its tool calls, each tool result. So prompts grow through a trace
 //! until the context budget trims the oldest turns, and consecutive prompts share long prefixes
 //! (which is what makes batches of real traces compress well). [`Conversation`] reproduces that:
-//! every message is rendered once into its GenAI JSON form (`{"role":..,"parts":[..]}`) when it
-//! joins the history, and a prompt is the newest messages that fit the step's token budget,
-//! copied into one JSON array.
+//! a prompt is the newest messages that fit the step's token budget, in their GenAI JSON form
+//! (`{"role":..,"parts":[..]}`), in one JSON array.
+//!
+//! A trace in flight spends most of its life waiting between steps, holding its agents'
+//! histories. So the history keeps each message's JSON frame and, for the text and tool results
+//! written from the content pools, the random state that wrote them rather than the text:
+//! a prompt that includes a message writes it again, byte for byte the same.
 
+use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::Arc;
 
 use rand::rngs::SmallRng;
 
-use super::{Facts, ToolKind};
+use super::{Facts, ToolKind, Topic};
 
 /// Where a message's text part starts.
 const USER_PREFIX: &str = r#"{"role":"user","parts":[{"type":"text","content":""#;
@@ -32,94 +38,222 @@ const MIN_PARTIAL: usize = 256;
 /// however long the history: a turn always starts with what the user says.
 const TURN_MESSAGE: usize = 1_200;
 
-/// One message of the history.
+/// The frame of a user message of text: [`USER_PREFIX`], then [`TEXT_SUFFIX`].
+const USER_FRAME: &str =
+    concat!(r#"{"role":"user","parts":[{"type":"text","content":""#, r#""}]}"#);
+/// The frame of an assistant message of text alone.
+const ASSISTANT_FRAME: &str =
+    concat!(r#"{"role":"assistant","parts":[{"type":"text","content":""#, r#""}]}"#);
+
+/// How much of the first user message's text a conversation keeps written
+/// ([`Conversation::first_user_text_cut`]): what an agent span summarises.
+const HEAD_BYTES: usize = 512;
+
+/// One message of the history: 104 bytes besides what its frame and body point to (a trace in
+/// flight keeps a few dozen).
 #[derive(Debug)]
 struct Entry {
-    role: &'static str,
-    /// The rendered message; for a [`Body::Generated`] one, only what precedes the content.
-    json: String,
-    /// Where the content lies in the rendered message (past the end of `json` for a
-    /// [`Body::Generated`] one, whose content is produced when a prompt needs it).
-    content: Range<usize>,
+    body: Body,
+    /// The message without its content: what precedes the content, then what follows it.
+    frame: Frame,
+    /// Bytes of `frame` before the content.
+    split: u32,
+    /// Bytes of content (for a [`Body::Tool`], the size asked of the tool).
+    len: u32,
+    role: Role,
     /// Whether the content is JSON (a tool result), which must be quoted when cut.
     json_content: bool,
-    body: Body,
 }
 
-/// How an entry's content is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    User,
+    Assistant,
+    Tool,
+}
+
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::Tool => "tool",
+        }
+    }
+}
+
+/// An entry's frame: one of the common ones, or its own.
+#[derive(Debug)]
+enum Frame {
+    User,
+    Assistant,
+    Own(Box<str>),
+}
+
+impl Frame {
+    fn as_str(&self) -> &str {
+        match self {
+            Frame::User => USER_FRAME,
+            Frame::Assistant => ASSISTANT_FRAME,
+            Frame::Own(frame) => frame,
+        }
+    }
+}
+
+/// A length as an entry keeps it (contents are far below 4 GiB).
+fn small(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
+}
+
+/// How an entry's content is kept. Most of a trace's history is what a prompt or an answer
+/// wrote from the pools; it is kept as what wrote it and written again (a copy from the pools)
+/// when a prompt includes it, so a trace in flight holds its random states, not its text.
 #[derive(Debug)]
 enum Body {
-    /// In `json`.
-    Rendered,
-    /// A tool result kept as the random state that generated it: produced again (a copy from
-    /// the pools) when a prompt includes it, so the history holds no second copy of results
-    /// that can weigh megabytes.
-    Generated { kind: ToolKind, facts: Option<Facts>, rng: SmallRng },
+    /// The content itself.
+    Rendered(Box<str>),
+    /// Prose of `len` bytes that [`super::push_led_about`] writes from `rng` (a copy of its
+    /// state before it did), opening with `lead`, about `topic`.
+    Text { rng: SmallRng, lead: Box<str>, topic: Option<Arc<Topic>> },
+    /// A tool result that [`super::push_tool_result_about`] writes from `rng`, so the history
+    /// holds no second copy of results that can weigh megabytes.
+    Tool { kind: ToolKind, facts: Option<Facts>, rng: SmallRng },
 }
 
 impl Entry {
-    /// The content of a rendered entry (empty for a generated one).
-    fn content(&self) -> &str {
-        self.json.get(self.content.clone()).unwrap_or("")
+    /// Bytes of content.
+    fn len(&self) -> usize {
+        self.len as usize
     }
 
-    /// The suffix that closes the message after its content.
+    /// What precedes the content.
+    fn prefix(&self) -> &str {
+        &self.frame.as_str()[..self.split as usize]
+    }
+
+    /// What closes the message after its content.
     fn suffix(&self) -> &str {
-        match self.body {
-            Body::Rendered => &self.json[self.content.end..],
-            Body::Generated { .. } => TOOL_SUFFIX,
+        &self.frame.as_str()[self.split as usize..]
+    }
+
+    /// The content: borrowed when kept rendered, written again otherwise (empty for a tool
+    /// result, which is never asked for).
+    fn content(&self) -> Cow<'_, str> {
+        match &self.body {
+            Body::Rendered(text) => Cow::Borrowed(text),
+            Body::Text { .. } => {
+                let mut out = String::with_capacity(self.len());
+                self.push_content(&mut out);
+                Cow::Owned(out)
+            }
+            Body::Tool { .. } => Cow::Borrowed(""),
+        }
+    }
+
+    /// Bytes this entry keeps on the heap.
+    fn kept_bytes(&self) -> usize {
+        let frame = match &self.frame {
+            Frame::Own(frame) => frame.len(),
+            Frame::User | Frame::Assistant => 0,
+        };
+        let body = match &self.body {
+            Body::Rendered(text) => text.len(),
+            Body::Text { lead, topic, .. } => {
+                // A topic (its size and about 128 bytes of slot text) is shared by the messages
+                // written about it; counted whole for each here.
+                lead.len() + topic.as_ref().map_or(0, |_| std::mem::size_of::<Topic>() + 128)
+            }
+            Body::Tool { .. } => 0,
+        };
+        frame + body
+    }
+
+    /// Appends the whole content to `out`.
+    fn push_content(&self, out: &mut String) {
+        match &self.body {
+            Body::Rendered(text) => out.push_str(text),
+            Body::Text { rng, lead, topic } => {
+                super::push_led_about(out, lead, topic.as_deref(), self.len(), &mut rng.clone());
+            }
+            Body::Tool { kind, facts, rng } => {
+                super::push_tool_result_about(
+                    out,
+                    *kind,
+                    facts.as_ref(),
+                    &mut rng.clone(),
+                    self.len(),
+                );
+            }
         }
     }
 
     /// Appends the whole message to `out`; returns where its content lies in `out`.
     fn render(&self, out: &mut String) -> Range<usize> {
-        let offset = out.len();
-        match &self.body {
-            Body::Rendered => {
-                out.push_str(&self.json);
-                offset + self.content.start..offset + self.content.end
-            }
-            Body::Generated { kind, facts, rng } => {
-                out.push_str(&self.json);
-                let start = out.len();
-                let size = self.content.len();
-                super::push_tool_result_about(out, *kind, facts.as_ref(), &mut rng.clone(), size);
-                let content = start..out.len();
-                out.push_str(TOOL_SUFFIX);
-                content
-            }
-        }
+        out.push_str(self.prefix());
+        let start = out.len();
+        self.push_content(out);
+        let content = start..out.len();
+        out.push_str(self.suffix());
+        content
     }
 
     /// Appends the message with its content cut to `cap` bytes; returns where the content
     /// lies in `out`. A generated tool result keeps its first records and says it was
     /// truncated; other JSON content becomes a JSON string.
     fn render_cut(&self, out: &mut String, cap: usize) -> Range<usize> {
-        out.push_str(&self.json[..self.content.start]);
+        out.push_str(self.prefix());
         let start = out.len();
         match &self.body {
-            Body::Rendered if !self.json_content => {
-                let mut end = self.content.start + cap.min(self.content.len());
-                while !self.json.is_char_boundary(end) {
-                    end -= 1;
-                }
-                out.push_str(&self.json[self.content.start..end]);
-            }
-            Body::Rendered => {
+            Body::Rendered(text) if self.json_content => {
                 out.push('"');
-                super::push_json_escaped(out, self.content(), cap);
+                super::push_json_escaped(out, text, cap);
                 out.push('"');
             }
-            Body::Generated { kind, facts, rng } => {
-                let size = self.content.len();
+            Body::Tool { kind, facts, rng } => {
                 let facts = facts.as_ref();
-                super::push_truncated_tool_result(out, *kind, facts, &mut rng.clone(), size, cap);
+                super::push_truncated_tool_result(
+                    out,
+                    *kind,
+                    facts,
+                    &mut rng.clone(),
+                    self.len(),
+                    cap,
+                );
+            }
+            Body::Text { rng, lead, topic } if lead.len() + 2 < cap => {
+                // Prose is the same text cut to any length but for its last byte, a full stop
+                // (see `push_led_about`), and ASCII: one byte more than the cut, less that one,
+                // is the whole text cut, without writing the rest.
+                let topic = topic.as_deref();
+                super::push_led_about(out, lead, topic, cap + 1, &mut rng.clone());
+                out.truncate(start + char_floor(&out[start..], cap));
+            }
+            Body::Rendered(_) | Body::Text { .. } => {
+                self.push_content(out);
+                out.truncate(start + char_floor(&out[start..], cap));
             }
         }
         let content = start..out.len();
         out.push_str(self.suffix());
         content
     }
+}
+
+/// The largest character boundary of `text` at or below `max`.
+fn char_floor(text: &str, max: usize) -> usize {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    end
+}
+
+/// `prefix` then `suffix`, as an entry's frame.
+fn frame(prefix: &str, suffix: &str) -> Frame {
+    let mut frame = String::with_capacity(prefix.len() + suffix.len());
+    frame.push_str(prefix);
+    frame.push_str(suffix);
+    Frame::Own(frame.into())
 }
 
 /// A prompt: the `gen_ai.input.messages` JSON and where each message's content lies in it.
@@ -175,8 +309,12 @@ pub struct Conversation {
     /// spoken yet in this one.
     turn_pending: bool,
     last_kind: Option<ToolKind>,
-    /// What new messages' prose is about (see [`Self::set_topic`]).
-    topic: Option<super::Topic>,
+    /// The start of the first user message's text, at most [`HEAD_BYTES`], so that agent
+    /// spans summarise what the agent was asked without writing the message again.
+    first_user_head: Box<str>,
+    /// What new messages' prose is about (see [`Self::set_topic_about`]), shared with the
+    /// messages written about it, and the facts and tool kind it was made of.
+    topic: Option<(Arc<Topic>, Facts, Option<ToolKind>)>,
 }
 
 /// One finished turn of a multi-turn conversation: what the user said and what the agent
@@ -188,10 +326,16 @@ pub struct Turn {
 }
 
 impl Conversation {
-    /// Makes the prose of the messages written from now on about `topic` (the trace's facts,
-    /// in its domain's sentences); without one it is about no trace.
-    pub fn set_topic(&mut self, topic: super::Topic) {
-        self.topic = Some(topic);
+    /// Makes the prose of the messages written from now on about `facts`, in the sentences of
+    /// the domain of tools of `kind` ([`Topic::new`]); without a topic it is about no trace.
+    pub fn set_topic_about(&mut self, facts: &Facts, kind: Option<ToolKind>) {
+        if !matches!(&self.topic, Some((_, f, k)) if f == facts && *k == kind) {
+            self.topic = Some((Arc::new(Topic::new(facts, kind)), *facts, kind));
+        }
+    }
+
+    fn topic(&self) -> Option<Arc<Topic>> {
+        self.topic.as_ref().map(|(topic, _, _)| Arc::clone(topic))
     }
 
     /// Messages in the history.
@@ -203,21 +347,43 @@ impl Conversation {
         self.entries.is_empty()
     }
 
+    /// Bytes the history keeps on the heap beyond its entries' fixed size (an upper bound:
+    /// topics shared by several messages are counted for each).
+    pub fn kept_bytes(&self) -> usize {
+        self.entries.iter().map(Entry::kept_bytes).sum::<usize>()
+            + self.entries.capacity() * std::mem::size_of::<Entry>()
+            + self.first_user_head.len()
+    }
+
     /// The first user message's text, if any: what the agent was asked. Like
-    /// [`Self::last_assistant_text`], it is the inside of the message's JSON string.
-    pub fn first_user_text(&self) -> Option<&str> {
+    /// [`Self::last_assistant_text`], it is the inside of the message's JSON string (written
+    /// again from what generated it unless it was kept rendered).
+    pub fn first_user_text(&self) -> Option<Cow<'_, str>> {
         self.first_user.map(|i| self.entries[i].content())
     }
 
+    /// [`Self::first_user_text`] cut to at most `max` bytes at a character boundary; written
+    /// again only when `max` goes past what the conversation keeps of it.
+    pub fn first_user_text_cut(&self, max: usize) -> Option<Cow<'_, str>> {
+        let entry = &self.entries[self.first_user?];
+        let head = &*self.first_user_head;
+        if max <= head.len() || head.len() == entry.len() {
+            return Some(Cow::Borrowed(head.get(..char_floor(head, max)).unwrap_or(head)));
+        }
+        let mut text = entry.content().into_owned();
+        text.truncate(char_floor(&text, max));
+        Some(Cow::Owned(text))
+    }
+
     /// The last answer's text, if any: what the agent concluded.
-    pub fn last_assistant_text(&self) -> Option<&str> {
+    pub fn last_assistant_text(&self) -> Option<Cow<'_, str>> {
         self.last_assistant.map(|i| self.entries[i].content())
     }
 
     fn push(&mut self, entry: Entry) {
         match entry.role {
-            "user" if self.first_user.is_none() => self.first_user = Some(self.entries.len()),
-            "assistant" => self.last_assistant = Some(self.entries.len()),
+            Role::User if self.first_user.is_none() => self.first_user = Some(self.entries.len()),
+            Role::Assistant => self.last_assistant = Some(self.entries.len()),
             _ => {}
         }
         self.entries.push(entry);
@@ -266,13 +432,13 @@ impl Conversation {
             if json.len() > 1 {
                 json.push(',');
             }
-            let content = if entry.content.len() <= cap {
+            let content = if entry.len() <= cap {
                 entry.render(&mut json)
             } else {
                 cached_bytes = cached_bytes.min(json.len());
                 entry.render_cut(&mut json, cap)
             };
-            messages.push((entry.role, content));
+            messages.push((entry.role.name(), content));
         }
         let cached_bytes = cached_bytes.min(json.len());
 
@@ -284,26 +450,29 @@ impl Conversation {
             let asking = self.first_user.is_none() || self.turn_pending;
             self.turn_pending = false;
             let text_len = remaining.saturating_sub(overhead).max(MIN_FILLER);
-            let mut entry_json = String::with_capacity(USER_PREFIX.len() + text_len + 4);
-            entry_json.push_str(USER_PREFIX);
-            let content_start = entry_json.len();
             let lead = if asking { lead } else { "" };
-            let topic = self.topic.as_ref();
-            super::push_led_about(&mut entry_json, lead, topic, text_len, rng);
-            let content = content_start..entry_json.len();
-            entry_json.push_str(TEXT_SUFFIX);
+            let topic = self.topic();
             if json.len() > 1 {
                 json.push(',');
             }
-            let offset = json.len();
-            json.push_str(&entry_json);
-            messages.push(("user", offset + content.start..offset + content.end));
+            json.push_str(USER_PREFIX);
+            let start = json.len();
+            let before = rng.clone();
+            super::push_led_about(&mut json, lead, topic.as_deref(), text_len, rng);
+            let len = json.len() - start;
+            json.push_str(TEXT_SUFFIX);
+            messages.push(("user", start..start + len));
+            if self.first_user.is_none() {
+                let text = &json[start..start + len];
+                self.first_user_head = text[..char_floor(text, HEAD_BYTES)].into();
+            }
             self.push(Entry {
-                role: "user",
-                json: entry_json,
-                content,
+                role: Role::User,
+                frame: Frame::User,
+                split: small(USER_PREFIX.len()),
+                len: small(len),
                 json_content: false,
-                body: Body::Rendered,
+                body: Body::Text { rng: before, lead: lead.into(), topic },
             });
         }
         json.push(']');
@@ -316,8 +485,8 @@ impl Conversation {
         self.entries[first.min(self.entries.len())..]
             .iter()
             .map(|entry| {
-                let len = entry.content.len();
-                let overhead = 1 + entry.content.start + entry.suffix().len();
+                let len = entry.len();
+                let overhead = 1 + entry.split as usize + entry.suffix().len();
                 if len <= cap {
                     overhead + len
                 } else {
@@ -363,49 +532,64 @@ impl Conversation {
         let overhead = 1 + ASSISTANT_PREFIX.len() + 2 + call_parts.len() + 2 + finish.len();
         let room = budget.saturating_sub(overhead);
 
-        let mut entry_json = String::with_capacity(overhead + room.max(MIN_FILLER));
-        let content = if calls.is_empty() || room >= MIN_TEXT_WITH_CALLS {
-            entry_json.push_str(ASSISTANT_PREFIX);
-            let start = entry_json.len();
-            let topic = self.topic.as_ref();
-            super::push_led_about(&mut entry_json, lead, topic, room.max(MIN_FILLER), rng);
-            let content = start..entry_json.len();
-            entry_json.push('"');
-            entry_json.push('}');
-            entry_json.push_str(&call_parts);
-            content
+        // `[`, the message less its closing brace, then the finish reason.
+        let mut output_json = String::with_capacity(overhead + room.max(MIN_FILLER));
+        output_json.push('[');
+        let (entry, text) = if calls.is_empty() || room >= MIN_TEXT_WITH_CALLS {
+            output_json.push_str(ASSISTANT_PREFIX);
+            let start = output_json.len();
+            let before = rng.clone();
+            let topic = self.topic();
+            let len = room.max(MIN_FILLER);
+            super::push_led_about(&mut output_json, lead, topic.as_deref(), len, rng);
+            let text = start..output_json.len();
+            let mut suffix = String::with_capacity(2 + call_parts.len() + 2);
+            suffix.push_str("\"}");
+            suffix.push_str(&call_parts);
+            suffix.push_str("]}");
+            let entry = Entry {
+                role: Role::Assistant,
+                frame: frame(ASSISTANT_PREFIX, &suffix),
+                split: small(ASSISTANT_PREFIX.len()),
+                len: small(text.len()),
+                json_content: false,
+                body: Body::Text { rng: before, lead: lead.into(), topic },
+            };
+            output_json.push_str(&suffix[..suffix.len() - 1]);
+            (entry, text)
         } else {
             // No room for words: the answer is its tool calls alone, as models often send.
-            entry_json.push_str(r#"{"role":"assistant","parts":["#);
-            let start = entry_json.len();
-            entry_json.push_str(&call_parts[1..]);
-            start..start
+            const PREFIX: &str = r#"{"role":"assistant","parts":["#;
+            output_json.push_str(PREFIX);
+            let start = output_json.len();
+            output_json.push_str(&call_parts[1..]);
+            output_json.push(']');
+            let entry = Entry {
+                role: Role::Assistant,
+                frame: frame(PREFIX, &format!("{}]}}", &call_parts[1..])),
+                split: small(PREFIX.len()),
+                len: 0,
+                json_content: false,
+                body: Body::Rendered(Box::default()),
+            };
+            (entry, start..start)
         };
-        entry_json.push_str("]}");
-
-        let mut output_json = String::with_capacity(entry_json.len() + finish.len() + 1);
-        output_json.push('[');
-        output_json.push_str(&entry_json[..entry_json.len() - 1]);
         output_json.push_str(&finish);
-        let text = 1 + content.start..1 + content.end;
-        self.push(Entry {
-            role: "assistant",
-            json: entry_json,
-            content,
-            json_content: false,
-            body: Body::Rendered,
-        });
+        self.push(entry);
         Answer { output_json, text }
     }
 
     /// Adds a tool's result (JSON) as the response to call `call_id`.
     pub fn push_tool_result(&mut self, call_id: &str, result: &str) {
-        let mut json = tool_prefix(call_id, result.len());
-        let start = json.len();
-        json.push_str(result);
-        let content = start..json.len();
-        json.push_str(TOOL_SUFFIX);
-        self.push(Entry { role: "tool", json, content, json_content: true, body: Body::Rendered });
+        let (frame, split) = tool_frame(call_id);
+        self.push(Entry {
+            role: Role::Tool,
+            frame,
+            split,
+            len: small(result.len()),
+            json_content: true,
+            body: Body::Rendered(result.into()),
+        });
     }
 
     /// Adds the response to call `call_id`: the tool result of `kind` and `size` bytes that
@@ -430,15 +614,15 @@ impl Conversation {
         rng: SmallRng,
         size: usize,
     ) {
-        let json = tool_prefix(call_id, 0);
-        let start = json.len();
+        let (frame, split) = tool_frame(call_id);
         self.last_kind = Some(kind);
         self.push(Entry {
-            role: "tool",
-            json,
-            content: start..start + size,
+            role: Role::Tool,
+            frame,
+            split,
+            len: small(size),
             json_content: true,
-            body: Body::Generated { kind, facts, rng },
+            body: Body::Tool { kind, facts, rng },
         });
     }
 
@@ -452,18 +636,13 @@ impl Conversation {
     /// (the inside of a JSON string), such as retrieved documents. It does not count as what
     /// the agent was asked ([`Self::first_user_text`]).
     pub fn push_context(&mut self, text: &str) {
-        let mut json = String::with_capacity(USER_PREFIX.len() + text.len() + TEXT_SUFFIX.len());
-        json.push_str(USER_PREFIX);
-        let start = json.len();
-        json.push_str(text);
-        let content = start..json.len();
-        json.push_str(TEXT_SUFFIX);
         self.entries.push(Entry {
-            role: "user",
-            json,
-            content,
+            role: Role::User,
+            frame: Frame::User,
+            split: small(USER_PREFIX.len()),
+            len: small(text.len()),
             json_content: false,
-            body: Body::Rendered,
+            body: Body::Rendered(text.into()),
         });
     }
 
@@ -473,22 +652,17 @@ impl Conversation {
     /// [`Self::last_assistant_text`] stay this turn's.
     pub fn replay_turns(&mut self, turns: &[Turn]) {
         for turn in turns {
-            for (role, prefix, text) in [
-                ("user", USER_PREFIX, &turn.user),
-                ("assistant", ASSISTANT_PREFIX, &turn.assistant),
+            for (role, frame, split, text) in [
+                (Role::User, Frame::User, USER_PREFIX.len(), &turn.user),
+                (Role::Assistant, Frame::Assistant, ASSISTANT_PREFIX.len(), &turn.assistant),
             ] {
-                let mut json = String::with_capacity(prefix.len() + text.len() + 8);
-                json.push_str(prefix);
-                let start = json.len();
-                json.push_str(text);
-                let content = start..json.len();
-                json.push_str(TEXT_SUFFIX);
                 self.entries.push(Entry {
                     role,
-                    json,
-                    content,
+                    frame,
+                    split: small(split),
+                    len: small(text.len()),
                     json_content: false,
-                    body: Body::Rendered,
+                    body: Body::Rendered(text.as_str().into()),
                 });
             }
         }
@@ -498,32 +672,32 @@ impl Conversation {
     /// Adds what a sub-agent named `agent` answered; `text` is the inside of a JSON string, as
     /// [`Self::last_assistant_text`] gives it.
     pub fn push_agent_answer(&mut self, agent: &str, text: &str) {
-        let mut json = String::with_capacity(80 + agent.len() + text.len());
-        json.push_str(r#"{"role":"assistant","name":"#);
-        super::push_json_str(&mut json, agent);
-        json.push_str(r#","parts":[{"type":"text","content":""#);
-        let start = json.len();
-        json.push_str(text);
-        let content = start..json.len();
-        json.push_str(TEXT_SUFFIX);
+        let mut prefix = String::with_capacity(80 + agent.len());
+        prefix.push_str(r#"{"role":"assistant","name":"#);
+        super::push_json_str(&mut prefix, agent);
+        prefix.push_str(r#","parts":[{"type":"text","content":""#);
         self.push(Entry {
-            role: "assistant",
-            json,
-            content,
+            role: Role::Assistant,
+            frame: frame(&prefix, TEXT_SUFFIX),
+            split: small(prefix.len()),
+            len: small(text.len()),
             json_content: false,
-            body: Body::Rendered,
+            body: Body::Rendered(text.into()),
         });
     }
 }
 
-/// The start of a tool response message, up to its content.
-fn tool_prefix(call_id: &str, content_capacity: usize) -> String {
-    let mut json = String::with_capacity(64 + call_id.len() + content_capacity + 3);
-    json.push_str(r#"{"role":"tool","parts":[{"#);
-    json.push_str(TOOL_ID_START);
-    json.push_str(call_id);
-    json.push_str(TOOL_ID_END);
-    json
+/// The frame of a tool response message to call `call_id`, and where its content goes.
+fn tool_frame(call_id: &str) -> (Frame, u32) {
+    const START: &str = r#"{"role":"tool","parts":[{"#;
+    let split = START.len() + TOOL_ID_START.len() + call_id.len() + TOOL_ID_END.len();
+    let mut frame = String::with_capacity(split + TOOL_SUFFIX.len());
+    frame.push_str(START);
+    frame.push_str(TOOL_ID_START);
+    frame.push_str(call_id);
+    frame.push_str(TOOL_ID_END);
+    frame.push_str(TOOL_SUFFIX);
+    (Frame::Own(frame.into()), small(split))
 }
 
 #[cfg(test)]
@@ -636,5 +810,78 @@ mod tests {
         let records = response["results"].as_array().map_or(0, Vec::len);
         assert!(records >= 1, "{response}");
         assert_eq!(response["results"][0], parse(&result)["results"][0]);
+    }
+
+    #[test]
+    fn written_messages_are_kept_as_what_wrote_them_and_come_back_identical() {
+        let mut rng = super::super::rng(7);
+        let facts = Facts::from_seed(7);
+        let mut conversation = Conversation::default();
+        conversation.set_topic_about(&facts, Some(ToolKind::Flights));
+        let first =
+            conversation.prompt_with(40_000, "Find me a flight to Zürich, façade", &mut rng);
+        let request = first.content(0).to_owned();
+        assert!(request.len() > 30_000 && request.starts_with("Find me a flight to Zürich"));
+        let answer = conversation.answer_with(
+            4_000,
+            &[("call_1".to_owned(), "search_flights", "{}".to_owned())],
+            "tool_call",
+            "",
+            &mut rng,
+        );
+        let answer_text = answer.output_json[answer.text.clone()].to_owned();
+        // 40 kB of prompt and 4 kB of answer, kept as random states and lengths.
+        assert!(conversation.kept_bytes() < 2_000, "{} bytes kept", conversation.kept_bytes());
+
+        assert_eq!(conversation.first_user_text().as_deref(), Some(request.as_str()));
+        assert_eq!(conversation.last_assistant_text().as_deref(), Some(answer_text.as_str()));
+        for max in [0, 1, 27, 28, 400, HEAD_BYTES, HEAD_BYTES + 1, 1_500, 1_000_000] {
+            let cut = conversation.first_user_text_cut(max);
+            let expected = &request[..char_floor(&request, max)];
+            assert_eq!(cut.as_deref(), Some(expected), "cut to {max}");
+        }
+
+        // The whole history again, then cut to ever smaller budgets: each message's content is
+        // the same text, whole or cut short, never other text.
+        let whole = conversation.prompt(60_000, &mut rng.clone());
+        assert_eq!(whole.content(0), request);
+        assert_eq!(whole.content(1), answer_text);
+        for budget in [30_000, 9_000, 3_000, 1_200, 700, 300, 100] {
+            let prompt = conversation.prompt(budget, &mut rng.clone());
+            assert!(prompt.json.len() <= budget.max(300) + 100, "{budget}: {}", prompt.json.len());
+            parse(&prompt.json);
+            for (index, (role, _)) in prompt.messages.iter().enumerate() {
+                let content = prompt.content(index);
+                match *role {
+                    "user" if index + 1 < prompt.messages.len() => {
+                        assert!(request.starts_with(content), "{budget}: {content}")
+                    }
+                    "assistant" => assert!(answer_text.starts_with(content), "{budget}"),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_cut_message_is_the_whole_message_cut_for_every_cut() {
+        let facts = Facts::from_seed(11);
+        for (seed, lead) in [(1, ""), (2, "Book the hotel in São Paulo"), (3, "x")] {
+            let mut rng = super::super::rng(seed);
+            let mut conversation = Conversation::default();
+            conversation.set_topic_about(&facts, None);
+            let request = conversation.prompt_with(3_000, lead, &mut rng).content(0).to_owned();
+            for cap in (0..request.len()).step_by(7) {
+                let mut out = String::new();
+                let range = conversation.entries[0].render_cut(&mut out, cap);
+                assert_eq!(&out[range], &request[..char_floor(&request, cap)], "cap {cap}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_entry_stays_small() {
+        // A trace in flight keeps a few dozen entries; their size is most of what it holds.
+        assert!(std::mem::size_of::<Entry>() <= 104, "{}", std::mem::size_of::<Entry>());
     }
 }
