@@ -312,42 +312,50 @@ async fn prepare(
 ) -> (std::io::Result<Body>, usize, Arc<Vec<SpanRecord>>) {
     let worker = shared.clone();
     let job = tokio::task::spawn_blocking(move || {
-        let compression = worker.config.compression;
-        let protocol = worker.config.protocol;
-        let encoder = &worker.encoder;
         let spans = Arc::new(spans);
-        let (body, raw_len) = match protocol {
-            Protocol::HttpProtobuf if compression == Compression::None => {
-                let pieces = encoder.pieces(&spans);
-                let raw_len = pieces.len;
-                (Ok(Body::Pieces(pieces.parts.into(), pieces.len)), raw_len)
-            }
-            Protocol::HttpProtobuf | Protocol::Grpc => {
-                let raw_len = encoder.body_len(&spans);
-                let prefix = if protocol == Protocol::Grpc { GRPC_HEADER } else { 0 };
-                let body = compress_stream(compression, raw_len, prefix, |writer| {
-                    encoder.write_protobuf(&spans, writer).map(|_| ())
-                })
-                .map(|mut body| {
-                    if protocol == Protocol::Grpc {
-                        Transport::grpc_header(compression, &mut body);
-                    }
-                    Body::Whole(body.into())
-                });
-                (body, raw_len)
-            }
-            Protocol::HttpJson => {
-                let raw = encoder.encode_records(&spans);
-                let raw_len = raw.len();
-                (compress(compression, raw).map(|packed| Body::Whole(packed.into())), raw_len)
-            }
-        };
+        let (body, raw_len) = encode_body(&worker.encoder, worker.config.compression, &spans);
         (body, raw_len, spans)
     });
     match job.await {
         Ok(done) => done,
         // The job panicked or the runtime is shutting down: nothing to send.
         Err(e) => (Err(std::io::Error::other(e.to_string())), 0, Arc::default()),
+    }
+}
+
+/// The request body of `spans` as the exporter sends it (see [`prepare`]), and its length
+/// before compression. Blocks: call it off the async reactor.
+pub fn encode_body(
+    encoder: &BatchEncoder,
+    compression: Compression,
+    spans: &Arc<Vec<SpanRecord>>,
+) -> (std::io::Result<Body>, usize) {
+    let protocol = encoder.protocol();
+    match protocol {
+        Protocol::HttpProtobuf if compression == Compression::None => {
+            let pieces = encoder.pieces(spans);
+            let raw_len = pieces.len;
+            (Ok(Body::Pieces(pieces.parts.into(), pieces.len)), raw_len)
+        }
+        Protocol::HttpProtobuf | Protocol::Grpc => {
+            let raw_len = encoder.body_len(spans);
+            let prefix = if protocol == Protocol::Grpc { GRPC_HEADER } else { 0 };
+            let body = compress_stream(compression, raw_len, prefix, |writer| {
+                encoder.write_protobuf(spans, writer).map(|_| ())
+            })
+            .map(|mut body| {
+                if protocol == Protocol::Grpc {
+                    Transport::grpc_header(compression, &mut body);
+                }
+                Body::Whole(body.into())
+            });
+            (body, raw_len)
+        }
+        Protocol::HttpJson => {
+            let raw = encoder.encode_records(spans);
+            let raw_len = raw.len();
+            (compress(compression, raw).map(|packed| Body::Whole(packed.into())), raw_len)
+        }
     }
 }
 

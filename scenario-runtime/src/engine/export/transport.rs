@@ -54,7 +54,8 @@ impl Body {
         }
     }
 
-    fn into_request_body(self) -> reqwest::Body {
+    /// The body for reqwest: pieces go out with a `Content-Length`, in vectored writes.
+    pub fn into_request_body(self) -> reqwest::Body {
         match self {
             Body::Whole(bytes) => reqwest::Body::from(bytes),
             Body::Pieces(parts, len) => {
