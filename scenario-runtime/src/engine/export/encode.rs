@@ -1,5 +1,6 @@
-//! `SpanRecord` -> OTLP: conversion that moves every string (no copies of payloads), and one
-//! `ExportTraceServiceRequest` per batch encoded as protobuf or as the OTLP/JSON mapping.
+//! `SpanRecord` -> OTLP: one `ExportTraceServiceRequest` per batch, as protobuf written straight
+//! from the records (in pieces referencing long values, or streamed into a compressor), or as the
+//! OTLP/JSON mapping through the generated types (conversion that moves every string).
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
@@ -44,11 +45,7 @@ pub fn to_proto(record: SpanRecord) -> Span {
         parent_span_id: parent_span_id.map(|id| id.to_vec()).unwrap_or_default(),
         flags: SPAN_FLAGS,
         name,
-        kind: match kind {
-            SpanKind::Internal => span::SpanKind::Internal as i32,
-            SpanKind::Client => span::SpanKind::Client as i32,
-            SpanKind::Server => span::SpanKind::Server as i32,
-        },
+        kind: kind_code(kind),
         start_time_unix_nano: start_unix_nanos,
         end_time_unix_nano: end_unix_nanos,
         attributes: attributes.into_iter().map(key_value).collect(),

@@ -24,7 +24,7 @@ pub const GRPC_EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.Trac
 pub const GRPC_HEADER: usize = 5;
 
 /// A request body as it goes out: whole, or in pieces written one after the other (see
-/// [`super::encode::BatchEncoder::encode_pieces`]). Cloning shares the bytes.
+/// [`super::encode::BatchEncoder::pieces`]). Cloning shares the bytes.
 #[derive(Clone, Debug)]
 pub enum Body {
     Whole(Bytes),
