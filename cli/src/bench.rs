@@ -26,8 +26,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use scenario_runtime::AnyScenario;
-use scenario_runtime::engine::export::encode::{BatchEncoder, to_proto};
-use scenario_runtime::engine::export::{Compression, compress, http_client_builder};
+use scenario_runtime::engine::export::encode::BatchEncoder;
+use scenario_runtime::engine::export::{Compression, encode_body, http_client_builder};
 use scenario_runtime::engine::metrics::{peak_rss_bytes, process_cpu_time};
 use scenario_runtime::engine::plan::{
     ContentPlan, Endpoint, ExportPath, ExportPlan, ReportPlan, RunPlan, Target, VerifyMode,
@@ -470,8 +470,9 @@ struct Ceiling {
     cpu_s: f64,
 }
 
-/// Encodes, compresses and POSTs prebuilt batches of the mix (cut as the exporter cuts them)
-/// for `duration` with four requests in flight: what the export path alone costs.
+/// Encodes, compresses and POSTs prebuilt batches of the mix (cut as the exporter cuts them,
+/// encoded by the exporter's own [`encode_body`]) for `duration` with four requests in flight:
+/// what the export path alone costs.
 async fn ceiling(
     url: &str,
     mix: &[(&'static dyn AnyScenario, f64)],
@@ -502,10 +503,11 @@ async fn ceiling(
             }
             batch_bytes += len;
             if let Some(batch) = batches.last_mut() {
-                batch.push(to_proto(span));
+                batch.push(span);
             }
         }
     }
+    let batches: Vec<Arc<Vec<_>>> = batches.into_iter().map(Arc::new).collect();
     let encoder = BatchEncoder::new(emitter.resource().to_vec(), Protocol::HttpProtobuf);
     let client = http_client_builder()
         .no_proxy()
@@ -519,7 +521,7 @@ async fn ceiling(
     let deadline = began + duration;
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..4 {
-        let mut own = batches.clone();
+        let own = batches.clone();
         let (client, encoder, totals, url) =
             (client.clone(), encoder.clone(), Arc::clone(&totals), url.to_owned());
         tasks.spawn(async move {
@@ -527,15 +529,16 @@ async fn ceiling(
             while Instant::now() < deadline {
                 let index = next % own.len();
                 next += 1;
-                let spans = std::mem::take(&mut own[index]);
+                let spans = &own[index];
                 let count = spans.len() as u64;
-                let (raw, spans) = encoder.encode(spans);
-                own[index] = spans;
-                let raw_len = raw.len() as u64;
-                let body = compress::compress(compression, raw).map_err(|e| e.to_string())?;
-                let wire_len = body.len() as u64;
-                let mut request =
-                    client.post(&url).header("content-type", "application/x-protobuf").body(body);
+                // The exporter's own encoding: pieces, or compressed while encoded.
+                let (body, raw_len) = encode_body(&encoder, compression, spans);
+                let body = body.map_err(|e| e.to_string())?;
+                let (raw_len, wire_len) = (raw_len as u64, body.len() as u64);
+                let mut request = client
+                    .post(&url)
+                    .header("content-type", "application/x-protobuf")
+                    .body(body.into_request_body());
                 if let Some(encoding) = compression.encoding() {
                     request = request.header("content-encoding", encoding);
                 }

@@ -1,5 +1,6 @@
-//! `SpanRecord` -> OTLP: conversion that moves every string (no copies of payloads), and one
-//! `ExportTraceServiceRequest` per batch encoded as protobuf or as the OTLP/JSON mapping.
+//! `SpanRecord` -> OTLP: one `ExportTraceServiceRequest` per batch, as protobuf written straight
+//! from the records (in pieces referencing long values, or streamed into a compressor), or as the
+//! OTLP/JSON mapping through the generated types (conversion that moves every string).
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
@@ -10,7 +11,9 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, spa
 use prost::Message;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
+use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
+use std::io;
 
 use crate::platform::Protocol;
 use crate::span::{Attribute, SpanKind, SpanRecord, Status, Value};
@@ -42,11 +45,7 @@ pub fn to_proto(record: SpanRecord) -> Span {
         parent_span_id: parent_span_id.map(|id| id.to_vec()).unwrap_or_default(),
         flags: SPAN_FLAGS,
         name,
-        kind: match kind {
-            SpanKind::Internal => span::SpanKind::Internal as i32,
-            SpanKind::Client => span::SpanKind::Client as i32,
-            SpanKind::Server => span::SpanKind::Server as i32,
-        },
+        kind: kind_code(kind),
         start_time_unix_nano: start_unix_nanos,
         end_time_unix_nano: end_unix_nanos,
         attributes: attributes.into_iter().map(key_value).collect(),
@@ -192,11 +191,6 @@ impl BatchEncoder {
     /// span's length once. (prost's `encode_to_vec` on the whole request walks every span four
     /// times to size the nested length prefixes: a tenth of the exporter's time on small spans.)
     fn encode_protobuf(&self, spans: &[Span]) -> Vec<u8> {
-        use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
-        /// Bytes of a length-delimited field of `len` bytes with a one-byte key.
-        fn field_len(len: usize) -> usize {
-            1 + encoded_len_varint(len as u64) + len
-        }
         let span_lens: Vec<usize> = spans.iter().map(Message::encoded_len).collect();
         let scope_len = self.scope.encoded_len();
         let scope_spans_len =
@@ -229,7 +223,8 @@ impl BatchEncoder {
 }
 
 /// String values at least this long go into a protobuf body by reference (see
-/// [`BatchEncoder::encode_pieces`]); shorter ones are copied with the fields around them.
+/// [`BatchEncoder::pieces`]) or straight into the compressor (see
+/// [`BatchEncoder::write_records`]); shorter ones are copied with the fields around them.
 pub const BY_REFERENCE_MIN: usize = 8 * 1024;
 
 /// A request body in pieces, in order: the fields of the spans encoded together, and long
@@ -262,7 +257,7 @@ impl Pieces {
 /// A long string attribute value of a span in a shared batch: the owner a by-reference piece
 /// keeps alive, so the spans stay whole (a batch may still be split after a 413).
 struct SharedValue {
-    batch: Arc<Vec<Span>>,
+    batch: Arc<Vec<SpanRecord>>,
     span: usize,
     attribute: usize,
 }
@@ -270,131 +265,331 @@ struct SharedValue {
 impl AsRef<[u8]> for SharedValue {
     fn as_ref(&self) -> &[u8] {
         let value = self.batch.get(self.span).and_then(|span| span.attributes.get(self.attribute));
-        match value.and_then(|kv| kv.value.as_ref()).and_then(|v| v.value.as_ref()) {
-            Some(any_value::Value::StringValue(text)) => text.as_bytes(),
+        match value.map(|attribute| &attribute.value) {
+            Some(Value::Str(text)) => text.as_bytes(),
             _ => &[],
         }
     }
 }
 
-impl BatchEncoder {
-    /// The protobuf encoding of [`BatchEncoder::request`], byte for byte, in pieces: string
-    /// values of [`BY_REFERENCE_MIN`] bytes or more are not copied but referenced in `batch`,
-    /// so the kernel reads them where content generation wrote them (a copy of the whole body
-    /// saved per request: most of a body's bytes are such values).
-    pub fn encode_pieces(&self, batch: &Arc<Vec<Span>>) -> Pieces {
-        use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
-        fn field_len(len: usize) -> usize {
-            1 + encoded_len_varint(len as u64) + len
+/// Where [`BatchEncoder::write_records`] puts a body: short fields go into `buf`; each long
+/// string value is handed over on its own, after its field headers.
+trait Output {
+    fn buf(&mut self) -> &mut BytesMut;
+    fn long_value(&mut self, span: usize, attribute: usize, text: &str);
+    /// After each span: a streaming output passes on what `buf` holds once it is large.
+    fn span_done(&mut self) {}
+}
+
+/// Collects a body as [`Pieces`] referencing the batch's long values.
+struct PiecesOutput {
+    batch: Arc<Vec<SpanRecord>>,
+    pieces: Pieces,
+    buf: BytesMut,
+}
+
+impl Output for PiecesOutput {
+    fn buf(&mut self) -> &mut BytesMut {
+        &mut self.buf
+    }
+
+    fn long_value(&mut self, span: usize, attribute: usize, _: &str) {
+        self.pieces.push(self.buf.split().freeze());
+        self.pieces.push(Bytes::from_owner(SharedValue {
+            batch: Arc::clone(&self.batch),
+            span,
+            attribute,
+        }));
+    }
+}
+
+/// Short fields gathered before they are written to a streaming output.
+const STREAM_CHUNK: usize = 64 * 1024;
+
+/// Writes a body to an [`io::Write`] (a compressor) as it is encoded: no whole uncompressed
+/// body is ever built, and long values go from the spans straight into the writer.
+struct WriteOutput<W> {
+    writer: W,
+    buf: BytesMut,
+    error: Option<io::Error>,
+}
+
+impl<W: io::Write> WriteOutput<W> {
+    fn pass_on(&mut self, bytes: &[u8]) {
+        if self.error.is_none() && !bytes.is_empty() {
+            self.error = self.writer.write_all(bytes).err();
         }
-        let span_lens: Vec<usize> = batch.iter().map(Message::encoded_len).collect();
+    }
+
+    fn pass_buf(&mut self) {
+        let buf = std::mem::take(&mut self.buf);
+        self.pass_on(&buf);
+        self.buf = buf;
+        self.buf.clear();
+    }
+
+    fn finish(mut self) -> io::Result<W> {
+        self.pass_buf();
+        match self.error {
+            Some(error) => Err(error),
+            None => Ok(self.writer),
+        }
+    }
+}
+
+impl<W: io::Write> Output for WriteOutput<W> {
+    fn buf(&mut self) -> &mut BytesMut {
+        &mut self.buf
+    }
+
+    fn long_value(&mut self, _: usize, _: usize, text: &str) {
+        self.pass_buf();
+        self.pass_on(text.as_bytes());
+    }
+
+    fn span_done(&mut self) {
+        if self.buf.len() >= STREAM_CHUNK {
+            self.pass_buf();
+        }
+    }
+}
+
+/// Bytes of a length-delimited field of `len` bytes with a one-byte key.
+fn field_len(len: usize) -> usize {
+    1 + encoded_len_varint(len as u64) + len
+}
+
+/// Bytes of the `AnyValue` message `to_proto` makes of `value` (a oneof: always encoded).
+fn value_len(value: &Value) -> usize {
+    match value {
+        Value::Str(text) => field_len(text.len()),
+        Value::Int(i) => 1 + encoded_len_varint(*i as u64),
+        Value::F64(_) => 1 + 8,
+        Value::Bool(_) => 1 + 1,
+        Value::StrArray(items) => {
+            field_len(items.iter().map(|item| field_len(field_len(item.len()))).sum())
+        }
+    }
+}
+
+/// Bytes of the `KeyValue` message `to_proto` makes of `attribute`.
+fn attribute_len(attribute: &Attribute) -> usize {
+    let key = if attribute.key.is_empty() { 0 } else { field_len(attribute.key.len()) };
+    key + field_len(value_len(&attribute.value))
+}
+
+/// Bytes of the `Status` message of an error with `message`.
+fn status_len(message: &str) -> usize {
+    let message = if message.is_empty() { 0 } else { field_len(message.len()) };
+    message + 2
+}
+
+/// Bytes of the `Span` message `to_proto` makes of `record` (what prost's `encoded_len` says).
+pub fn record_len(record: &SpanRecord) -> usize {
+    let mut len = field_len(record.trace_id.len()) + field_len(record.span_id.len());
+    if let Some(parent) = &record.parent_span_id {
+        len += field_len(parent.len());
+    }
+    if !record.name.is_empty() {
+        len += field_len(record.name.len());
+    }
+    len += 1 + encoded_len_varint(kind_code(record.kind) as u64);
+    if record.start_unix_nanos != 0 {
+        len += 1 + 8;
+    }
+    if record.end_unix_nanos != 0 {
+        len += 1 + 8;
+    }
+    len += record.attributes.iter().map(|a| field_len(attribute_len(a))).sum::<usize>();
+    if let Status::Error(message) = &record.status {
+        len += field_len(status_len(message));
+    }
+    // flags: fixed32 with the two-byte key of field 16.
+    len + 2 + 4
+}
+
+fn kind_code(kind: SpanKind) -> i32 {
+    match kind {
+        SpanKind::Internal => span::SpanKind::Internal as i32,
+        SpanKind::Client => span::SpanKind::Client as i32,
+        SpanKind::Server => span::SpanKind::Server as i32,
+    }
+}
+
+fn put_len_field(tag: u32, len: usize, buf: &mut BytesMut) {
+    encode_key(tag, WireType::LengthDelimited, buf);
+    encode_varint(len as u64, buf);
+}
+
+fn put_str_field(tag: u32, text: &str, buf: &mut BytesMut) {
+    put_len_field(tag, text.len(), buf);
+    buf.put_slice(text.as_bytes());
+}
+
+/// The `AnyValue` of `value` (without its own key and length).
+fn put_value(value: &Value, buf: &mut BytesMut) {
+    match value {
+        Value::Str(text) => put_str_field(1, text, buf),
+        Value::Bool(b) => {
+            encode_key(2, WireType::Varint, buf);
+            encode_varint(u64::from(*b), buf);
+        }
+        Value::Int(i) => {
+            encode_key(3, WireType::Varint, buf);
+            encode_varint(*i as u64, buf);
+        }
+        Value::F64(f) => {
+            encode_key(4, WireType::SixtyFourBit, buf);
+            buf.put_f64_le(*f);
+        }
+        Value::StrArray(items) => {
+            let array_len: usize = items.iter().map(|item| field_len(field_len(item.len()))).sum();
+            put_len_field(5, array_len, buf);
+            for item in items {
+                // ArrayValue.values = 1: AnyValue { string_value = 1 }
+                put_len_field(1, field_len(item.len()), buf);
+                put_str_field(1, item, buf);
+            }
+        }
+    }
+}
+
+/// One span's fields in the order prost encodes `to_proto(record)` (by tag), long string
+/// attribute values handed to `out` on their own.
+fn put_record(index: usize, record: &SpanRecord, out: &mut impl Output) {
+    let buf = out.buf();
+    put_len_field(1, record.trace_id.len(), buf);
+    buf.put_slice(&record.trace_id);
+    put_len_field(2, record.span_id.len(), buf);
+    buf.put_slice(&record.span_id);
+    if let Some(parent) = &record.parent_span_id {
+        put_len_field(4, parent.len(), buf);
+        buf.put_slice(parent);
+    }
+    if !record.name.is_empty() {
+        put_str_field(5, &record.name, buf);
+    }
+    encode_key(6, WireType::Varint, buf);
+    encode_varint(kind_code(record.kind) as u64, buf);
+    if record.start_unix_nanos != 0 {
+        encode_key(7, WireType::SixtyFourBit, buf);
+        buf.put_u64_le(record.start_unix_nanos);
+    }
+    if record.end_unix_nanos != 0 {
+        encode_key(8, WireType::SixtyFourBit, buf);
+        buf.put_u64_le(record.end_unix_nanos);
+    }
+    for (attribute, kv) in record.attributes.iter().enumerate() {
+        let buf = out.buf();
+        put_len_field(9, attribute_len(kv), buf);
+        if !kv.key.is_empty() {
+            put_str_field(1, &kv.key, buf);
+        }
+        put_len_field(2, value_len(&kv.value), buf);
+        match &kv.value {
+            Value::Str(text) if text.len() >= BY_REFERENCE_MIN => {
+                put_len_field(1, text.len(), buf);
+                out.long_value(index, attribute, text);
+            }
+            value => put_value(value, buf),
+        }
+    }
+    let buf = out.buf();
+    if let Status::Error(message) = &record.status {
+        put_len_field(15, status_len(message), buf);
+        if !message.is_empty() {
+            put_str_field(2, message, buf);
+        }
+        encode_key(3, WireType::Varint, buf);
+        encode_varint(status::StatusCode::Error as u64, buf);
+    }
+    encode_key(16, WireType::ThirtyTwoBit, buf);
+    buf.put_u32_le(SPAN_FLAGS);
+    out.span_done();
+}
+
+impl BatchEncoder {
+    /// The protobuf encoding of [`BatchEncoder::request`] of the records converted by
+    /// [`to_proto`], byte for byte, written to `out` straight from the records (no conversion:
+    /// the records' keys and values are read where they are).
+    fn write_records(&self, batch: &[SpanRecord], out: &mut impl Output) -> usize {
+        let span_lens: Vec<usize> = batch.iter().map(record_len).collect();
         let scope_len = self.scope.encoded_len();
         let scope_spans_len =
             field_len(scope_len) + span_lens.iter().map(|&len| field_len(len)).sum::<usize>();
         let resource_len = self.resource.encoded_len();
         let resource_spans_len = field_len(resource_len) + field_len(scope_spans_len);
-        let mut pieces = Pieces::default();
-        let mut out = BytesMut::with_capacity(64 * 1024);
-        // The same envelope as `encode_protobuf`.
-        encode_key(1, WireType::LengthDelimited, &mut out);
-        encode_varint(resource_spans_len as u64, &mut out);
-        encode_key(1, WireType::LengthDelimited, &mut out);
-        encode_varint(resource_len as u64, &mut out);
-        self.resource.encode_raw(&mut out);
-        encode_key(2, WireType::LengthDelimited, &mut out);
-        encode_varint(scope_spans_len as u64, &mut out);
-        encode_key(1, WireType::LengthDelimited, &mut out);
-        encode_varint(scope_len as u64, &mut out);
-        self.scope.encode_raw(&mut out);
-        for (index, (span, len)) in batch.iter().zip(span_lens).enumerate() {
-            encode_key(2, WireType::LengthDelimited, &mut out);
-            encode_varint(len as u64, &mut out);
-            encode_span(batch, index, span, &mut out, &mut pieces);
+        let buf = out.buf();
+        // ExportTraceServiceRequest.resource_spans = 1
+        put_len_field(1, resource_spans_len, buf);
+        // ResourceSpans.resource = 1
+        put_len_field(1, resource_len, buf);
+        self.resource.encode_raw(buf);
+        // ResourceSpans.scope_spans = 2
+        put_len_field(2, scope_spans_len, buf);
+        // ScopeSpans.scope = 1
+        put_len_field(1, scope_len, buf);
+        self.scope.encode_raw(buf);
+        for (index, (record, len)) in batch.iter().zip(span_lens).enumerate() {
+            // ScopeSpans.spans = 2
+            put_len_field(2, len, out.buf());
+            put_record(index, record, out);
         }
-        pieces.push(out.freeze());
+        field_len(resource_spans_len)
+    }
+
+    /// The protobuf body of `batch` in pieces: string values of [`BY_REFERENCE_MIN`] bytes or
+    /// more are not copied but referenced in `batch`, so the kernel reads them where content
+    /// generation wrote them (a copy of the whole body saved per request: most of a body's
+    /// bytes are such values).
+    pub fn pieces(&self, batch: &Arc<Vec<SpanRecord>>) -> Pieces {
+        let mut out = PiecesOutput {
+            batch: Arc::clone(batch),
+            pieces: Pieces::default(),
+            buf: BytesMut::with_capacity(64 * 1024),
+        };
+        let len = self.write_records(batch, &mut out);
+        let mut pieces = std::mem::take(&mut out.pieces);
+        pieces.push(out.buf.split().freeze());
+        debug_assert_eq!(pieces.len, len);
         pieces
     }
-}
 
-/// One span's fields in the order prost encodes them (by tag), long string
-/// attribute values as pieces of their own.
-fn encode_span(
-    batch: &Arc<Vec<Span>>,
-    index: usize,
-    span: &Span,
-    out: &mut BytesMut,
-    pieces: &mut Pieces,
-) {
-    use prost::encoding::{
-        WireType, bytes, encode_key, encode_varint, encoded_len_varint, fixed32, fixed64, int32,
-        message, string, uint32,
-    };
-    if !span.trace_id.is_empty() {
-        bytes::encode(1, &span.trace_id, out);
+    /// Writes the protobuf body of `batch` to `writer` as it is encoded (long values go from
+    /// the records straight to it) and returns the writer and the body's length.
+    pub fn write_protobuf<W: io::Write>(
+        &self,
+        batch: &[SpanRecord],
+        writer: W,
+    ) -> io::Result<(W, usize)> {
+        let mut out =
+            WriteOutput { writer, buf: BytesMut::with_capacity(STREAM_CHUNK * 2), error: None };
+        let len = self.write_records(batch, &mut out);
+        Ok((out.finish()?, len))
     }
-    if !span.span_id.is_empty() {
-        bytes::encode(2, &span.span_id, out);
-    }
-    if !span.trace_state.is_empty() {
-        string::encode(3, &span.trace_state, out);
-    }
-    if !span.parent_span_id.is_empty() {
-        bytes::encode(4, &span.parent_span_id, out);
-    }
-    if !span.name.is_empty() {
-        string::encode(5, &span.name, out);
-    }
-    if span.kind != 0 {
-        int32::encode(6, &span.kind, out);
-    }
-    if span.start_time_unix_nano != 0 {
-        fixed64::encode(7, &span.start_time_unix_nano, out);
-    }
-    if span.end_time_unix_nano != 0 {
-        fixed64::encode(8, &span.end_time_unix_nano, out);
-    }
-    for (attribute, kv) in span.attributes.iter().enumerate() {
-        match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-            Some(any_value::Value::StringValue(text))
-                if text.len() >= BY_REFERENCE_MIN && kv.key_strindex == 0 =>
-            {
-                // KeyValue { key = 1, value = 2: AnyValue { string_value = 1 } }
-                encode_key(9, WireType::LengthDelimited, out);
-                encode_varint(kv.encoded_len() as u64, out);
-                if !kv.key.is_empty() {
-                    string::encode(1, &kv.key, out);
-                }
-                let any_len = 1 + encoded_len_varint(text.len() as u64) + text.len();
-                encode_key(2, WireType::LengthDelimited, out);
-                encode_varint(any_len as u64, out);
-                encode_key(1, WireType::LengthDelimited, out);
-                encode_varint(text.len() as u64, out);
-                pieces.push(out.split().freeze());
-                pieces.push(Bytes::from_owner(SharedValue {
-                    batch: Arc::clone(batch),
-                    span: index,
-                    attribute,
-                }));
+
+    /// The body of `batch` in one buffer: protobuf (as [`BatchEncoder::write_protobuf`]) or
+    /// the OTLP/JSON mapping (through a converted copy of the records).
+    pub fn encode_records(&self, batch: &[SpanRecord]) -> Vec<u8> {
+        match self.protocol {
+            Protocol::HttpProtobuf | Protocol::Grpc => {
+                let len = self.body_len(batch);
+                self.write_protobuf(batch, Vec::with_capacity(len))
+                    .map(|(body, _)| body)
+                    .unwrap_or_default()
             }
-            _ => message::encode(9, kv, out),
+            Protocol::HttpJson => {
+                let spans = batch.iter().cloned().map(to_proto).collect();
+                self.encode(spans).0
+            }
         }
     }
-    if span.dropped_attributes_count != 0 {
-        uint32::encode(10, &span.dropped_attributes_count, out);
-    }
-    message::encode_repeated(11, &span.events, out);
-    if span.dropped_events_count != 0 {
-        uint32::encode(12, &span.dropped_events_count, out);
-    }
-    message::encode_repeated(13, &span.links, out);
-    if span.dropped_links_count != 0 {
-        uint32::encode(14, &span.dropped_links_count, out);
-    }
-    if let Some(status) = &span.status {
-        message::encode(15, status, out);
-    }
-    if span.flags != 0 {
-        fixed32::encode(16, &span.flags, out);
+
+    /// Bytes of the protobuf body of `batch`.
+    pub fn body_len(&self, batch: &[SpanRecord]) -> usize {
+        let spans: usize = batch.iter().map(|record| field_len(record_len(record))).sum();
+        let scope_spans_len = field_len(self.scope.encoded_len()) + spans;
+        field_len(field_len(self.resource.encoded_len()) + field_len(scope_spans_len))
     }
 }
 
@@ -492,40 +687,94 @@ mod tests {
         }
     }
 
-    #[test]
-    fn pieces_match_prost_and_reference_long_values() {
-        let encoder =
-            BatchEncoder::new(vec![Attribute::new("service.name", "t")], Protocol::HttpProtobuf);
-        let spans: Vec<Span> = (0..4)
+    /// Records covering every value type, empty strings and arrays, both statuses, roots,
+    /// zero timestamps, every kind, and long values on both sides of [`BY_REFERENCE_MIN`].
+    fn varied_records() -> Vec<SpanRecord> {
+        (0..6)
             .map(|i| {
                 let mut rec = record();
+                rec.kind = [SpanKind::Client, SpanKind::Internal, SpanKind::Server][i % 3];
                 rec.attributes.push(Attribute::new("small", "s".repeat(i * 100)));
                 rec.attributes.push(Attribute::new("gen_ai.input.messages", "m".repeat(i * 9000)));
-                rec.attributes.push(Attribute { key: Cow::Borrowed("n"), value: Value::Int(7) });
+                rec.attributes.push(Attribute { key: Cow::Borrowed("n"), value: Value::Int(-7) });
+                rec.attributes.push(Attribute { key: Cow::Borrowed("f"), value: Value::F64(0.25) });
+                rec.attributes
+                    .push(Attribute { key: Cow::Borrowed("b"), value: Value::Bool(i % 2 == 0) });
+                rec.attributes.push(Attribute { key: Cow::Borrowed("zero"), value: Value::Int(0) });
+                rec.attributes.push(Attribute::new("empty", String::new()));
+                rec.attributes.push(Attribute::new("", "no key"));
+                rec.attributes.push(Attribute::new("none", Vec::<String>::new()));
+                rec.attributes.push(Attribute::new(
+                    "items",
+                    vec![String::new(), "x".repeat(200), "é".repeat(i * 3000)],
+                ));
                 if i == 2 {
                     rec.parent_span_id = None;
                     rec.status = Status::Unset;
                 }
-                to_proto(rec)
+                if i == 3 {
+                    rec.status = Status::Error(String::new());
+                    rec.name.clear();
+                    rec.start_unix_nanos = 0;
+                    rec.end_unix_nanos = 0;
+                }
+                if i == 4 {
+                    rec.attributes.clear();
+                }
+                rec
             })
-            .collect();
-        let expected = encoder.request(spans.clone()).encode_to_vec();
-        let batch = Arc::new(spans);
-        let pieces = encoder.encode_pieces(&batch);
-        assert_eq!(pieces.concat(), expected);
-        assert_eq!(pieces.len, expected.len());
-        // The long values (spans 1 to 3) are referenced where the spans hold them.
-        for span in &batch[1..] {
-            let Some(any_value::Value::StringValue(text)) =
-                span.attributes[3].value.as_ref().and_then(|v| v.value.as_ref())
-            else {
-                panic!("no messages attribute");
+            .collect()
+    }
+
+    #[test]
+    fn records_encode_as_prost_encodes_their_conversion() {
+        let encoder =
+            BatchEncoder::new(vec![Attribute::new("service.name", "t")], Protocol::HttpProtobuf);
+        let records = varied_records();
+        for count in [0, 1, 3, records.len()] {
+            let batch = &records[..count];
+            let spans: Vec<Span> = batch.iter().cloned().map(to_proto).collect();
+            for (record, span) in batch.iter().zip(&spans) {
+                assert_eq!(record_len(record), span.encoded_len());
+            }
+            let expected = encoder.request(spans).encode_to_vec();
+            assert_eq!(encoder.body_len(batch), expected.len(), "{count} spans");
+            assert_eq!(encoder.encode_records(batch), expected, "{count} spans");
+            let (written, len) = encoder.write_protobuf(batch, Vec::new()).expect("writes");
+            assert_eq!((written, len), (expected.clone(), expected.len()));
+            let pieces = encoder.pieces(&Arc::new(batch.to_vec()));
+            assert_eq!(pieces.concat(), expected, "{count} spans");
+            assert_eq!(pieces.len, expected.len());
+        }
+    }
+
+    #[test]
+    fn pieces_reference_long_values() {
+        let encoder =
+            BatchEncoder::new(vec![Attribute::new("service.name", "t")], Protocol::HttpProtobuf);
+        let batch = Arc::new(varied_records());
+        let pieces = encoder.pieces(&batch);
+        // The long values (spans 1 to 5 but 4, which has no attributes) are referenced where
+        // the records hold them.
+        for (i, span) in batch.iter().enumerate().skip(1).filter(|(i, _)| *i != 4) {
+            let Some(Value::Str(text)) = span.attribute("gen_ai.input.messages") else {
+                panic!("no messages attribute in span {i}");
             };
             assert!(
-                pieces.parts.iter().any(|p| p.as_ptr() == text.as_ptr() && p.len() == text.len())
+                pieces.parts.iter().any(|p| p.as_ptr() == text.as_ptr() && p.len() == text.len()),
+                "span {i}"
             );
         }
         assert!(pieces.parts.iter().all(|p| !p.is_empty()));
+    }
+
+    #[test]
+    fn json_records_use_the_otlp_mapping() {
+        let encoder = BatchEncoder::new(Vec::new(), Protocol::HttpJson);
+        let body = encoder.encode_records(&[record()]);
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("valid JSON");
+        let span = &json["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+        assert_eq!(span["spanId"], "0102030405060708");
     }
 
     #[test]

@@ -24,7 +24,9 @@ use std::time::Duration;
 pub use config::{
     Compression, ExportConfig, GRPC_MAX_MESSAGE_BYTES, ParseChoiceError, RetryPolicy,
 };
+pub use pipeline::encode_body;
 pub use retry::parse_retry_after;
+pub use transport::Body;
 pub use transport::GRPC_EXPORT_PATH;
 pub use transport::http_client_builder;
 

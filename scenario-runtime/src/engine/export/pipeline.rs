@@ -4,15 +4,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use opentelemetry_proto::tonic::trace::v1::Span;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 
+use super::compress::{compress, compress_stream};
 use super::config::{Compression, ExportConfig};
-use super::encode::{BatchEncoder, to_proto};
+use super::encode::BatchEncoder;
 use super::retry::{Verdict, backoff, verdict};
-use super::transport::{Body, Transport};
+use super::transport::{Body, GRPC_HEADER, Transport};
 use super::{ExportObserver, ExportSummary, Fate, RequestOutcome, RequestRecord, SettledSpan};
 use crate::platform::Protocol;
 use crate::span::{Attribute, SpanRecord};
@@ -116,11 +115,11 @@ impl Shared {
 
 /// A batch being filled.
 struct Batch {
-    spans: Vec<Span>,
+    spans: Vec<SpanRecord>,
     bytes: usize,
 }
 
-/// Pulls spans from the queue, converts them, cuts batches and hands each to a request task once
+/// Pulls spans from the queue, cuts batches and hands each to a request task once
 /// a slot is free. On `stop` it drains the queue, sends the rest and waits for every task.
 pub async fn run_batcher(
     shared: Arc<Shared>,
@@ -151,8 +150,7 @@ pub async fn run_batcher(
                 });
                 let bytes: usize = incoming.iter().map(|(_, len)| len).sum();
                 shared.queued_bytes.fetch_sub(bytes as u64, Ordering::Relaxed);
-                for (record, len) in incoming.drain(..) {
-                    let span = to_proto(record);
+                for (span, len) in incoming.drain(..) {
                     if !batch.spans.is_empty() && batch.bytes + len > shared.config.max_batch_bytes {
                         flush(&shared, &mut batch, &mut tasks).await;
                     }
@@ -210,23 +208,17 @@ enum Final {
     Unknown,
 }
 
-fn keys(spans: &[Span]) -> Vec<SettledSpan> {
+fn keys(spans: &[SpanRecord]) -> Vec<SettledSpan> {
     spans
         .iter()
-        .map(|span| {
-            let mut trace_id = [0u8; 16];
-            if span.trace_id.len() == 16 {
-                trace_id.copy_from_slice(&span.trace_id);
-            }
-            SettledSpan { trace_id, root: span.parent_span_id.is_empty() }
-        })
+        .map(|span| SettledSpan { trace_id: span.trace_id, root: span.parent_span_id.is_none() })
         .collect()
 }
 
 /// Sends one batch to its end: encodes, splits what is too large (before sending, or on 413 or
 /// gRPC RESOURCE_EXHAUSTED without `RetryInfo`),
 /// retries what is transient, and settles every span in the books.
-async fn deliver(shared: &Arc<Shared>, spans: Vec<Span>) {
+async fn deliver(shared: &Arc<Shared>, spans: Vec<SpanRecord>) {
     let mut pending = vec![spans];
     while let Some(spans) = pending.pop() {
         let count = spans.len() as u64;
@@ -309,35 +301,61 @@ impl InDoubt<'_> {
 }
 
 /// Encodes and compresses off the async reactor: a 3 MB body takes milliseconds to compress,
-/// which would stall every other task on that worker thread. Uncompressed http/protobuf
-/// bodies reference the spans' long values instead of copying them (see
-/// [`BatchEncoder::encode_pieces`]), so the spans come back shared.
+/// which would stall every other task on that worker thread. Protobuf is encoded straight from
+/// the records: uncompressed http/protobuf bodies reference the spans' long values instead of
+/// copying them (see [`BatchEncoder::pieces`]), so the spans come back shared; compressed and
+/// gRPC bodies are compressed while they are encoded, long values going from the records into
+/// the compressor. The gRPC frame header is written in place.
 async fn prepare(
     shared: &Arc<Shared>,
-    spans: Vec<Span>,
-) -> (std::io::Result<Body>, usize, Arc<Vec<Span>>) {
+    spans: Vec<SpanRecord>,
+) -> (std::io::Result<Body>, usize, Arc<Vec<SpanRecord>>) {
     let worker = shared.clone();
     let job = tokio::task::spawn_blocking(move || {
-        let compression = worker.config.compression;
-        let protocol = worker.config.protocol;
-        if compression == Compression::None && protocol == Protocol::HttpProtobuf {
-            let spans = Arc::new(spans);
-            let pieces = worker.encoder.encode_pieces(&spans);
-            let raw_len = pieces.len;
-            return (Ok(Body::Pieces(pieces.parts.into(), pieces.len)), raw_len, spans);
-        }
-        let (raw, spans) = worker.encoder.encode(spans);
-        let raw_len = raw.len();
-        let body = super::compress::compress(compression, raw).map(|packed| match protocol {
-            Protocol::Grpc => Body::Whole(Transport::grpc_frame(compression, &packed)),
-            Protocol::HttpProtobuf | Protocol::HttpJson => Body::Whole(Bytes::from(packed)),
-        });
-        (body, raw_len, Arc::new(spans))
+        let spans = Arc::new(spans);
+        let (body, raw_len) = encode_body(&worker.encoder, worker.config.compression, &spans);
+        (body, raw_len, spans)
     });
     match job.await {
         Ok(done) => done,
         // The job panicked or the runtime is shutting down: nothing to send.
         Err(e) => (Err(std::io::Error::other(e.to_string())), 0, Arc::default()),
+    }
+}
+
+/// The request body of `spans` as the exporter sends it (see [`prepare`]), and its length
+/// before compression. Blocks: call it off the async reactor.
+pub fn encode_body(
+    encoder: &BatchEncoder,
+    compression: Compression,
+    spans: &Arc<Vec<SpanRecord>>,
+) -> (std::io::Result<Body>, usize) {
+    let protocol = encoder.protocol();
+    match protocol {
+        Protocol::HttpProtobuf if compression == Compression::None => {
+            let pieces = encoder.pieces(spans);
+            let raw_len = pieces.len;
+            (Ok(Body::Pieces(pieces.parts.into(), pieces.len)), raw_len)
+        }
+        Protocol::HttpProtobuf | Protocol::Grpc => {
+            let raw_len = encoder.body_len(spans);
+            let prefix = if protocol == Protocol::Grpc { GRPC_HEADER } else { 0 };
+            let body = compress_stream(compression, raw_len, prefix, |writer| {
+                encoder.write_protobuf(spans, writer).map(|_| ())
+            })
+            .map(|mut body| {
+                if protocol == Protocol::Grpc {
+                    Transport::grpc_header(compression, &mut body);
+                }
+                Body::Whole(body.into())
+            });
+            (body, raw_len)
+        }
+        Protocol::HttpJson => {
+            let raw = encoder.encode_records(spans);
+            let raw_len = raw.len();
+            (compress(compression, raw).map(|packed| Body::Whole(packed.into())), raw_len)
+        }
     }
 }
 

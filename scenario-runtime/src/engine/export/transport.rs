@@ -20,8 +20,11 @@ use crate::platform::Protocol;
 /// The gRPC method OTLP trace export calls.
 pub const GRPC_EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
+/// Bytes before a gRPC message: the compressed flag and the message's length.
+pub const GRPC_HEADER: usize = 5;
+
 /// A request body as it goes out: whole, or in pieces written one after the other (see
-/// [`super::encode::BatchEncoder::encode_pieces`]). Cloning shares the bytes.
+/// [`super::encode::BatchEncoder::pieces`]). Cloning shares the bytes.
 #[derive(Clone, Debug)]
 pub enum Body {
     Whole(Bytes),
@@ -51,7 +54,8 @@ impl Body {
         }
     }
 
-    fn into_request_body(self) -> reqwest::Body {
+    /// The body for reqwest: pieces go out with a `Content-Length`, in vectored writes.
+    pub fn into_request_body(self) -> reqwest::Body {
         match self {
             Body::Whole(bytes) => reqwest::Body::from(bytes),
             Body::Pieces(parts, len) => {
@@ -225,13 +229,15 @@ impl Transport {
         }
     }
 
-    /// Wraps an already compressed protobuf message in a gRPC frame (flag + length + message).
-    pub fn grpc_frame(compression: Compression, message: &[u8]) -> Bytes {
-        let mut frame = BytesMut::with_capacity(message.len() + 5);
-        frame.put_u8(u8::from(compression != Compression::None));
-        frame.put_u32(u32::try_from(message.len()).unwrap_or(u32::MAX));
-        frame.put_slice(message);
-        frame.freeze()
+    /// Turns `frame`, a (compressed) protobuf message after [`GRPC_HEADER`] bytes of room, into
+    /// a gRPC frame: the compressed flag and the message's length go into that room.
+    pub fn grpc_header(compression: Compression, frame: &mut [u8]) {
+        if frame.len() < GRPC_HEADER {
+            return;
+        }
+        let len = u32::try_from(frame.len() - GRPC_HEADER).unwrap_or(u32::MAX);
+        frame[0] = u8::from(compression != Compression::None);
+        frame[1..GRPC_HEADER].copy_from_slice(&len.to_be_bytes());
     }
 
     /// Sends `body` (already encoded, compressed and, for gRPC, framed) once.
@@ -456,6 +462,17 @@ mod tests {
         assert_eq!(partial_rejections(br#"{"partialSuccess":{"rejectedSpans":"3"}}"#, true), 3);
         assert_eq!(partial_rejections(b"", false), 0);
         assert_eq!(partial_rejections(b"not a response", true), 0);
+    }
+
+    #[test]
+    fn grpc_header_states_flag_and_length() {
+        let mut frame = vec![0u8; GRPC_HEADER];
+        frame.extend_from_slice(&[7; 300]);
+        Transport::grpc_header(Compression::Zstd, &mut frame);
+        assert_eq!(&frame[..GRPC_HEADER], &[1, 0, 0, 1, 44]);
+        Transport::grpc_header(Compression::None, &mut frame);
+        assert_eq!(frame[0], 0);
+        assert_eq!(&frame[GRPC_HEADER..], &[7; 300]);
     }
 
     #[test]
