@@ -511,10 +511,7 @@ pub fn push_json_escaped(out: &mut String, s: &str, limit: usize) -> usize {
         let room = limit - (out.len() - start);
         // Only look as far as could still fit: the rest is cut anyway.
         let scan_end = run_start.saturating_add(room).saturating_add(1).min(bytes.len());
-        let next = bytes[run_start..scan_end]
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-            .map(|offset| run_start + offset);
+        let next = find_escape(&bytes[run_start..scan_end]).map(|offset| run_start + offset);
         let Some(at) = next else {
             push_prefix(out, &s[run_start..], room);
             return out.len() - start;
@@ -539,6 +536,33 @@ pub fn push_json_escaped(out: &mut String, s: &str, limit: usize) -> usize {
         out.push_str(escape);
         run_start = at + 1;
     }
+}
+
+/// Whether JSON must escape byte `b` inside a string.
+fn needs_escape(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
+}
+
+/// The offset of the first byte of `bytes` JSON must escape. Prompts and prose rarely hold
+/// one, so eight bytes are tested at once, as one word: a byte below 0x20, a quote or a
+/// backslash each set the high bit of some lane of `special` (the zero-byte test of "Bit
+/// Twiddling Hacks", exact on whether a word holds one), and only a word that holds one is
+/// searched byte by byte.
+fn find_escape(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v;
+    let (words, rest) = bytes.as_chunks::<8>();
+    for (index, word) in words.iter().enumerate() {
+        let v = u64::from_le_bytes(*word);
+        let below_space = v.wrapping_sub(ONES * 0x20) & !v;
+        let quote = zero(v ^ (ONES * u64::from(b'"')));
+        let backslash = zero(v ^ (ONES * u64::from(b'\\')));
+        if (below_space | quote | backslash) & HIGHS != 0 {
+            return word.iter().position(|&b| needs_escape(b)).map(|at| index * 8 + at);
+        }
+    }
+    rest.iter().position(|&b| needs_escape(b)).map(|at| words.len() * 8 + at)
 }
 
 /// Appends `s` to `out` as a whole JSON string, quotes included: names written by users
@@ -616,6 +640,21 @@ mod tests {
             let t = text(&mut rng, len);
             assert_eq!(t.len(), len);
             assert!(!t.bytes().any(|b| b == b'"' || b == b'\\' || !(0x20..=0x7e).contains(&b)));
+        }
+    }
+
+    #[test]
+    fn the_first_byte_to_escape_is_found_wherever_it_is() {
+        for special in [b'"', b'\\', b'\n', 0x00, 0x1f] {
+            for len in 0..40 {
+                for at in 0..len {
+                    let mut bytes: Vec<u8> = (0..len).map(|i| b"Az 09~\x7f\xc3"[i % 8]).collect();
+                    bytes[at] = special;
+                    assert_eq!(find_escape(&bytes), Some(at), "{special:#x} at {at} of {len}");
+                }
+                let clean: Vec<u8> = (0..len).map(|i| [0x20, 0x7e, 0x80, 0xff][i % 4]).collect();
+                assert_eq!(find_escape(&clean), None, "{len} bytes");
+            }
         }
     }
 

@@ -200,22 +200,29 @@ impl TextPool {
         len: usize,
         values: &SlotValues,
     ) {
+        out.reserve(len);
         let end = out.len() + len;
-        let bytes = self.text.as_bytes();
+        let text = self.text.as_str();
         while out.len() < end {
-            let (mut at, mut mark) = self.random_start(rng);
-            while out.len() < end && at < bytes.len() {
-                let next = self.marks.get(mark).map_or(bytes.len(), |&m| m as usize);
-                let take = (next - at).min(end - out.len());
-                out.push_str(&self.text[at..at + take]);
-                at += take;
-                if at == next && next < bytes.len() && out.len() < end {
-                    let value = values.get(bytes[next]);
-                    out.push_str(&value[..value.len().min(end - out.len())]);
-                    at += 1;
-                    mark += 1;
+            let (mut at, mark) = self.random_start(rng);
+            // Sentence to slot to sentence: the text up to each marker, then the slot's value.
+            for &next in self.marks.get(mark..).unwrap_or_default() {
+                let next = next as usize;
+                let room = end - out.len();
+                if next - at >= room {
+                    break;
+                }
+                out.push_str(&text[at..next]);
+                let value = values.get(text.as_bytes()[next]);
+                let room = room - (next - at);
+                out.push_str(&value[..value.len().min(room)]);
+                at = next + 1;
+                if value.len() >= room {
+                    break;
                 }
             }
+            let room = end - out.len();
+            out.push_str(&text[at..(at + room).min(text.len()).max(at)]);
         }
         if len >= 2 {
             out.pop();
