@@ -127,11 +127,10 @@ impl Facts {
 
     /// Appends [`Self::ticket`] to `out`.
     pub fn push_ticket(&self, out: &mut String) {
-        out.push_str("SUP-");
-        out.push_str(itoa::Buffer::new().format(self.ticket));
+        push_numbered(out, "SUP-", self.ticket);
     }
 
-    /// The customer's order in question.
+    /// The customer's order in question, `ORD-1234567`.
     pub fn order(&self) -> String {
         let mut out = String::with_capacity(11);
         self.push_order(&mut out);
@@ -140,9 +139,14 @@ impl Facts {
 
     /// Appends [`Self::order`] to `out`.
     pub fn push_order(&self, out: &mut String) {
-        out.push_str("ORD-");
-        out.push_str(itoa::Buffer::new().format(self.order));
+        push_numbered(out, "ORD-", self.order);
     }
+}
+
+/// Appends `prefix` and `number` in decimal.
+fn push_numbered(out: &mut String, prefix: &str, number: u32) {
+    out.push_str(prefix);
+    out.push_str(itoa::Buffer::new().format(number));
 }
 
 /// A day of 2026 as `YYYY-MM-DD`, kept inline.
