@@ -652,25 +652,48 @@ impl Emitter {
         if let Some(error) = error {
             attributes.push(Attribute::new(genai::ERROR_TYPE, error));
         }
+        let role = SpanRole::Agent { root: trace_root };
+        let summary = Summary { request, answer, failed };
+        let span_name = format!("invoke_agent {}", scope.name);
+        self.summary_span(
+            place,
+            span_name,
+            role,
+            scope.name,
+            &conversation_id,
+            &summary,
+            attributes,
+        )
+    }
+
+    /// Records a span that sums up a conversation (an agent's or a workflow's): the platform's
+    /// attributes about it, its request and answer as messages, and its failure.
+    #[allow(clippy::too_many_arguments)]
+    fn summary_span(
+        &self,
+        place: &SpanPlace,
+        span_name: String,
+        role: SpanRole,
+        name: &str,
+        conversation_id: &str,
+        summary: &Summary,
+        mut attributes: Vec<Attribute>,
+    ) -> SpanRecord {
+        let (request, answer) = (summary.request.as_deref(), summary.answer.as_deref());
         decorate(
             self.platform,
             &SpanFacts {
-                input_value: request.as_deref(),
-                output_value: answer.as_deref(),
-                ..SpanFacts::new(SpanRole::Agent { root: trace_root }, scope.name, &conversation_id)
+                input_value: request,
+                output_value: answer,
+                ..SpanFacts::new(role, name, conversation_id)
             },
             &mut attributes,
         );
         if self.genai_content {
-            push_summary_messages(&mut attributes, request.as_deref(), answer.as_deref(), failed);
+            push_summary_messages(&mut attributes, request, answer, summary.failed);
         }
-        Self::record(
-            place,
-            format!("invoke_agent {}", scope.name),
-            SpanKind::Internal,
-            error,
-            attributes,
-        )
+        let error = summary.failed.then_some("step_failed");
+        Self::record(place, span_name, SpanKind::Internal, error, attributes)
     }
 }
 
@@ -695,26 +718,19 @@ impl Emitter {
         if let Some(error) = error {
             attributes.push(Attribute::new(genai::ERROR_TYPE, error));
         }
-        decorate(
-            self.platform,
-            &SpanFacts {
-                input_value: request.as_deref(),
-                output_value: answer.as_deref(),
-                ..SpanFacts::new(SpanRole::Workflow, name, &conversation_id)
-            },
-            &mut attributes,
-        );
-        if self.genai_content {
-            push_summary_messages(&mut attributes, request.as_deref(), answer.as_deref(), failed);
-        }
-        Self::record(
-            place,
-            format!("{} {name}", genai::operation::INVOKE_WORKFLOW),
-            SpanKind::Internal,
-            error,
-            attributes,
-        )
+        let summary = Summary { request, answer, failed };
+        let span_name = format!("{} {name}", genai::operation::INVOKE_WORKFLOW);
+        let role = SpanRole::Workflow;
+        self.summary_span(place, span_name, role, name, &conversation_id, &summary, attributes)
     }
+}
+
+/// What an agent or workflow span says of its conversation: the request, the answer, and
+/// whether it failed.
+struct Summary {
+    request: Option<String>,
+    answer: Option<String>,
+    failed: bool,
 }
 
 /// An agent's conversation as its span summarises it: the first user text and the last answer,

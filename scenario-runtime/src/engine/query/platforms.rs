@@ -11,7 +11,7 @@ use super::{PAGE, QueryApi, QueryContext, QueryOp, QueryRequest, Rows};
 use crate::engine::verify::http::{Http, encode, hex, rfc3339_ms};
 use crate::engine::verify::{
     Braintrust, Langfuse, Langsmith, Mlflow, Opik, Phoenix, ReadError, ReadOptions, Unverifiable,
-    Weave,
+    Weave, platform_client,
 };
 use crate::platform::{PlatformId, PlatformSettings};
 
@@ -43,19 +43,7 @@ pub(super) fn build(
                 platform.name()
             )));
         }
-        PlatformId::Phoenix => Phoenix::from_settings(settings, options).map(|c| Arc::new(c) as _),
-        PlatformId::Mlflow => Mlflow::from_settings(settings, options).map(|c| Arc::new(c) as _),
-        PlatformId::Langfuse => {
-            Langfuse::from_settings(settings, options).map(|c| Arc::new(c) as _)
-        }
-        PlatformId::Langsmith => {
-            Langsmith::from_settings(settings, options).map(|c| Arc::new(c) as _)
-        }
-        PlatformId::Braintrust => {
-            Braintrust::from_settings(settings, options).map(|c| Arc::new(c) as _)
-        }
-        PlatformId::Opik => Opik::from_settings(settings, options).map(|c| Arc::new(c) as _),
-        PlatformId::Weave => Weave::from_settings(settings, options).map(|c| Arc::new(c) as _),
+        _ => platform_client!(platform, settings, options),
     };
     built.map_err(|e| unverifiable(e.to_string()))
 }

@@ -301,6 +301,39 @@ impl Default for ReadOptions {
     }
 }
 
+/// The client of `platform`'s read API, as the trait object the caller asks for (the read-back's
+/// [`ReadApi`] or the read load's `QueryApi`: each client serves both). For the platforms with
+/// a read API; the others are the caller's to refuse first.
+macro_rules! platform_client {
+    ($platform:expr, $settings:expr, $options:expr) => {
+        match $platform {
+            PlatformId::Phoenix => {
+                Phoenix::from_settings($settings, $options).map(|c| Arc::new(c) as _)
+            }
+            PlatformId::Mlflow => {
+                Mlflow::from_settings($settings, $options).map(|c| Arc::new(c) as _)
+            }
+            PlatformId::Langfuse => {
+                Langfuse::from_settings($settings, $options).map(|c| Arc::new(c) as _)
+            }
+            PlatformId::Langsmith => {
+                Langsmith::from_settings($settings, $options).map(|c| Arc::new(c) as _)
+            }
+            PlatformId::Braintrust => {
+                Braintrust::from_settings($settings, $options).map(|c| Arc::new(c) as _)
+            }
+            PlatformId::Opik => Opik::from_settings($settings, $options).map(|c| Arc::new(c) as _),
+            PlatformId::Weave => {
+                Weave::from_settings($settings, $options).map(|c| Arc::new(c) as _)
+            }
+            PlatformId::Console | PlatformId::Otlp | PlatformId::Datadog => {
+                Err(ReadError::Config(format!("`{}` has no read API", $platform.name())))
+            }
+        }
+    };
+}
+pub(crate) use platform_client;
+
 /// The read API of `platform`, configured from the same settings as its exporter, or why its
 /// storage cannot be verified (generic OTLP, Datadog, console), or a setting it lacks.
 pub fn read_api(
@@ -329,19 +362,7 @@ pub fn read_api(
                     .into(),
             ));
         }
-        PlatformId::Phoenix => Phoenix::from_settings(settings, options).map(|c| Arc::new(c) as _),
-        PlatformId::Mlflow => Mlflow::from_settings(settings, options).map(|c| Arc::new(c) as _),
-        PlatformId::Langfuse => {
-            Langfuse::from_settings(settings, options).map(|c| Arc::new(c) as _)
-        }
-        PlatformId::Langsmith => {
-            Langsmith::from_settings(settings, options).map(|c| Arc::new(c) as _)
-        }
-        PlatformId::Braintrust => {
-            Braintrust::from_settings(settings, options).map(|c| Arc::new(c) as _)
-        }
-        PlatformId::Opik => Opik::from_settings(settings, options).map(|c| Arc::new(c) as _),
-        PlatformId::Weave => Weave::from_settings(settings, options).map(|c| Arc::new(c) as _),
+        _ => platform_client!(platform, settings, options),
     };
     built.map_err(|e| unverifiable(e.to_string()))
 }
