@@ -17,8 +17,9 @@ ARG DEBIAN_RELEASE=bookworm
 # ---------------------------------------------------------------------------------------------
 FROM rust:${RUST_VERSION}-slim-${DEBIAN_RELEASE} AS build
 
-# The slim image has gcc and libc6-dev; jemalloc (tikv-jemalloc-sys) also needs make. aws-lc
-# and zstd build with the C compiler alone. Package versions follow the Debian release.
+# The slim image has gcc and libc6-dev; jemalloc (tikv-jemalloc-sys, the `jemalloc` feature:
+# more per CPU-second where pods cost money) also needs make. zstd builds with the C compiler
+# alone. Package versions follow the Debian release.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends make \
@@ -32,7 +33,7 @@ COPY . .
 RUN --mount=type=cache,id=scaletest-cargo-registry,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,id=scaletest-cargo-git,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,id=scaletest-target,target=/src/target,sharing=locked \
-    cargo build --release --locked -p scaletest \
+    cargo build --release --locked -p scaletest --features jemalloc \
     && install -D -m 0755 target/release/scaletest /out/scaletest
 
 # ---------------------------------------------------------------------------------------------

@@ -5,8 +5,8 @@
 //! time, so traces sleep between their steps exactly as with the real clock while no time
 //! really passes. Spans go to a sink that drops them (the export queue is bounded on its own
 //! and is not per trace). Over a window of steady state the loop averages, weighted by
-//! simulated time, the bytes live on this thread (jemalloc's `thread.allocated` minus
-//! `thread.deallocated`) and the traces in flight, and prints their ratio: the bytes one trace
+//! simulated time, the bytes live on this thread (allocated minus freed, as counted by
+//! `scenario_runtime::alloc::Counting`) and the traces in flight, and prints their ratio: the bytes one trace
 //! in flight holds, everything it allocated included (its futures, conversations, ids).
 //!
 //! ```text
@@ -30,7 +30,8 @@ use scenario_runtime::span::{SpanRecord, SpanSink};
 use scenario_runtime::{AnyScenario, Emitter};
 
 #[global_allocator]
-static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+static GLOBAL: scenario_runtime::alloc::Counting<std::alloc::System> =
+    scenario_runtime::alloc::Counting(std::alloc::System);
 
 /// Timers of the simulated clock: (deadline in simulated nanoseconds, sequence, waker).
 #[derive(Default)]
@@ -105,9 +106,8 @@ impl Wake for TraceWaker {
 }
 
 fn live_bytes() -> u64 {
-    let allocated = tikv_jemalloc_ctl::thread::allocatedp::read().map_or(0, |c| c.get());
-    let freed = tikv_jemalloc_ctl::thread::deallocatedp::read().map_or(0, |c| c.get());
-    allocated.saturating_sub(freed)
+    scenario_runtime::alloc::thread_allocated()
+        .saturating_sub(scenario_runtime::alloc::thread_freed())
 }
 
 type TraceFuture = Pin<Box<dyn Future<Output = ()> + Send>>;

@@ -26,20 +26,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// jemalloc: glibc malloc slows span creation several-fold when large strings are freed on
-/// another thread, and jemalloc's per-thread counters let the SDK path measure the tracer's
-/// allocations per span.
+/// Every allocation counted on its thread, so that the SDK path can report what the tracer
+/// allocates per span. The system allocator by default; jemalloc with `--features jemalloc`.
+#[cfg(not(feature = "jemalloc"))]
 #[global_allocator]
-static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
-/// Bytes allocated so far by the calling thread (jemalloc's `thread.allocated`).
-pub fn thread_allocated_bytes() -> u64 {
-    thread_local! {
-        static ALLOCATED: Option<tikv_jemalloc_ctl::thread::ThreadLocal<u64>> =
-            tikv_jemalloc_ctl::thread::allocatedp::read().ok();
-    }
-    ALLOCATED.with(|counter| counter.as_ref().map_or(0, |c| c.get()))
-}
+static GLOBAL: scenario_runtime::alloc::Counting<std::alloc::System> =
+    scenario_runtime::alloc::Counting(std::alloc::System);
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static GLOBAL: scenario_runtime::alloc::Counting<tikv_jemallocator::Jemalloc> =
+    scenario_runtime::alloc::Counting(tikv_jemallocator::Jemalloc);
 
 /// Load-test an AI-observability backend with realistic OpenTelemetry traces of AI agents.
 #[derive(Debug, Parser)]
@@ -77,10 +73,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // jemalloc returns freed memory to the system on its background threads instead of in
+    // With jemalloc: freed memory goes back to the system on its background threads instead of in
     // the middle of an allocation: the generator frees about as many bytes as it sends, and
     // purging inline made a third of its CPU time page faults (`scaletest bench` measures it).
     // An error leaves the default (inline purging), which works, only slower.
+    #[cfg(feature = "jemalloc")]
     let _ = tikv_jemalloc_ctl::background_thread::write(true);
     // `.env` goes into the environment first, so flags read it as environment (never
     // overriding variables already set).

@@ -13,6 +13,7 @@
 //! # Features
 //! - `engine`: tokio, OTLP export (direct and SDK paths), the embedded sink, HDR metrics.
 
+pub mod alloc;
 pub mod console;
 pub mod content;
 pub mod describe;

@@ -24,10 +24,6 @@
 //! the reactor measured no faster (within the noise) and would stall other tasks.
 #![cfg(feature = "engine")]
 
-/// The allocator the `scaletest` binary uses, so the figures are the binary's.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod export_support;
 
 use std::sync::Arc;

@@ -66,7 +66,7 @@ impl Settings {
                 headers,
                 request_timeout: self.request_timeout,
                 max_requests: self.max_requests,
-                thread_allocated_bytes: Some(crate::thread_allocated_bytes),
+                thread_allocated_bytes: Some(scenario_runtime::alloc::thread_allocated),
             },
             workload: Workload {
                 load: self.load.clone(),
