@@ -1,4 +1,5 @@
-//! Sends one encoded body and reports what happened: HTTP via reqwest, gRPC via a tonic channel.
+//! Sends one encoded body and reports what happened: HTTP and gRPC (HTTP/2 only, the status
+//! read from the trailers) via reqwest.
 //!
 //! gRPC messages are framed here rather than through the generated client so the exporter
 //! compresses them itself (same fast settings as HTTP) and knows the exact bytes on the wire.
@@ -9,7 +10,6 @@ use std::time::{Duration, SystemTime};
 use bytes::{BufMut, Bytes, BytesMut};
 use http::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use http_body_util::BodyExt;
-use tower::ServiceExt;
 
 use super::config::{Compression, ExportConfig};
 use super::retry::parse_retry_after;
@@ -147,7 +147,7 @@ pub fn partial_rejections(body: &[u8], json: bool) -> u64 {
 #[derive(Debug, Clone)]
 pub enum Transport {
     Http { client: reqwest::Client, url: reqwest::Url, headers: HeaderMap },
-    Grpc { channel: tonic::transport::Channel, uri: http::Uri, headers: HeaderMap },
+    Grpc { client: reqwest::Client, url: reqwest::Url, headers: HeaderMap },
 }
 
 impl Transport {
@@ -200,31 +200,29 @@ impl Transport {
                 Ok(Transport::Http { client, url, headers })
             }
             Protocol::Grpc => {
-                let origin = format!(
-                    "{}://{}{}",
-                    url.scheme(),
-                    url.host_str().unwrap_or_default(),
-                    url.port().map(|p| format!(":{p}")).unwrap_or_default()
-                );
-                let mut endpoint = tonic::transport::Endpoint::from_shared(origin.clone())
-                    .map_err(|e| ExportError::Endpoint(format!("`{origin}`: {e}")))?
-                    .connect_timeout(connect_timeout)
-                    .tcp_nodelay(true)
-                    .http2_adaptive_window(true);
-                if url.scheme() == "https" {
-                    endpoint = endpoint
-                        .tls_config(tonic::transport::ClientTlsConfig::new().with_native_roots())
-                        .map_err(|e| ExportError::Client(e.to_string()))?;
-                }
-                let uri: http::Uri = format!("{origin}{GRPC_EXPORT_PATH}")
-                    .parse()
-                    .map_err(|e| ExportError::Endpoint(format!("`{origin}`: {e}")))?;
+                let mut url = url;
+                url.set_path(GRPC_EXPORT_PATH);
+                url.set_query(None);
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
                 headers.insert("te", HeaderValue::from_static("trailers"));
                 if let Some(encoding) = config.compression.encoding() {
                     headers.insert("grpc-encoding", HeaderValue::from_static(encoding));
                 }
-                Ok(Transport::Grpc { channel: endpoint.connect_lazy(), uri, headers })
+                let mut builder = http_client_builder();
+                if url.host_str().is_some_and(is_loopback) {
+                    builder = builder.no_proxy();
+                }
+                // HTTP/2 only: without TLS by prior knowledge (h2c), with TLS by ALPN `h2`.
+                let client = builder
+                    .http2_prior_knowledge()
+                    .http2_adaptive_window(true)
+                    .pool_idle_timeout(Duration::from_secs(60))
+                    .connect_timeout(connect_timeout)
+                    .tcp_nodelay(true)
+                    .user_agent(concat!("scaletest/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| ExportError::Client(e.to_string()))?;
+                Ok(Transport::Grpc { client, url, headers })
             }
         }
     }
@@ -270,9 +268,9 @@ impl Transport {
                     Err(e) => Reply::new(classify_reqwest(&e), None),
                 }
             }
-            Transport::Grpc { channel, uri, headers } => {
+            Transport::Grpc { client, url, headers } => {
                 let body = body.into_bytes();
-                match tokio::time::timeout(timeout, grpc_call(channel, uri, headers, body)).await {
+                match tokio::time::timeout(timeout, grpc_call(client, url, headers, body)).await {
                     Ok(reply) => reply,
                     Err(_) => Reply::new(RequestOutcome::Timeout, None),
                 }
@@ -282,18 +280,15 @@ impl Transport {
 }
 
 async fn grpc_call(
-    channel: &tonic::transport::Channel,
-    uri: &http::Uri,
+    client: &reqwest::Client,
+    url: &reqwest::Url,
     headers: &HeaderMap,
     body: Bytes,
 ) -> Reply {
-    let mut request = http::Request::new(tonic::body::Body::new(http_body_util::Full::new(body)));
-    *request.method_mut() = http::Method::POST;
-    *request.uri_mut() = uri.clone();
-    *request.headers_mut() = headers.clone();
-    let response = match channel.clone().oneshot(request).await {
-        Ok(response) => response,
-        Err(e) => return Reply::new(classify_transport(&e), None),
+    let sent = client.post(url.clone()).headers(headers.clone()).body(body).send().await;
+    let response: http::Response<reqwest::Body> = match sent {
+        Ok(response) => response.into(),
+        Err(e) => return Reply::new(classify_reqwest(&e), None),
     };
     let (parts, body) = response.into_parts();
     if parts.status != http::StatusCode::OK {
@@ -308,8 +303,8 @@ async fn grpc_call(
     }
     let collected = match body.collect().await {
         Ok(collected) => collected,
-        Err(status) => {
-            let error = format!("gRPC response body: {}", status.message());
+        Err(e) => {
+            let error = format!("gRPC response body: {}", error_chain(&e));
             return Reply::new(RequestOutcome::Io(error), None);
         }
     };
@@ -403,13 +398,6 @@ fn classify_reqwest(error: &reqwest::Error) -> RequestOutcome {
     } else {
         RequestOutcome::Io(error_chain(error))
     }
-}
-
-/// tonic wraps every channel failure in one opaque error type; the connector's failure shows
-/// only in the message chain (`... client error (Connect) ...`).
-fn classify_transport(error: &tonic::transport::Error) -> RequestOutcome {
-    let text = error_chain(error);
-    if text.contains("onnect") { RequestOutcome::Connect } else { RequestOutcome::Io(text) }
 }
 
 /// An error and its sources on one line (reqwest's top-level message alone says little).
