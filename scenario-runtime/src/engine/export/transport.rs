@@ -172,7 +172,19 @@ impl Transport {
             })?;
             headers.append(header, value);
         }
-        let connect_timeout = config.request_timeout.min(Duration::from_secs(10));
+        // Both protocols: no proxy for loopback (the embedded sink: a proxy from the environment
+        // must not sit in between), a bounded connect, no Nagle, our user agent.
+        let mut builder = http_client_builder()
+            .pool_idle_timeout(Duration::from_secs(60))
+            .connect_timeout(config.request_timeout.min(Duration::from_secs(10)))
+            .tcp_nodelay(true)
+            .user_agent(concat!("scaletest/", env!("CARGO_PKG_VERSION")));
+        if url.host_str().is_some_and(is_loopback) {
+            builder = builder.no_proxy();
+        }
+        let build = |builder: reqwest::ClientBuilder| {
+            builder.build().map_err(|e| ExportError::Client(e.to_string()))
+        };
         match config.protocol {
             Protocol::HttpProtobuf | Protocol::HttpJson => {
                 let content_type = match config.protocol {
@@ -183,20 +195,11 @@ impl Transport {
                 if let Some(encoding) = config.compression.encoding() {
                     headers.insert(CONTENT_ENCODING, HeaderValue::from_static(encoding));
                 }
-                let mut builder = http_client_builder();
-                if url.host_str().is_some_and(is_loopback) {
-                    // The embedded sink: a proxy from the environment must not sit in between.
-                    builder = builder.no_proxy();
-                }
-                let client = builder
-                    .pool_max_idle_per_host(config.max_in_flight.max(1))
-                    .pool_idle_timeout(Duration::from_secs(60))
-                    .connect_timeout(connect_timeout)
-                    .timeout(config.request_timeout)
-                    .tcp_nodelay(true)
-                    .user_agent(concat!("scaletest/", env!("CARGO_PKG_VERSION")))
-                    .build()
-                    .map_err(|e| ExportError::Client(e.to_string()))?;
+                let client = build(
+                    builder
+                        .pool_max_idle_per_host(config.max_in_flight.max(1))
+                        .timeout(config.request_timeout),
+                )?;
                 Ok(Transport::Http { client, url, headers })
             }
             Protocol::Grpc => {
@@ -208,20 +211,9 @@ impl Transport {
                 if let Some(encoding) = config.compression.encoding() {
                     headers.insert("grpc-encoding", HeaderValue::from_static(encoding));
                 }
-                let mut builder = http_client_builder();
-                if url.host_str().is_some_and(is_loopback) {
-                    builder = builder.no_proxy();
-                }
-                // HTTP/2 only: without TLS by prior knowledge (h2c), with TLS by ALPN `h2`.
-                let client = builder
-                    .http2_prior_knowledge()
-                    .http2_adaptive_window(true)
-                    .pool_idle_timeout(Duration::from_secs(60))
-                    .connect_timeout(connect_timeout)
-                    .tcp_nodelay(true)
-                    .user_agent(concat!("scaletest/", env!("CARGO_PKG_VERSION")))
-                    .build()
-                    .map_err(|e| ExportError::Client(e.to_string()))?;
+                // HTTP/2 only: without TLS by prior knowledge (h2c), with TLS by ALPN `h2`. The
+                // request's deadline is kept by `send` (a timeout around the whole call).
+                let client = build(builder.http2_prior_knowledge().http2_adaptive_window(true))?;
                 Ok(Transport::Grpc { client, url, headers })
             }
         }
