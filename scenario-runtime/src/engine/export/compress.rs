@@ -50,19 +50,7 @@ fn with_zstd<T>(f: impl FnOnce(&mut CCtx<'static>) -> io::Result<T>) -> io::Resu
 pub fn compress(compression: Compression, raw: Vec<u8>) -> io::Result<Vec<u8>> {
     match compression {
         Compression::None => Ok(raw),
-        Compression::Gzip => {
-            let mut encoder = flate2::write::GzEncoder::new(
-                Vec::with_capacity(raw.len() / 3 + 64),
-                flate2::Compression::fast(),
-            );
-            encoder.write_all(&raw)?;
-            encoder.finish()
-        }
-        Compression::Zstd => with_zstd(|cctx| {
-            let mut packed = Vec::with_capacity(zstd::zstd_safe::compress_bound(raw.len()));
-            cctx.compress2(&mut packed, &raw).map_err(zstd_error)?;
-            Ok(packed)
-        }),
+        _ => compress_stream(compression, raw.len(), 0, |out| out.write_all(&raw)),
     }
 }
 
