@@ -46,7 +46,8 @@ print(f"run {sys.argv[3]}: {raw / 1e9:.2f} GB raw ({wire / 1e9:.2f} GB wire) for
       f"(user {user:.2f}, sys {sys_:.2f}, {100 * sys_ / cpu:.0f}% kernel): "
       f"{raw / 1e9 / cpu:.3f} GB raw per CPU-s; peak RSS {rss_mb:.0f} MB; "
       f"traces started {tr['started']}, late {tr['late']} (lag p99 {r['start_lag']['p99_ms']:.1f} ms), "
-      f"missed {tr['missed']}, dropped starts {tr['dropped_starts']}; spans created {s['created']}, "
+      f"missed {tr['missed']}, dropped starts {tr['dropped_starts']}, held {tr.get('held', 0)} "
+      f"({tr.get('held_s', 0):.1f} s); spans created {s['created']}, "
       f"exported {s['exported']}, dropped {s['dropped']}")
 rows = r.get("measurements", {}).get("series", {}).get("rows", [])
 if rows:

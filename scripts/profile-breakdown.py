@@ -17,7 +17,7 @@ import re
 import sys
 
 CLASSES = [
-    ("compression", r"ZSTD_|HUF_|FSE_|HIST_|libdeflate|deflate|GzEncoder|compress::"),
+    ("compression", r"ZSTD_|HUF_|FSE_|HIST_|libdeflate|deflate|GzEncoder|compress::|isal_|crc32_gzip|\.\.@"),
     ("content generation", r"content::|emit::Emitter|conversation::"),
     ("span emit and queue", r"CountingSink|ExportHandle.*emit|estimated_len"),
     ("encoding", r"export::encode|BatchEncoder|to_proto|prost::"),

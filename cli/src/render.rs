@@ -513,6 +513,12 @@ pub fn note_text(note: &Note) -> String {
              are admitted whole or not at all, so no trace was sent in part)",
             n(*traces)
         ),
+        Note::HeldTraces { waits, seconds } => format!(
+            "running traces waited {} times ({seconds:.1} s in all) for room in the export \
+             queue after a simulated latency: the backend did not keep up, so those traces' spans last \
+             longer than their scenarios declare (no span was dropped for it)",
+            n(*waits)
+        ),
         Note::LateStarts { late, missed } => format!(
             "{} late and {} missed starts: the generator or the in-flight cap could not hold the \
              target rate",

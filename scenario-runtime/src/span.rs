@@ -146,4 +146,15 @@ pub trait SpanSink: Send + Sync {
 
     /// Gives back what a finished trace reserved and did not emit.
     fn release(&self, _spans: u64) {}
+
+    /// Asked by a running trace each time a simulated latency has passed: a wait while the sink holds more than
+    /// it may, so that a backend slower than the generator slows the running traces down
+    /// (their spans then last longer, as measured) instead of filling memory or losing spans.
+    /// `None`: there is room, go on. Sinks without a bounded queue always have room.
+    fn hold(&self) -> Option<Hold> {
+        None
+    }
 }
+
+/// A wait for room in a [`SpanSink`]'s queue (see [`SpanSink::hold`]).
+pub type Hold = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;

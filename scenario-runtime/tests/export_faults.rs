@@ -387,3 +387,33 @@ async fn a_queue_over_its_byte_budget_refuses_new_traces_and_drops_nothing() {
     assert_eq!((summary.spans_accepted, summary.spans_dropped), (10, 0), "{summary:?}");
     assert_delivered_exactly(&summary, &stats);
 }
+
+/// Running traces are never refused: over four times its byte budget the queue makes them wait
+/// (`hold`) until the batcher has taken spans out, and no span is dropped.
+#[tokio::test(flavor = "current_thread")]
+async fn running_traces_wait_while_the_queue_is_over_its_hold_bound() {
+    let sink = sink_with(Faults::default()).await;
+    let mut settings = config(sink.traces_url(), Protocol::HttpProtobuf, Compression::None);
+    settings.queue_bytes = 4 * 1024;
+    let keeper = Arc::new(Keeper::default());
+    let exporter = Exporter::start(settings, resource(), keeper.clone()).expect("exporter starts");
+    assert!(exporter.hold().is_none(), "an empty queue holds no trace");
+    // Spans of about 2 KB: five are over the 4 KiB budget and under four times it.
+    let mut spans = traces(5, 5, 2000).into_iter();
+    spans.by_ref().take(5).for_each(|span| exporter.emit(span));
+    assert!(!exporter.reserve(1), "over its byte budget the queue refuses new traces");
+    assert!(exporter.hold().is_none(), "under four times its budget running traces go on");
+    // Twenty more: over 16 KiB (the batcher has not run: this runtime has one thread).
+    spans.for_each(|span| exporter.emit(span));
+    let hold = exporter.hold().expect("over four times its budget, running traces wait");
+    // The wait ends once the batcher has taken the spans out of the queue.
+    tokio::time::timeout(Duration::from_secs(10), hold)
+        .await
+        .expect("the wait ended when the queue drained");
+    assert!(exporter.hold().is_none());
+    let summary = exporter.shutdown(Duration::from_secs(10)).await;
+    let stats = sink.shutdown().await;
+    assert!(summary.balances(), "{summary:?}");
+    assert_eq!((summary.spans_accepted, summary.spans_dropped), (25, 0), "{summary:?}");
+    assert_delivered_exactly(&summary, &stats);
+}

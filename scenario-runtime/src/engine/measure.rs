@@ -415,6 +415,12 @@ pub struct Measurements {
     pub late: u64,
     /// Intended starts that never happened.
     pub missed: u64,
+    /// Waits of running traces for room in the export queue (a backend slower than the
+    /// generator), and their total length in seconds.
+    #[serde(default)]
+    pub held: u64,
+    #[serde(default)]
+    pub held_s: f64,
     pub spans: SpanBooks,
     /// Traces by delivery.
     #[serde(default)]
@@ -455,6 +461,8 @@ impl Measurements {
         self.start_lag.merge(&other.start_lag);
         self.late += other.late;
         self.missed += other.missed;
+        self.held += other.held;
+        self.held_s += other.held_s;
         self.spans.merge(&other.spans);
         self.traces.merge(&other.traces);
         self.requests.merge(&other.requests);

@@ -75,6 +75,9 @@ pub struct Metrics {
     start_lag: LiveHist,
     late: AtomicU64,
     missed: AtomicU64,
+    /// Waits of running traces for room in the export queue, and their total length.
+    held: AtomicU64,
+    held_nanos: AtomicU64,
     spans_created: AtomicU64,
     spans_exported: AtomicU64,
     spans_dropped: AtomicU64,
@@ -130,6 +133,8 @@ impl Metrics {
             start_lag: LiveHist::default(),
             late: AtomicU64::new(0),
             missed: AtomicU64::new(0),
+            held: AtomicU64::new(0),
+            held_nanos: AtomicU64::new(0),
             spans_created: AtomicU64::new(0),
             spans_exported: AtomicU64::new(0),
             spans_dropped: AtomicU64::new(0),
@@ -222,6 +227,13 @@ impl Metrics {
     /// A conversation's last turn ended.
     pub fn conversation_finished(&self) {
         self.conversations_finished.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A running trace waited `waited` for room in the export queue (see `SpanSink::hold`).
+    pub fn trace_held(&self, waited: Duration) {
+        self.held.fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+        self.held_nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 
     /// A start refused: the export queue could not hold the whole trace.
@@ -390,6 +402,8 @@ impl Metrics {
             start_lag: self.start_lag.copy(),
             late: load(&self.late),
             missed: load(&self.missed),
+            held: load(&self.held),
+            held_s: Duration::from_nanos(load(&self.held_nanos)).as_secs_f64(),
             requests: self.requests.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             wire_bytes: load(&self.wire_bytes),
             raw_bytes: load(&self.raw_bytes),

@@ -298,6 +298,8 @@ pub enum Note {
     OutcomeUnknown { spans: u64 },
     /// Starts refused because the export queue could not hold a whole trace.
     DroppedStarts { traces: u64 },
+    /// Running traces waited for room in the export queue (`waits` times, `seconds` in all).
+    HeldTraces { waits: u64, seconds: f64 },
     /// Starts later than the late threshold, and intended starts that never happened.
     LateStarts { late: u64, missed: u64 },
     /// No trace finished: the success rate is not defined.
@@ -396,6 +398,13 @@ pub struct Traces {
     pub cut: u64,
     /// Starts refused because the export queue could not hold a whole trace; never started.
     pub dropped_starts: u64,
+    /// Waits of running traces, at the end of a simulated latency, for room in an export queue over its memory
+    /// bound: the backend did not keep up, and those traces' spans last longer than declared.
+    #[serde(default)]
+    pub held: u64,
+    /// Their total length, seconds.
+    #[serde(default)]
+    pub held_s: f64,
     /// Ended with no injected failure.
     pub completed: u64,
     /// Ended with at least one injected step failure (the agent's simulated errors, not export
@@ -669,6 +678,8 @@ pub fn build(measured: &Measurements, context: Context) -> Report {
         outcome_unknown: tb.unknown,
         cut: tb.unsettled,
         dropped_starts: tb.dropped_starts,
+        held: m.held,
+        held_s: m.held_s,
         completed,
         failed,
         unfinished: started.saturating_sub(finished),
@@ -690,6 +701,9 @@ pub fn build(measured: &Measurements, context: Context) -> Report {
     }
     if tb.dropped_starts > 0 {
         notes.push(Note::DroppedStarts { traces: tb.dropped_starts });
+    }
+    if m.held > 0 {
+        notes.push(Note::HeldTraces { waits: m.held, seconds: m.held_s });
     }
     if m.late + m.missed > 0 {
         notes.push(Note::LateStarts { late: m.late, missed: m.missed });

@@ -242,13 +242,36 @@ pub struct Outcome {
     pub stopped: Option<StopReason>,
 }
 
-/// Waits with tokio timers, for [`Clock::Real`].
-#[derive(Debug)]
-pub struct TokioSleeper;
+/// Waits with tokio timers, for [`Clock::Real`]; then, while the span sink is over its memory
+/// bound, for room (see [`SpanSink::hold`]), measuring the wait.
+struct HoldingSleeper {
+    sink: Arc<dyn SpanSink>,
+    metrics: Arc<Metrics>,
+}
 
-impl Sleeper for TokioSleeper {
+impl Sleeper for HoldingSleeper {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
-        Box::pin(tokio::time::sleep(duration))
+        let (sink, metrics) = (Arc::clone(&self.sink), Arc::clone(&self.metrics));
+        Box::pin(async move {
+            tokio::time::sleep(duration).await;
+            if let Some(hold) = sink.hold() {
+                // Counted also when the run cancels the trace during the wait.
+                let _held = Held { began: tokio::time::Instant::now(), metrics };
+                hold.await;
+            }
+        })
+    }
+}
+
+/// Records a wait for room when it ends (or is dropped with its trace).
+struct Held {
+    began: tokio::time::Instant,
+    metrics: Arc<Metrics>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.metrics.trace_held(self.began.elapsed());
     }
 }
 
@@ -349,7 +372,8 @@ impl Shared {
         };
         // Gives back the room the trace did not use, also when it is cancelled.
         let _release = Release { sink: &*self.sink, reserved, emitted: &counting.spans };
-        let sleeper = TokioSleeper;
+        let sleeper =
+            HoldingSleeper { sink: Arc::clone(&self.sink), metrics: Arc::clone(&self.metrics) };
         let clock = match self.clock {
             ClockKind::Real => Clock::Real(&sleeper),
             ClockKind::Synthetic => Clock::Synthetic,

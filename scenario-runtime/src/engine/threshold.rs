@@ -60,6 +60,7 @@ pub const METRICS: &[Metric] = &[
     Metric { name: "traces_failed", read: |r| Some(r.traces.failed as f64) },
     Metric { name: "traces_late", read: |r| Some(r.traces.late as f64) },
     Metric { name: "traces_missed", read: |r| Some(r.traces.missed as f64) },
+    Metric { name: "traces_held", read: |r| Some(r.traces.held as f64) },
     Metric { name: "success_rate", read: |r| Some(r.traces.success_rate) },
     Metric {
         name: "late_rate",

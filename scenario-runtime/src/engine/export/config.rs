@@ -141,17 +141,23 @@ pub struct ExportConfig {
     /// Encoded bytes (as estimated for batching) the queue may hold before new traces are
     /// refused: spans are counted, but their size varies 1000-fold, and a backend slower than
     /// the generator must not fill memory with a queue of large spans. Admitted traces always
-    /// have room for their spans; only starts are refused.
+    /// have room for their spans: while the queue holds more than [`HOLD_FACTOR`] times this,
+    /// they wait at the end of a simulated latency instead (see `SpanSink::hold`), so memory stays
+    /// bounded and no span is dropped.
     pub queue_bytes: usize,
     /// Per-attempt timeout, from send to the end of the response.
     pub request_timeout: Duration,
     pub retry: RetryPolicy,
 }
 
+/// Running traces wait at the end of a simulated latency while the queue holds more than this many
+/// times [`ExportConfig::queue_bytes`] (new traces are refused from one time).
+pub const HOLD_FACTOR: usize = 4;
+
 impl ExportConfig {
     /// Defaults: http/protobuf, no compression, 512 spans or 3 MB per request, 200 ms batch
-    /// timeout, 8 requests in flight, room for 65,536 spans and 64 MiB queued, 10 s request
-    /// timeout.
+    /// timeout, 8 requests in flight, room for 8,388,608 spans (100,000 traces of the
+    /// largest built-in scenario, 80 spans, in flight) and 64 MiB queued, 10 s request timeout.
     pub fn new(endpoint: impl Into<String>) -> Self {
         Self {
             endpoint: endpoint.into(),
@@ -162,7 +168,7 @@ impl ExportConfig {
             max_batch_bytes: 3_000_000,
             batch_timeout: Duration::from_millis(200),
             max_in_flight: 8,
-            queue_spans: 65_536,
+            queue_spans: 1 << 23,
             queue_bytes: 64 << 20,
             request_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),

@@ -22,7 +22,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 pub use config::{
-    Compression, ExportConfig, GRPC_MAX_MESSAGE_BYTES, ParseChoiceError, RetryPolicy,
+    Compression, ExportConfig, GRPC_MAX_MESSAGE_BYTES, HOLD_FACTOR, ParseChoiceError, RetryPolicy,
 };
 pub use pipeline::encode_body;
 pub use retry::parse_retry_after;
@@ -33,7 +33,7 @@ pub use transport::http_client_builder;
 /// The OTLP transport, as the platform profiles define it.
 pub use crate::platform::Protocol;
 
-use crate::span::{Attribute, SpanRecord, SpanSink};
+use crate::span::{Attribute, Hold, SpanRecord, SpanSink};
 
 /// How one request attempt ended.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -279,6 +279,27 @@ impl SpanSink for ExportHandle {
             .committed
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| Some(c.saturating_sub(spans)));
     }
+
+    /// A wait while the queue holds more than [`HOLD_FACTOR`] times `queue_bytes`: woken by
+    /// the batcher as it takes spans out, or ended with the trace when the run cancels it.
+    fn hold(&self) -> Option<Hold> {
+        if !self.shared.over_hold_bound() {
+            return None;
+        }
+        let shared = Arc::clone(&self.shared);
+        Some(Box::pin(async move {
+            loop {
+                let drained = shared.drained.notified();
+                tokio::pin!(drained);
+                // Registered before the check, so a wake-up between the two is not missed.
+                drained.as_mut().enable();
+                if !shared.over_hold_bound() {
+                    return;
+                }
+                drained.await;
+            }
+        }))
+    }
 }
 
 /// The running exporter. Dropping it without [`Exporter::shutdown`] abandons queued spans.
@@ -343,6 +364,10 @@ impl SpanSink for Exporter {
 
     fn release(&self, spans: u64) {
         self.handle.release(spans);
+    }
+
+    fn hold(&self) -> Option<Hold> {
+        self.handle.hold()
     }
 }
 

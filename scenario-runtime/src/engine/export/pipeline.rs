@@ -8,7 +8,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use super::compress::{compress, compress_stream};
-use super::config::{Compression, ExportConfig};
+use super::config::{Compression, ExportConfig, HOLD_FACTOR};
 use super::encode::BatchEncoder;
 use super::retry::{Verdict, backoff, verdict};
 use super::transport::{Body, GRPC_HEADER, Transport};
@@ -34,6 +34,8 @@ pub struct Shared {
     /// Queue room spoken for: spans queued plus what running traces have reserved and not yet
     /// emitted (see `ExportHandle::reserve`).
     pub committed: AtomicU64,
+    /// Woken when spans leave a queue over its hold bound (see `SpanSink::hold`).
+    pub drained: tokio::sync::Notify,
     /// Spans of batches in an attempt right now, or waiting to retry after an attempt that got
     /// no answer: at a shutdown deadline their outcome is unknown, not "unsent".
     in_doubt: AtomicU64,
@@ -58,6 +60,15 @@ struct Books {
 }
 
 impl Shared {
+    /// Queued bytes above which running traces wait (see `SpanSink::hold`).
+    pub fn hold_bound(&self) -> u64 {
+        (self.config.queue_bytes as u64).saturating_mul(HOLD_FACTOR as u64)
+    }
+
+    pub fn over_hold_bound(&self) -> bool {
+        self.queued_bytes.load(Ordering::Relaxed) > self.hold_bound()
+    }
+
     pub fn new(
         config: ExportConfig,
         resource: Vec<Attribute>,
@@ -75,6 +86,7 @@ impl Shared {
             dropped: AtomicU64::new(0),
             queued_bytes: AtomicU64::new(0),
             committed: AtomicU64::new(0),
+            drained: tokio::sync::Notify::new(),
             in_doubt: AtomicU64::new(0),
             books: Mutex::new(Books::default()),
             permits,
@@ -149,7 +161,10 @@ pub async fn run_batcher(
                     Some(c.saturating_sub(received as u64))
                 });
                 let bytes: usize = incoming.iter().map(|(_, len)| len).sum();
-                shared.queued_bytes.fetch_sub(bytes as u64, Ordering::Relaxed);
+                let before = shared.queued_bytes.fetch_sub(bytes as u64, Ordering::Relaxed);
+                if before > shared.hold_bound() {
+                    shared.drained.notify_waiters();
+                }
                 for (span, len) in incoming.drain(..) {
                     if !batch.spans.is_empty() && batch.bytes + len > shared.config.max_batch_bytes {
                         flush(&shared, &mut batch, &mut tasks).await;

@@ -428,3 +428,49 @@ async fn turns_of_a_conversation_start_in_order_after_the_think_time_and_the_rat
     // 100 traces/s of 3-turn conversations 120 ms apart: most conversations finished.
     assert!(finished >= 50 && m.traces.conversations_started <= 90, "{m:?}");
 }
+
+/// A sink whose queue is "full" for its first `holds` questions: each of those waits 1 s.
+struct SlowQueue {
+    spans: AtomicU64,
+    holds: AtomicU64,
+}
+
+impl SpanSink for SlowQueue {
+    fn emit(&self, _span: SpanRecord) {
+        self.spans.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn hold(&self) -> Option<crate::span::Hold> {
+        let left =
+            self.holds.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        left.is_ok()
+            .then(|| Box::pin(tokio::time::sleep(Duration::from_secs(1))) as crate::span::Hold)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn running_traces_wait_when_the_sink_holds_them_and_the_waits_are_counted() {
+    let mix = Mix::new(&[(scenario("held", 100, 0.0), 1.0)]).unwrap_or_else(|| unreachable!());
+    let metrics = Arc::new(Metrics::new(&mix.weights()));
+    let sink = Arc::new(SlowQueue { spans: AtomicU64::new(0), holds: AtomicU64::new(3) });
+    let load = Load::Closed { workers: 1, ramp_up: Duration::ZERO, max_pending_spans: None };
+    let mut w = workload(load, mix, ClockKind::Real);
+    w.count = Some(5);
+    let began = Instant::now();
+    let outcome = run(
+        w,
+        Arc::clone(&sink) as Arc<dyn SpanSink>,
+        Arc::new(Emitter::default()),
+        Arc::clone(&metrics),
+        Arc::new(StopSignal::default()),
+    )
+    .await;
+    assert_eq!(outcome.started, 5);
+    // Nothing dropped for the waits: every trace emitted both its spans.
+    assert_eq!(sink.spans.load(Ordering::Relaxed), 10);
+    let m = metrics.snapshot();
+    assert_eq!(m.held, 3);
+    assert!((m.held_s - 3.0).abs() < 1e-3, "{} s held", m.held_s);
+    // One worker, five traces of 100 ms, three waits of 1 s: the waits made the run longer.
+    assert!(began.elapsed() >= Duration::from_millis(3500), "{:?}", began.elapsed());
+}
