@@ -81,9 +81,7 @@ impl Scratch {
         }
         Ok(out)
     }
-}
 
-impl Scratch {
     /// gzip of `raw` into `self.packed`; returns its length. ISA-L with the `isal` feature.
     #[cfg(feature = "isal")]
     fn gzip(&mut self, raw: &[u8]) -> io::Result<usize> {
@@ -241,6 +239,26 @@ mod tests {
             Err(DecompressError::UnknownEncoding(_))
         ));
         assert!(matches!(decompress(Some("gzip"), b"nope", 10), Err(DecompressError::Invalid(_))));
+    }
+
+    #[test]
+    fn incompressible_bodies_fit_the_output_bound() {
+        // xorshift bytes: nothing to find, so every codec falls back to its largest output.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let raw: Vec<u8> = (0..1_000_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        for (compression, name) in [(Compression::Gzip, "gzip"), (Compression::Zstd, "zstd")] {
+            let packed = compress(compression, raw.clone()).expect("compresses");
+            assert!(packed.len() >= raw.len(), "{name}: random bytes do not shrink");
+            let back = decompress(Some(name), &packed, raw.len()).expect("valid").expect("decoded");
+            assert_eq!(back, raw, "{name}");
+        }
     }
 
     #[test]
