@@ -355,15 +355,21 @@ async fn large_bodies_get_a_clean_413_and_are_split() {
     }
 }
 
+/// A sink without faults, and an exporter to it whose queue takes `queue_bytes`.
+async fn exporter_with_budget(queue_bytes: usize) -> (RunningSink, Exporter) {
+    let sink = sink_with(Faults::default()).await;
+    let mut settings = config(sink.traces_url(), Protocol::HttpProtobuf, Compression::None);
+    settings.queue_bytes = queue_bytes;
+    let keeper = Arc::new(Keeper::default());
+    let exporter = Exporter::start(settings, resource(), keeper).expect("exporter starts");
+    (sink, exporter)
+}
+
 /// A current-thread runtime: the batcher runs only when the test awaits, so what is emitted
 /// stays queued until then, deterministically.
 #[tokio::test(flavor = "current_thread")]
 async fn a_queue_over_its_byte_budget_refuses_new_traces_and_drops_nothing() {
-    let sink = sink_with(Faults::default()).await;
-    let mut settings = config(sink.traces_url(), Protocol::HttpProtobuf, Compression::None);
-    settings.queue_bytes = 8 * 1024;
-    let keeper = Arc::new(Keeper::default());
-    let exporter = Exporter::start(settings, resource(), keeper.clone()).expect("exporter starts");
+    let (sink, exporter) = exporter_with_budget(8 * 1024).await;
     assert!(exporter.reserve(10), "an empty queue has room");
     // Ten spans of 2,000 payload bytes: over the 8 KiB budget, within the span room.
     for span in traces(2, 5, 2000) {
@@ -392,11 +398,7 @@ async fn a_queue_over_its_byte_budget_refuses_new_traces_and_drops_nothing() {
 /// (`hold`) until the batcher has taken spans out, and no span is dropped.
 #[tokio::test(flavor = "current_thread")]
 async fn running_traces_wait_while_the_queue_is_over_its_hold_bound() {
-    let sink = sink_with(Faults::default()).await;
-    let mut settings = config(sink.traces_url(), Protocol::HttpProtobuf, Compression::None);
-    settings.queue_bytes = 4 * 1024;
-    let keeper = Arc::new(Keeper::default());
-    let exporter = Exporter::start(settings, resource(), keeper.clone()).expect("exporter starts");
+    let (sink, exporter) = exporter_with_budget(4 * 1024).await;
     assert!(exporter.hold().is_none(), "an empty queue holds no trace");
     // Spans of about 2 KB: five are over the 4 KiB budget and under four times it.
     let mut spans = traces(5, 5, 2000).into_iter();
