@@ -136,7 +136,12 @@ fn main() {
     let sink: &'static NullSink = Box::leak(Box::default());
     let clock = SimClock::default();
     let sleeper: &'static SimClock = Box::leak(Box::new(clock.clone()));
-    let settings = RunSettings { sink, clock: Clock::Real(sleeper), emitter };
+    let settings = RunSettings {
+        sink,
+        clock: Clock::Real(sleeper),
+        latency_scale: Default::default(),
+        emitter,
+    };
 
     // Build the content pools (once per process, on first use) before the baseline.
     for scenario in scenarios::all() {

@@ -25,7 +25,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use scenario_runtime::AnyScenario;
 use scenario_runtime::engine::export::encode::BatchEncoder;
 use scenario_runtime::engine::export::{Compression, encode_body, http_client_builder};
 use scenario_runtime::engine::metrics::{peak_rss_bytes, process_cpu_time};
@@ -42,6 +41,7 @@ use scenario_runtime::platform::{PlatformId, PlatformSettings, Protocol};
 use scenario_runtime::scenario::{Meta, Scenario};
 use scenario_runtime::shape::{Range, Shape};
 use scenario_runtime::step::{Repeat, Tool};
+use scenario_runtime::{AnyScenario, LatencyScale};
 
 /// Exit code when the soak's memory grew by the limit or more (as a failed threshold).
 const EXIT_SOAK_GREW: u8 = 3;
@@ -228,6 +228,7 @@ async fn phase(url: &str, p: Phase<'_>) -> Result<Measured, String> {
             mix: Mix::new(p.mix).ok_or("empty mix")?,
             seed: 1,
             clock: p.clock,
+            latency_scale: LatencyScale::ONE,
             drain_timeout: p.drain,
         },
         content: ContentPlan {

@@ -15,8 +15,8 @@
 //! stored spans or ingestion lag, once reports carry them) use that tolerance too.
 //!
 //! Reports are refused (exit 2) when their schema versions differ (never overridable), or when
-//! their workloads differ (scenario mix, rate or stages, load model, platform, clock, protocol,
-//! compression, exporter): `--force` compares anyway and says what differs.
+//! their workloads differ (scenario mix, rate or stages, load model, platform, clock, latency
+//! scale, protocol, compression, exporter): `--force` compares anyway and says what differs.
 //!
 //! `--fail-on 'export_p99_ms>+10%'` (repeatable) exits 3 when that figure changed beyond noise
 //! in that direction and by more than the margin (`%` of the base, or an absolute amount).
@@ -507,6 +507,11 @@ pub fn workload_differences(base: &Report, new: &Report) -> Vec<String> {
     for (what, x, y) in [
         ("platform", &a.platform, &b.platform),
         ("clock", &a.clock, &b.clock),
+        (
+            "latency scale",
+            &a.latency_scale.factor().to_string(),
+            &b.latency_scale.factor().to_string(),
+        ),
         ("protocol", &a.protocol, &b.protocol),
         ("compression", &a.compression, &b.compression),
         ("exporter", &a.exporter, &b.exporter),
@@ -784,6 +789,15 @@ mod tests {
         assert_eq!(mann_whitney(&[1.0; 5], &[1.0; 5]), 1.0);
         // The tail: P(|Z| > 1.96) = 0.05.
         assert!((2.0 * normal_upper_tail(1.959_964) - 0.05).abs() < 1e-6);
+    }
+
+    #[test]
+    fn slower_agents_are_another_workload() {
+        let base = Report::default();
+        let mut slower = base.clone();
+        slower.config.latency_scale = scenario_runtime::LatencyScale::new(2.0).unwrap_or_default();
+        assert!(workload_differences(&base, &base).is_empty());
+        assert_eq!(workload_differences(&base, &slower), ["latency scale: 1 vs 2"]);
     }
 
     #[test]

@@ -147,10 +147,16 @@ pub fn summary(r: &Report) -> String {
         );
     }
     let c = &r.config;
+    let scale = c.latency_scale.factor();
+    let clock = if scale == 1.0 {
+        format!("{} clock", c.clock)
+    } else {
+        format!("{} clock, latencies x{scale}", c.clock)
+    };
     let _ = writeln!(
         o,
-        "   Target: {} -> {} ({}, compression {}, {} exporter, {} clock)",
-        c.platform, c.endpoint, c.protocol, c.compression, c.exporter, c.clock
+        "   Target: {} -> {} ({}, compression {}, {} exporter, {clock})",
+        c.platform, c.endpoint, c.protocol, c.compression, c.exporter
     );
     let load = match (c.model.as_str(), c.target_rate_per_s, c.concurrency) {
         ("closed", _, Some(n)) => format!("closed model, {n} concurrent workers"),

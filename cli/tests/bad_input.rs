@@ -125,6 +125,14 @@ fn bad_clock_protocol_compression() {
 }
 
 #[test]
+fn a_latency_scale_must_be_a_factor_above_zero() {
+    for value in ["0", "-2", "slow", "NaN", "inf", "1001"] {
+        let out = rejects(&["--latency-scale", value], &[], &format!("`{value}`"));
+        assert!(out.contains("expected a number above 0 and at most 1000"), "{out}");
+    }
+}
+
+#[test]
 fn bad_count_and_concurrency() {
     rejects(&["--count", "0"], &[], "`0`");
     rejects(&["--concurrency", "-2"], &[], "`-2`");
@@ -340,6 +348,7 @@ fn a_bad_value_from_the_environment_names_its_variable() {
         ("SCALE_TEST_MIX", "--mix", "simple_query"),
         ("SCALE_TEST_STAGES", "--stages", "10s"),
         ("SCALE_TEST_DRAIN_TIMEOUT", "--drain-timeout", "later"),
+        ("SCALE_TEST_LATENCY_SCALE", "--latency-scale", "0"),
     ] {
         rejects(&[], &[(var, value)], &format!("{var} ({flag})"));
     }

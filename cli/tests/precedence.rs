@@ -270,3 +270,21 @@ fn a_bad_switch_from_the_environment_names_its_variable() {
     );
     assert_eq!(c["platform"], "otlp", "{c:#}");
 }
+
+#[test]
+fn the_latency_scale_is_reported_and_a_flag_beats_its_variable() {
+    let dir = common::temp_dir();
+    let args = ["--count", "2", "--scenario", "simple_query"];
+    let (code, out, c) = config_in(&dir, &args, &[("SCALE_TEST_LATENCY_SCALE", "2")]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(c["latency_scale"], 2.0, "{c:#}");
+    assert!(out.contains("synthetic clock, latencies x2)"), "{out}");
+    let with_flag = [&args[..], &["--latency-scale", "0.5"]].concat();
+    let (_, out, c) = config_in(&dir, &with_flag, &[("SCALE_TEST_LATENCY_SCALE", "2")]);
+    assert_eq!(c["latency_scale"], 0.5, "{c:#}");
+    assert!(out.contains("latencies x0.5)"), "{out}");
+    // As declared, the text says nothing of it and the report says 1.
+    let (_, out, c) = config_in(&dir, &args, &[]);
+    assert_eq!(c["latency_scale"], 1.0, "{c:#}");
+    assert!(out.contains("synthetic clock)"), "{out}");
+}

@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::content::{Facts, Turn};
 use crate::emit::{Conversation, Emitter, SpanPlace};
-use crate::latency::Latency;
+use crate::latency::{Latency, LatencyScale};
 use crate::span::{SpanId, SpanRecord, SpanSink, TraceId};
 use crate::step::{CreateAgent, Embed, Llm, LlmDetails, Mcp, Retrieve, Tool};
 
@@ -153,11 +153,13 @@ impl Drop for AgentSpan<'_> {
     }
 }
 
-/// What one trace needs to run: where spans go, the clock, and how spans are built.
+/// What one trace needs to run: where spans go, the clock, how long latencies last and how
+/// spans are built.
 #[derive(Clone, Copy)]
 pub struct RunSettings<'a> {
     pub sink: &'a dyn SpanSink,
     pub clock: Clock<'a>,
+    pub latency_scale: LatencyScale,
     pub emitter: &'a Emitter,
 }
 
@@ -339,8 +341,9 @@ impl<'a> TraceRun<'a> {
         let span_id = self.next_span_id();
         let mut rng = self.rng(step.id, at.salt);
         let start = self.start_time(at.start);
-        let total = step.latency.sample(&mut rng);
-        let first = ttft.sample(&mut rng).min(total);
+        let scale = self.settings.latency_scale;
+        let total = scale.apply(step.latency.sample(&mut rng));
+        let first = scale.apply(ttft.sample(&mut rng)).min(total);
         let first_chunk = self.settings.clock.advance(start, first).await;
         let rest = total.saturating_sub(Duration::from_nanos(first_chunk - start));
         let end = self.settings.clock.advance(first_chunk, rest).await;
@@ -434,7 +437,8 @@ impl<'a> TraceRun<'a> {
         let span_id = self.next_span_id();
         let mut rng = self.rng(step_id, at.salt);
         let start = self.start_time(at.start);
-        let end = self.settings.clock.advance(start, latency.sample(&mut rng)).await;
+        let latency = self.settings.latency_scale.apply(latency.sample(&mut rng));
+        let end = self.settings.clock.advance(start, latency).await;
         let failed = self.roll_failure(fail, &mut rng);
         (self.place(span_id, Some(at.parent), start, end, at.salt), failed, rng)
     }
@@ -572,8 +576,12 @@ mod tests {
         };
         let recorder = Recorder::new();
         let emitter = Emitter::default();
-        let settings =
-            RunSettings { sink: &recorder, clock: Clock::Real(&Forever), emitter: &emitter };
+        let settings = RunSettings {
+            sink: &recorder,
+            clock: Clock::Real(&Forever),
+            latency_scale: Default::default(),
+            emitter: &emitter,
+        };
         let run = TraceRun::new(settings, [7; 16], 1);
         // Poll once (the tool's sleep never ends), then drop the trace mid-way.
         assert!(
@@ -601,7 +609,12 @@ mod tests {
     fn span_ids_are_unique_and_never_zero() {
         let recorder = Recorder::new();
         let emitter = Emitter::default();
-        let settings = RunSettings { sink: &recorder, clock: Clock::Synthetic, emitter: &emitter };
+        let settings = RunSettings {
+            sink: &recorder,
+            clock: Clock::Synthetic,
+            latency_scale: Default::default(),
+            emitter: &emitter,
+        };
         let run = TraceRun::new(settings, [0; 16], 0);
         let mut seen = std::collections::HashSet::new();
         for _ in 0..10_000 {

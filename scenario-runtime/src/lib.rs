@@ -35,7 +35,7 @@ pub mod units;
 pub use describe::{StepInfo, StepKind};
 pub use emit::Emitter;
 pub use exec::{Clock, Done, RunSettings, TraceRun};
-pub use latency::Latency;
+pub use latency::{Latency, LatencyScale};
 pub use recorder::{Recorder, record_trace};
 pub use scenario::{AnyScenario, Meta, Scenario, Session};
 pub use shape::{Range, Shape};

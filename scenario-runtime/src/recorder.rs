@@ -43,7 +43,12 @@ pub fn record_trace(
     seed: u64,
 ) -> (Done, Vec<SpanRecord>) {
     let recorder = Recorder::new();
-    let settings = RunSettings { sink: &recorder, clock: Clock::Synthetic, emitter };
+    let settings = RunSettings {
+        sink: &recorder,
+        clock: Clock::Synthetic,
+        latency_scale: Default::default(),
+        emitter,
+    };
     let mut trace_id = [0u8; 16];
     trace_id[..8].copy_from_slice(&crate::exec::splitmix64(seed).to_be_bytes());
     trace_id[8..].copy_from_slice(&crate::exec::splitmix64(!seed).to_be_bytes());

@@ -107,8 +107,12 @@ async fn export_scenarios(
             trace_id[..8].copy_from_slice(&seed.to_be_bytes());
             trace_id[8..].copy_from_slice(&(!seed).rotate_left(17).to_be_bytes());
             let recorder = Recorder::new();
-            let settings =
-                RunSettings { sink: &recorder, clock: Clock::Synthetic, emitter: &emitter };
+            let settings = RunSettings {
+                sink: &recorder,
+                clock: Clock::Synthetic,
+                latency_scale: Default::default(),
+                emitter: &emitter,
+            };
             let run = TraceRun::new(settings, trace_id, seed);
             scenario.run(&run, unix_nanos()).await;
             let spans = recorder.take();

@@ -116,7 +116,12 @@ fn content_depends_on_the_seed_not_on_the_trace_id() {
     let scenario = scenarios::find("delegated_booking").unwrap_or_else(|| panic!("missing"));
     let run_with = |trace_id: [u8; 16]| {
         let recorder = Recorder::new();
-        let settings = RunSettings { sink: &recorder, clock: Clock::Synthetic, emitter: &emitter };
+        let settings = RunSettings {
+            sink: &recorder,
+            clock: Clock::Synthetic,
+            latency_scale: Default::default(),
+            emitter: &emitter,
+        };
         let run = TraceRun::new(settings, trace_id, 42);
         futures_executor_block_on(scenario, &run);
         recorder.take()
@@ -129,6 +134,77 @@ fn content_depends_on_the_seed_not_on_the_trace_id() {
     let conversation = |spans: &[SpanRecord]| spans[0].attribute(genai::CONVERSATION_ID).cloned();
     assert!(conversation(&a).is_some());
     assert_ne!(conversation(&a), conversation(&b));
+}
+
+#[test]
+fn a_latency_scale_stretches_every_span_and_changes_no_content() {
+    let emitter = Emitter::default();
+    let factor = 2.5;
+    let scale = scenario_runtime::LatencyScale::new(factor).unwrap_or_else(|| panic!("2.5"));
+    let trace_start = 1_767_225_600_000_000_000u64;
+    let mut first_chunks = 0;
+    for scenario in scenarios::all() {
+        let name = scenario.meta().name;
+        let run_with = |latency_scale| {
+            let recorder = Recorder::new();
+            let settings = RunSettings {
+                sink: &recorder,
+                clock: Clock::Synthetic,
+                latency_scale,
+                emitter: &emitter,
+            };
+            let run = TraceRun::new(settings, *b"one-trace-id-001", 11);
+            futures_executor_block_on(*scenario, &run);
+            recorder.take()
+        };
+        let declared = run_with(scenario_runtime::LatencyScale::ONE);
+        let slower = run_with(scale);
+        assert_eq!(declared.len(), slower.len(), "{name}: span counts differ");
+        let timing = |key: &str| key.ends_with(genai::RESPONSE_TIME_TO_FIRST_CHUNK);
+        let content = |spans: &[SpanRecord]| -> Vec<(String, String)> {
+            content_of(spans).into_iter().filter(|(key, _)| !timing(key)).collect()
+        };
+        assert_eq!(content(&declared), content(&slower), "{name}: the content changed");
+        // Start offsets and durations stretch by the factor: each latency is scaled once, so
+        // rounding adds at most a nanosecond per step before the span.
+        let stretched = |a: u64, b: u64, what: &str, span: &str| {
+            let expected = a as f64 * factor;
+            assert!(
+                (b as f64 - expected).abs() <= 1_000.0,
+                "{name} `{span}` {what}: {b} ns, expected {expected} ns"
+            );
+        };
+        let mut waits = 0;
+        for (d, s) in declared.iter().zip(&slower) {
+            assert_eq!(d.name, s.name);
+            stretched(
+                d.start_unix_nanos - trace_start,
+                s.start_unix_nanos - trace_start,
+                "start",
+                &d.name,
+            );
+            stretched(
+                d.end_unix_nanos - d.start_unix_nanos,
+                s.end_unix_nanos - s.start_unix_nanos,
+                "duration",
+                &d.name,
+            );
+            waits += usize::from(d.end_unix_nanos > d.start_unix_nanos);
+            if let (Some(Value::F64(a)), Some(Value::F64(b))) = (
+                d.attribute(genai::RESPONSE_TIME_TO_FIRST_CHUNK),
+                s.attribute(genai::RESPONSE_TIME_TO_FIRST_CHUNK),
+            ) {
+                assert!(
+                    (b - a * factor).abs() < 1e-6,
+                    "{name} `{}`: first chunk {a} s then {b} s",
+                    d.name
+                );
+                first_chunks += 1;
+            }
+        }
+        assert!(waits > 0, "{name}: no span lasted any time");
+    }
+    assert!(first_chunks > 0, "no streamed call: the time to first token went unchecked");
 }
 
 /// Attributes that identify the conversation (and so come from the run, not the seed).
@@ -148,7 +224,12 @@ fn turns_given_one_conversation_share_its_id() {
     let scenario = scenarios::find("support_conversation").unwrap_or_else(|| panic!("missing"));
     let turn = |trace_id: [u8; 16], seed: u64| {
         let recorder = Recorder::new();
-        let settings = RunSettings { sink: &recorder, clock: Clock::Synthetic, emitter: &emitter };
+        let settings = RunSettings {
+            sink: &recorder,
+            clock: Clock::Synthetic,
+            latency_scale: Default::default(),
+            emitter: &emitter,
+        };
         let run = TraceRun::new(settings, trace_id, seed).in_conversation(0xFEED);
         futures_executor_block_on(scenario, &run);
         recorder.take()
@@ -366,8 +447,12 @@ fn content_does_not_depend_on_the_clock() {
     for scenario in scenarios::all() {
         let (_, synthetic) = record_trace(*scenario, &emitter, 8);
         let recorder = Recorder::new();
-        let settings =
-            RunSettings { sink: &recorder, clock: Clock::Real(&NoWait), emitter: &emitter };
+        let settings = RunSettings {
+            sink: &recorder,
+            clock: Clock::Real(&NoWait),
+            latency_scale: Default::default(),
+            emitter: &emitter,
+        };
         let run = TraceRun::new(settings, synthetic[0].trace_id, 8);
         futures_executor_block_on(*scenario, &run);
         let real = recorder.take();

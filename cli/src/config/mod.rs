@@ -33,13 +33,13 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use clap::parser::ValueSource;
-use scenario_runtime::AnyScenario;
 use scenario_runtime::engine::export::Compression;
 use scenario_runtime::engine::plan::{ExportPath, VerifyMode};
 use scenario_runtime::engine::schedule::{ClockKind, Load, RatePlan};
 use scenario_runtime::engine::series;
 use scenario_runtime::engine::threshold::Threshold;
 use scenario_runtime::platform::{Header, PlatformId, Protocol};
+use scenario_runtime::{AnyScenario, LatencyScale};
 
 mod plan;
 mod values;
@@ -250,6 +250,17 @@ pub struct RunArgs {
     /// [default: real]
     #[arg(long, help_heading = "Workload", env = "SCALE_TEST_CLOCK")]
     pub clock: Option<String>,
+    /// Every simulated model, tool and retrieval latency lasts F times as long as declared
+    /// (`3`: agents on models three times slower; think times between turns stay as declared);
+    /// the default drain grows with it [default: 1]
+    #[arg(
+        long,
+        help_heading = "Workload",
+        env = "SCALE_TEST_LATENCY_SCALE",
+        value_name = "F",
+        allow_hyphen_values = true
+    )]
+    pub latency_scale: Option<String>,
     /// Content seed: the same seed gives the same content (ids stay fresh) [default: random]
     #[arg(long, help_heading = "Workload", env = "SCALE_TEST_SEED", allow_hyphen_values = true)]
     pub seed: Option<String>,
@@ -376,6 +387,7 @@ pub struct Settings {
     pub duration: Option<Duration>,
     pub count: Option<u64>,
     pub clock: ClockKind,
+    pub latency_scale: LatencyScale,
     pub seed: u64,
     pub drain_timeout: Duration,
     /// `-` ([`STDOUT`]): standard output.
@@ -722,6 +734,20 @@ impl RunArgs {
                 ));
             }
         };
+        let scale_val = s.val("latency_scale", &self.latency_scale);
+        let latency_scale = match scale_val.text {
+            None => LatencyScale::ONE,
+            Some(text) => {
+                text.trim().parse::<f64>().ok().and_then(LatencyScale::new).ok_or_else(|| {
+                    ConfigError(format!(
+                        "invalid {} `{text}`: expected a number above 0 and at most {}, such as \
+                         `2` or `0.5`",
+                        scale_val.name,
+                        LatencyScale::MAX
+                    ))
+                })?
+            }
+        };
         let seed_val = s.val("seed", &self.seed);
         let seed = match seed_val.text {
             Some(text) => text.trim().parse::<u64>().map_err(|_| {
@@ -737,7 +763,8 @@ impl RunArgs {
         let drain = s.val("drain_timeout", &self.drain_timeout);
         let drain_timeout = match drain.text {
             Some(text) => parse_duration_or_zero(&drain.name, text)?,
-            None => DEFAULT_DRAIN,
+            // Traces last longer with slower latencies; so does the time they may need.
+            None => DEFAULT_DRAIN.mul_f64(latency_scale.factor().max(1.0)),
         };
         let threshold_list = s.list("threshold", &self.threshold);
         let mut thresholds = Vec::new();
@@ -804,6 +831,7 @@ impl RunArgs {
             duration,
             count,
             clock,
+            latency_scale,
             seed,
             drain_timeout,
             json,
@@ -1287,6 +1315,30 @@ mod tests {
         assert_eq!(traces_url("http://h:1?key=X", false), "http://h:1/v1/traces?key=X");
         assert_eq!(traces_url("http://h:1/otel/?k=1#f", false), "http://h:1/otel/v1/traces?k=1#f");
         assert_eq!(traces_url("http://h:1/v1/traces?k=1", false), "http://h:1/v1/traces?k=1");
+    }
+
+    #[test]
+    fn the_default_drain_grows_with_the_latency_scale_and_a_given_one_stays() {
+        let sources = Sources { known: None, vars: HashMap::new(), env_file: None };
+        let settings = |scale: Option<&str>, drain: Option<&str>| {
+            let args = RunArgs {
+                latency_scale: scale.map(str::to_owned),
+                drain_timeout: drain.map(str::to_owned),
+                ..RunArgs::default()
+            };
+            args.settings_with(&sources).unwrap_or_else(|e| unreachable!("{e}"))
+        };
+        let declared = settings(None, None);
+        assert_eq!(
+            (declared.latency_scale, declared.drain_timeout),
+            (LatencyScale::ONE, DEFAULT_DRAIN)
+        );
+        let slower = settings(Some("3"), None);
+        assert_eq!(slower.latency_scale.factor(), 3.0);
+        assert_eq!(slower.drain_timeout, DEFAULT_DRAIN * 3);
+        // Faster agents keep the whole default; a drain given is the user's.
+        assert_eq!(settings(Some("0.25"), None).drain_timeout, DEFAULT_DRAIN);
+        assert_eq!(settings(Some("3"), Some("5s")).drain_timeout, Duration::from_secs(5));
     }
 
     #[test]

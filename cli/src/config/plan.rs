@@ -75,6 +75,7 @@ impl Settings {
                 mix,
                 seed: self.seed,
                 clock: self.clock,
+                latency_scale: self.latency_scale,
                 drain_timeout: self.drain_timeout,
             },
             content: ContentPlan {

@@ -636,6 +636,7 @@ fn configuration(r: &Report) -> String {
         ("compression", c.compression.clone()),
         ("exporter", c.exporter.clone()),
         ("clock", c.clock.clone()),
+        ("latency scale", format!("x{}", chart::trim(c.latency_scale.factor()))),
         ("model", c.model.clone()),
     ];
     if let Some(rate) = c.target_rate_per_s {

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::measure::Measurements;
+use crate::latency::LatencyScale;
 
 /// Version of the JSON layout; bumped when a field changes meaning or disappears.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -342,6 +343,10 @@ pub struct RunConfig {
     pub compression: String,
     pub exporter: String,
     pub clock: String,
+    /// Every simulated step latency lasted this many times as long as declared (1: as
+    /// declared).
+    #[serde(default)]
+    pub latency_scale: LatencyScale,
     /// `open` (arrival rate) or `closed` (concurrent workers).
     pub model: String,
     /// Target arrival rate in traces/s (open model with a constant rate).

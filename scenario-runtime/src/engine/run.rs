@@ -530,6 +530,7 @@ fn run_config(plan: &RunPlan, endpoint: &str) -> RunConfig {
         compression: plan.export.compression.to_string(),
         exporter: plan.export.path.to_string(),
         clock: plan.clock_name().to_owned(),
+        latency_scale: w.latency_scale,
         model: plan.model_name().to_owned(),
         target_rate_per_s: rate,
         stages,

@@ -44,6 +44,7 @@ use tokio::time::Instant;
 use crate::emit::Emitter;
 use crate::engine::metrics::Metrics;
 use crate::exec::{Clock, RunSettings, Sleeper, TraceRun, mix, splitmix64, unix_nanos_now};
+use crate::latency::LatencyScale;
 use crate::scenario::AnyScenario;
 use crate::span::{SpanRecord, SpanSink, TraceId};
 
@@ -148,6 +149,8 @@ pub struct Workload {
     pub mix: Mix,
     pub seed: u64,
     pub clock: ClockKind,
+    /// How much longer than declared every simulated step latency lasts.
+    pub latency_scale: LatencyScale,
     /// How long traces still running at the end may take to finish.
     pub drain_timeout: Duration,
 }
@@ -282,6 +285,7 @@ struct Shared {
     /// Random per process, so trace ids are fresh on every run even with a fixed seed.
     id_base: u64,
     clock: ClockKind,
+    latency_scale: LatencyScale,
     sink: Arc<dyn SpanSink>,
     emitter: Arc<Emitter>,
     metrics: Arc<Metrics>,
@@ -378,7 +382,12 @@ impl Shared {
             ClockKind::Real => Clock::Real(&sleeper),
             ClockKind::Synthetic => Clock::Synthetic,
         };
-        let settings = RunSettings { sink: &counting, clock, emitter: &self.emitter };
+        let settings = RunSettings {
+            sink: &counting,
+            clock,
+            latency_scale: self.latency_scale,
+            emitter: &self.emitter,
+        };
         let mut run = TraceRun::new(settings, trace_id, content_seed);
         if let Some(conversation) = &conversation {
             run = run
@@ -476,6 +485,7 @@ pub async fn run(
         seed: workload.seed,
         id_base: random_u64(),
         clock: workload.clock,
+        latency_scale: workload.latency_scale,
         sink,
         emitter,
         metrics: Arc::clone(&metrics),

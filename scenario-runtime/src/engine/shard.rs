@@ -166,8 +166,8 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// The identity of a plan's load: a hash of the settings that shape it (model, rates, stages,
-/// caps, workers, ramp-up, duration, count, mix, clock, drain, platform, protocol, compression,
-/// export path, series interval and start time), as 16 hex digits. The seed is left out: it is
+/// caps, workers, ramp-up, duration, count, mix, clock, latency scale, drain, platform,
+/// protocol, compression, export path, series interval and start time), as 16 hex digits. The seed is left out: it is
 /// random per process unless given, and only changes content.
 pub fn identity(plan: &RunPlan) -> String {
     let w = &plan.workload;
@@ -198,10 +198,11 @@ pub fn identity(plan: &RunPlan) -> String {
         .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
         .map(|d| d.as_millis());
     let text = format!(
-        "{load}|duration={:?}|count={:?}|mix={mix:?}|clock={clock}|drain={}|platform={}|\
-         protocol={}|compression={}|exporter={}|interval={}|start_at={start_at:?}",
+        "{load}|duration={:?}|count={:?}|mix={mix:?}|clock={clock}|latency_scale={}|drain={}|\
+         platform={}|protocol={}|compression={}|exporter={}|interval={}|start_at={start_at:?}",
         w.duration.map(secs),
         w.count,
+        w.latency_scale.factor(),
         secs(w.drain_timeout),
         plan.target.platform.name(),
         plan.export.protocol,
@@ -215,6 +216,7 @@ pub fn identity(plan: &RunPlan) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::latency::LatencyScale;
 
     #[test]
     fn whole_numbers_add_up_with_the_remainder_first() {
@@ -327,6 +329,7 @@ mod tests {
                 mix: Mix::new(&[(scenario(), 1.0)]).unwrap(),
                 seed: 9,
                 clock: ClockKind::Synthetic,
+                latency_scale: LatencyScale::ONE,
                 drain_timeout: Duration::from_secs(5),
             },
             content: ContentPlan::default(),
@@ -426,6 +429,10 @@ mod tests {
         assert_eq!(identity(&other), identity(&whole));
         other.workload.load = Load::Open { plan: RatePlan::constant(11.0), max_in_flight: None };
         assert_ne!(identity(&other), identity(&whole));
+        // So is the latency scale: slower agents are another workload.
+        let mut slower = whole.clone();
+        slower.workload.latency_scale = LatencyScale::new(2.0).unwrap();
+        assert_ne!(identity(&slower), identity(&whole));
         // One shard of one is the whole plan.
         let one = whole.shard(0, 1).unwrap();
         assert_eq!(one.workload.seed, whole.workload.seed);

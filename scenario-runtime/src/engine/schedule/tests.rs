@@ -73,6 +73,7 @@ async fn go(workload: Workload, s: &Setup) -> Outcome {
 
 fn workload(load: Load, mix: Mix, clock: ClockKind) -> Workload {
     Workload {
+        latency_scale: LatencyScale::ONE,
         load,
         duration: None,
         count: None,
