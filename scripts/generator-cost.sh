@@ -37,7 +37,8 @@ import json, re, sys
 t = open(sys.argv[1]).read()
 num = lambda label: float(re.search(re.escape(label) + r":\s*([\d.]+)", t).group(1))
 user, sys_ = num("User time (seconds)"), num("System time (seconds)")
-rss_mb = num("Maximum resident set size (kbytes)") / 1024
+# time -v reports KiB; MB here are 10^6 bytes, as the report's series figures are.
+rss_mb = num("Maximum resident set size (kbytes)") * 1024 / 1e6
 r = json.load(open(sys.argv[2]))
 raw, wire = r["bytes"]["raw"], r["bytes"]["wire"]
 cpu = user + sys_
